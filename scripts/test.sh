@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Full check: setup, formatting, lints (host + wasm32), unit/integration tests, wasm release build.
+# Runs every step even after a failure, prints a plain summary, exits non-zero if anything failed.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO"
+
+bash scripts/setup.sh
+# shellcheck source=scripts/env.sh
+source scripts/env.sh
+
+results=()
+passed=0
+failed=0
+
+# step NAME CMD...: run CMD, record PASS/FAIL with elapsed seconds.
+step() {
+  local name="$1"; shift
+  local start=$SECONDS rc=0
+  printf '\n==> %s\n' "$name" >&2
+  "$@" || rc=$?
+  local secs=$((SECONDS - start))
+  if (( rc == 0 )); then
+    passed=$((passed + 1)); results+=("PASS  $name (${secs}s)")
+  else
+    failed=$((failed + 1)); results+=("FAIL  $name (${secs}s, exit $rc)")
+  fi
+}
+
+step "cargo fmt --check"            cargo fmt --check
+step "cargo clippy (host)"          cargo clippy --all-targets -- -D warnings
+step "cargo clippy (wasm32)"        cargo clippy --lib --target wasm32-unknown-unknown -- -D warnings
+step "cargo test"                   cargo test
+step "cargo build (wasm32 release)" cargo build --lib --target wasm32-unknown-unknown --release
+
+# --- worker integration tests (issue 3) ---
+# Later steps go here, e.g.:
+#   step "worker-build"          worker-build --release
+#   step "worker integration"    node --test tests/worker/
+
+echo
+echo "==== summary ===="
+printf '%s\n' "${results[@]}"
+echo "$passed passed, $failed failed"
+(( failed == 0 ))

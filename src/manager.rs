@@ -1,0 +1,323 @@
+//! The session manager: reads the session cookie of a request into a lazy
+//! [`Session`], and finishes the response by executing the pure
+//! [`decision`](crate::decision) against the store. Platform glue (the
+//! `worker` integration, the npm package) is a thin layer over these two
+//! calls; it decides nothing itself.
+//!
+//! Order of store operations when a response is finished:
+//! 1. records dropped by `flush` are deleted (whatever the status);
+//! 2. the session is saved (update, or create under a fresh key — never the
+//!    client's, never over an existing record);
+//! 3. records left behind by `cycle_key` are deleted, only after the save
+//!    succeeded, so the data is never without a home.
+
+use serde_json::{Map, Value};
+use std::fmt;
+use std::rc::Rc;
+
+use crate::clock::Clock;
+use crate::cookie;
+use crate::decision::{decide, CookieAction, Facts, ResponsePlan};
+use crate::expiry::{self, EXPIRY_KEY};
+use crate::key::{KeySource, SessionKey};
+use crate::record::MAX_RECORD_BYTES;
+use crate::session::{encode_record, Context, Identity, Session, SessionError};
+use crate::settings::{Engine, Settings};
+use crate::store::{SessionStore, StoreError};
+
+/// The most bytes of `name=value` a browser keeps in one cookie (Django's
+/// documented limit for `signed_cookies`).
+pub const MAX_COOKIE_BYTES: usize = 4093;
+
+/// How many fresh keys `create` tries before giving up (a collision of
+/// 165-bit random keys does not happen; a store that always says `Exists` is
+/// broken).
+const CREATE_ATTEMPTS: usize = 4;
+
+/// A response could not be finished.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FinishError {
+    /// The session was deleted (e.g. logged out in a concurrent request)
+    /// before this request saved it: Django's `SessionInterrupted`, a 400.
+    Interrupted,
+    /// The store failed; nothing was acknowledged to the client.
+    Store(StoreError),
+    /// The session data is larger than [`MAX_RECORD_BYTES`]; nothing was written.
+    TooLarge {
+        /// The encoded size.
+        bytes: usize,
+    },
+    /// A `signed_cookies` session would not fit in a cookie; none was sent.
+    CookieTooLarge {
+        /// The size of `name=value`.
+        bytes: usize,
+    },
+    /// Loading the session (for `SESSION_SAVE_EVERY_REQUEST`) failed.
+    Session(SessionError),
+}
+
+impl FinishError {
+    /// The HTTP status the response should get instead.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::Interrupted => 400,
+            _ => 500,
+        }
+    }
+}
+
+impl fmt::Display for FinishError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Interrupted => f.write_str("The request's session was deleted before the request completed. The user may have logged out in a concurrent request, for example."),
+            Self::Store(e) => write!(f, "{e}"),
+            Self::TooLarge { bytes } => write!(f, "session data is {bytes} bytes encoded, over the limit of {MAX_RECORD_BYTES}; nothing was saved"),
+            Self::CookieTooLarge { bytes } => write!(f, "signed_cookies session is {bytes} bytes, over the {MAX_COOKIE_BYTES}-byte cookie limit; the cookie was not sent (store less in the session, or use a server-side engine)"),
+            Self::Session(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for FinishError {}
+
+/// What the response must carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// Add `Vary: Cookie`.
+    pub vary_cookie: bool,
+    /// A `Set-Cookie` header value to append (never folded with others).
+    pub set_cookie: Option<String>,
+    /// The plan that was executed.
+    pub plan: ResponsePlan,
+}
+
+/// Loads and finishes sessions for one configuration and store.
+pub struct SessionManager<S> {
+    ctx: Rc<Context>,
+    store: S,
+}
+
+impl<S: Clone> Clone for SessionManager<S> {
+    fn clone(&self) -> Self {
+        Self { ctx: self.ctx.clone(), store: self.store.clone() }
+    }
+}
+
+impl<S: SessionStore + Clone> SessionManager<S> {
+    /// A manager; the signing keys are derived here, once.
+    pub fn new(settings: Settings, store: S, clock: impl Clock + 'static, keys: impl KeySource + 'static) -> Self {
+        Self { ctx: Rc::new(Context::new(settings, Box::new(clock), Box::new(keys))), store }
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &Settings {
+        &self.ctx.settings
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The session of a request, from its `Cookie` header. No store is
+    /// touched (loading is lazy); a server-side cookie costs one MAC check,
+    /// and a malformed or forged one is dropped here.
+    pub fn load(&self, cookie_header: Option<&[u8]>) -> Session<S> {
+        let name = &self.ctx.settings.cookie.name;
+        let value = cookie_header.and_then(|h| cookie::find(h, name));
+        let mut session = match self.ctx.settings.engine {
+            Engine::SignedCookies => {
+                let token = value
+                    .and_then(|v| std::str::from_utf8(v).ok())
+                    .filter(|t| !t.is_empty() && t.len() <= MAX_COOKIE_BYTES);
+                self.session(Identity::Signed { token: token.map(str::to_owned) }, 0)
+            }
+            _ => match value.and_then(|v| self.ctx.cookie_signer.verify(v)) {
+                Some(c) => {
+                    let mut s = self.session(Identity::Server { key: Some(c.key), stored: false }, c.version);
+                    s.reissue = c.used_fallback;
+                    s
+                }
+                None => self.session(Identity::Server { key: None, stored: false }, 0),
+            },
+        };
+        session.had_cookie = value.is_some();
+        session
+    }
+
+    fn session(&self, identity: Identity, version: u64) -> Session<S> {
+        Session::new(self.ctx.clone(), self.store.clone(), identity, version)
+    }
+
+    /// A new, empty session outside a request (Django's `SessionStore()`).
+    pub fn new_session(&self) -> Session<S> {
+        match self.ctx.settings.engine {
+            Engine::SignedCookies => self.session(Identity::Signed { token: None }, 0),
+            _ => self.session(Identity::Server { key: None, stored: false }, 0),
+        }
+    }
+
+    /// The session stored under `key`, outside a request (Django's
+    /// `SessionStore(session_key=key)`); a malformed key gives an empty session.
+    pub fn open(&self, key: &str) -> Session<S> {
+        match (self.ctx.settings.engine, SessionKey::parse(key)) {
+            (Engine::SignedCookies, _) => self.session(Identity::Signed { token: Some(key.to_owned()) }, 0),
+            (_, Some(k)) => self.session(Identity::Server { key: Some(k), stored: false }, 0),
+            (_, None) => self.new_session(),
+        }
+    }
+
+    /// Django's `session.save()` outside a request: writes the session now,
+    /// whatever its flags, and returns the cookie value that identifies it.
+    pub async fn save(&self, session: &mut Session<S>) -> Result<String, FinishError> {
+        session.data().await.map_err(FinishError::Session)?;
+        self.delete_flushed(session).await?;
+        self.persist(session).await
+    }
+
+    /// Django's `SessionStore.clear_expired()`.
+    pub async fn clear_expired(&self) -> Result<u64, StoreError> {
+        match self.ctx.settings.engine {
+            Engine::SignedCookies => Ok(0),
+            _ => self.store.clear_expired().await,
+        }
+    }
+
+    /// Django's `SessionStore().decode(session_data)`: the dictionary inside
+    /// stored data, for inspection; `None` if it does not verify.
+    pub fn decode(&self, session_data: &str) -> Option<Map<String, Value>> {
+        self.ctx.decode(session_data)
+    }
+
+    /// Django's `SessionStore().encode(dict)`.
+    pub fn encode(&self, data: &Map<String, Value>) -> String {
+        self.ctx.data_signer.sign_object(&Value::Object(data.clone()), true, self.ctx.clock.now())
+    }
+
+    /// Finishes the response (Django's `SessionMiddleware.process_response`):
+    /// decides, executes the store operations, and returns the headers.
+    pub async fn finish(&self, mut session: Session<S>, status: u16) -> Result<Outcome, FinishError> {
+        // Django reads `accessed` before the expiry getters load the session.
+        let accessed = session.accessed;
+        let settings = &self.ctx.settings;
+        let needs_load = session.cache.is_none()
+            && !session.is_empty()
+            && status < 500
+            && (settings.save_every_request || session.reissue);
+        if needs_load {
+            session.data().await.map_err(FinishError::Session)?;
+        }
+        let now = self.ctx.clock.now();
+        let stored_expiry = session.cache.as_ref().and_then(|d| d.get(EXPIRY_KEY));
+        let signed = settings.engine == Engine::SignedCookies;
+        let facts = Facts {
+            had_cookie: session.had_cookie,
+            accessed,
+            modified: session.modified || (signed && session.reissue),
+            empty: session.is_empty(),
+            save_every_request: settings.save_every_request,
+            status,
+            expire_at_browser_close: expiry::expire_at_browser_close(stored_expiry, settings.expire_at_browser_close),
+            expiry_age: expiry::expiry_age(stored_expiry, settings.cookie.age, now),
+            now,
+            reissue_remaining: if signed || !session.reissue {
+                None
+            } else {
+                session.loaded_expires_at.map(|e| e - now)
+            },
+        };
+        let plan = decide(&facts);
+
+        self.delete_flushed(&mut session).await?;
+        let value = if plan.save {
+            Some(self.persist(&mut session).await?)
+        } else {
+            match (&session.identity, plan.cookie) {
+                (Identity::Server { key: Some(k), .. }, CookieAction::Set(_)) => {
+                    Some(self.ctx.cookie_signer.sign(k, session.version))
+                }
+                _ => None,
+            }
+        };
+        let config = &settings.cookie;
+        let set_cookie = match (plan.cookie, value) {
+            (CookieAction::Delete, _) => Some(cookie::delete_cookie(config)),
+            (CookieAction::Set(lifetime), Some(v)) => Some(cookie::set_cookie(config, &v, lifetime)),
+            _ => None,
+        };
+        Ok(Outcome { vary_cookie: plan.vary_cookie, set_cookie, plan })
+    }
+
+    async fn delete_flushed(&self, session: &mut Session<S>) -> Result<(), FinishError> {
+        for key in std::mem::take(&mut session.flushed) {
+            self.store.delete(&key).await.map_err(FinishError::Store)?;
+        }
+        Ok(())
+    }
+
+    /// Writes the session and returns its new cookie value.
+    async fn persist(&self, session: &mut Session<S>) -> Result<String, FinishError> {
+        let now = self.ctx.clock.now();
+        let empty = Map::new();
+        let data = session.cache.as_ref().unwrap_or(&empty);
+        match &mut session.identity {
+            Identity::Signed { token } => {
+                let value = self.ctx.signed_cookies_signer.sign_object(&Value::Object(data.clone()), true, now);
+                let bytes = self.ctx.settings.cookie.name.len() + 1 + value.len();
+                if bytes > MAX_COOKIE_BYTES {
+                    return Err(FinishError::CookieTooLarge { bytes });
+                }
+                *token = Some(value.clone());
+                Ok(value)
+            }
+            Identity::Server { key, stored } => {
+                let mut record = encode_record(&self.ctx, data, now, session.version + 1);
+                let bytes = record.data.len();
+                if bytes > MAX_RECORD_BYTES - 100 {
+                    return Err(FinishError::TooLarge { bytes });
+                }
+                let version = match key {
+                    Some(k) if *stored => match self.store.save(k, &record).await {
+                        Ok(v) => v,
+                        Err(StoreError::Missing) => return Err(FinishError::Interrupted),
+                        Err(e) => return Err(FinishError::Store(e)),
+                    },
+                    _ => {
+                        record.version = 1;
+                        self.create(key, &record).await?
+                    }
+                };
+                *stored = true;
+                session.version = version;
+                let key = key.as_ref().ok_or(FinishError::Store(StoreError::Missing))?;
+                for old in std::mem::take(&mut session.cycled_from) {
+                    if let Err(e) = self.store.delete(&old).await {
+                        // The new record is saved; the old one holds only the
+                        // pre-cycle data and expires on its own.
+                        crate::log::warn(&format!("cycle_key: deleting the old session record failed ({e})"));
+                    }
+                }
+                Ok(self.ctx.cookie_signer.sign(key, version))
+            }
+        }
+    }
+
+    /// Creates the record under `key` (a fresh key when there is none, or on collision).
+    async fn create(&self, key: &mut Option<SessionKey>, record: &crate::record::Record) -> Result<u64, FinishError> {
+        for _ in 0..CREATE_ATTEMPTS {
+            let k = match key.take() {
+                Some(k) => k,
+                None => self.ctx.keys.new_key().map_err(|e| FinishError::Session(SessionError::Random(e)))?,
+            };
+            match self.store.create(&k, record).await {
+                Ok(v) => {
+                    *key = Some(k);
+                    return Ok(v);
+                }
+                Err(StoreError::Exists) => continue,
+                Err(e) => return Err(FinishError::Store(e)),
+            }
+        }
+        Err(FinishError::Store(StoreError::Exists))
+    }
+}

@@ -1,0 +1,485 @@
+//! The session: Django's `request.session`, with its exact dictionary
+//! semantics, lazy loading and `accessed`/`modified` bookkeeping.
+//!
+//! Every method that reads or writes data loads the session on first use
+//! (one store read, or one signature check for `signed_cookies`) and is
+//! therefore `async`; methods Django implements without loading (`clear`,
+//! `flush`, `is_empty`, `session_key`, the flags) are not.
+//!
+//! Which operations set the flags follows Django's `SessionBase`:
+//!
+//! | operation | loads / `accessed` | `modified` |
+//! |---|---|---|
+//! | `get`, `contains`, `keys`, `values`, `items`, `test_cookie_worked`, expiry getters | yes | no |
+//! | `set`, `update`, `delete` (present key), `set_test_cookie`, `delete_test_cookie` | yes | yes |
+//! | `pop` | yes | only if the key was present |
+//! | `setdefault` | yes | only if the key was absent |
+//! | `set_expiry(None)` | yes | only if an expiry was set |
+//! | `clear` | `accessed`, without loading | yes |
+//! | `flush` | `accessed`, without loading | yes; the key is dropped and its record deleted |
+//! | `cycle_key` | yes | yes; a new key, the old record deleted once the new one is saved |
+//!
+//! Keys starting with `_` are reserved for the framework (Django's rule):
+//! they can be read, but writes through the dictionary methods are refused
+//! with [`SessionError::ReservedKey`]; use [`Session::set_expiry`] for
+//! `_session_expiry`.
+
+use serde_json::{Map, Value};
+use std::fmt;
+use std::rc::Rc;
+
+use crate::clock::Clock;
+use crate::datetime::{DateTime, DateTimeError};
+use crate::expiry::{self, Expiry, EXPIRY_KEY};
+use crate::key::{CookieSigner, KeySource, RandomError, SessionKey};
+use crate::record::Record;
+use crate::settings::{Engine, Settings};
+use crate::signing::TimestampSigner;
+use crate::store::{SessionStore, StoreError};
+
+/// Django's `TEST_COOKIE_NAME`.
+pub const TEST_COOKIE_NAME: &str = "testcookie";
+/// Django's `TEST_COOKIE_VALUE`.
+pub const TEST_COOKIE_VALUE: &str = "worked";
+/// The salt of stored `session_data` (Django's `SessionStore.key_salt`).
+pub const SESSION_DATA_SALT: &str = "django.contrib.sessions.SessionStore";
+/// The salt of the `signed_cookies` engine.
+pub const SIGNED_COOKIES_SALT: &str = "django.contrib.sessions.backends.signed_cookies";
+
+/// A session operation that failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionError {
+    /// The key is not in the session (Python's `KeyError`).
+    KeyError(String),
+    /// The key starts with `_`, which is reserved for the framework.
+    ReservedKey(String),
+    /// The expiry datetime is not an ISO-8601 datetime with an offset.
+    InvalidExpiry(DateTimeError),
+    /// The store failed to load the session: the data may exist, so the
+    /// request must fail rather than continue with an empty session.
+    Store(StoreError),
+    /// No random key could be made.
+    Random(RandomError),
+}
+
+impl fmt::Display for SessionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::KeyError(k) => write!(f, "KeyError: {k:?}"),
+            Self::ReservedKey(k) => write!(f, "session keys starting with '_' are reserved for the framework: {k:?}"),
+            Self::InvalidExpiry(e) => write!(f, "invalid expiry: {e}"),
+            Self::Store(e) => write!(f, "{e}"),
+            Self::Random(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for SessionError {}
+
+impl SessionError {
+    /// A short name for the error (`KeyError`, `ReservedKey`, ...).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::KeyError(_) => "KeyError",
+            Self::ReservedKey(_) => "ReservedKey",
+            Self::InvalidExpiry(_) => "ValueError",
+            Self::Store(_) => "StoreError",
+            Self::Random(_) => "RandomError",
+        }
+    }
+}
+
+/// What every session of one configuration shares: settings, clock, key
+/// source and the keyed signers (derived once, not per request).
+pub(crate) struct Context {
+    pub settings: Settings,
+    pub clock: Box<dyn Clock>,
+    pub keys: Box<dyn KeySource>,
+    pub data_signer: TimestampSigner,
+    pub cookie_signer: CookieSigner,
+    pub signed_cookies_signer: TimestampSigner,
+}
+
+impl Context {
+    pub fn new(settings: Settings, clock: Box<dyn Clock>, keys: Box<dyn KeySource>) -> Self {
+        let (secret, fallbacks) = (settings.secret_key(), settings.secret_key_fallbacks());
+        Self {
+            data_signer: TimestampSigner::new(secret, fallbacks, SESSION_DATA_SALT),
+            cookie_signer: CookieSigner::new(&settings.cookie.name, secret, fallbacks),
+            signed_cookies_signer: TimestampSigner::new(secret, fallbacks, SIGNED_COOKIES_SALT),
+            settings,
+            clock,
+            keys,
+        }
+    }
+
+    /// Django's `SessionStore.decode`: the dictionary in a stored `session_data`.
+    pub fn decode(&self, session_data: &str) -> Option<Map<String, Value>> {
+        match self.data_signer.unsign_object(session_data, None, 0) {
+            Ok(u) => match u.value {
+                Value::Object(map) => Some(map),
+                _ => None,
+            },
+            Err(_) => None,
+        }
+    }
+}
+
+/// How the session is identified.
+#[derive(Clone)]
+pub(crate) enum Identity {
+    /// Server-side engines: the key, if any, and whether its record is known to exist.
+    Server { key: Option<SessionKey>, stored: bool },
+    /// `signed_cookies`: the token from the request's cookie, if any (Django's `session_key`).
+    Signed { token: Option<String> },
+}
+
+/// One request's session (Django's `request.session`).
+pub struct Session<S> {
+    pub(crate) ctx: Rc<Context>,
+    pub(crate) store: S,
+    pub(crate) identity: Identity,
+    /// The record version the client's cookie claims, then the loaded record's.
+    pub(crate) version: u64,
+    /// The loaded record's expiry (for re-issuing a cookie without a save).
+    pub(crate) loaded_expires_at: Option<i64>,
+    /// `None` until loaded (Django's `_session_cache`).
+    pub(crate) cache: Option<Map<String, Value>>,
+    pub(crate) accessed: bool,
+    pub(crate) modified: bool,
+    /// Records to delete whatever the response (`flush`).
+    pub(crate) flushed: Vec<SessionKey>,
+    /// Records to delete once the new key is saved (`cycle_key`).
+    pub(crate) cycled_from: Vec<SessionKey>,
+    /// The cookie was verified with a fallback secret: re-issue it.
+    pub(crate) reissue: bool,
+    /// The request carried a cookie with the session cookie's name.
+    pub(crate) had_cookie: bool,
+}
+
+impl<S: SessionStore> Session<S> {
+    pub(crate) fn new(ctx: Rc<Context>, store: S, identity: Identity, version: u64) -> Self {
+        Self {
+            ctx,
+            store,
+            identity,
+            version,
+            loaded_expires_at: None,
+            cache: None,
+            accessed: false,
+            modified: false,
+            flushed: Vec::new(),
+            cycled_from: Vec::new(),
+            reissue: false,
+            had_cookie: false,
+        }
+    }
+
+    fn now(&self) -> i64 {
+        self.ctx.clock.now()
+    }
+
+    /// Loads the data if needed and marks the session accessed (Django's `_get_session`).
+    pub(crate) async fn data(&mut self) -> Result<&mut Map<String, Value>, SessionError> {
+        self.accessed = true;
+        if self.cache.is_none() {
+            let loaded = self.load().await?;
+            self.cache = Some(loaded);
+        }
+        Ok(self.cache.get_or_insert_with(Map::new))
+    }
+
+    async fn load(&mut self) -> Result<Map<String, Value>, SessionError> {
+        let now = self.now();
+        match &mut self.identity {
+            Identity::Signed { token } => {
+                let Some(t) = token.as_deref() else { return Ok(Map::new()) };
+                let decoded = decode_signed_cookie(&self.ctx, t, now);
+                match decoded {
+                    Some((map, used_fallback)) => {
+                        self.reissue |= used_fallback;
+                        Ok(map)
+                    }
+                    None => {
+                        // A bad, expired or foreign token: a fresh session
+                        // (Django would re-sign an empty one; we send nothing).
+                        *token = None;
+                        Ok(Map::new())
+                    }
+                }
+            }
+            Identity::Server { key: None, .. } => Ok(Map::new()),
+            Identity::Server { key: Some(key), stored } => {
+                let record = self.store.load(key, self.version).await.map_err(SessionError::Store)?;
+                let decoded = record
+                    .filter(|r| !r.is_expired(now))
+                    .and_then(|r| self.ctx.decode(&r.data).map(|map| (map, r.expires_at, r.version)));
+                match decoded {
+                    Some((map, expires_at, version)) => {
+                        *stored = true;
+                        self.version = version;
+                        self.loaded_expires_at = Some(expires_at);
+                        Ok(map)
+                    }
+                    None => {
+                        // Unknown, expired or undecodable: never adopt the
+                        // client's key; a write gets a fresh one.
+                        self.identity = Identity::Server { key: None, stored: false };
+                        self.version = 0;
+                        Ok(Map::new())
+                    }
+                }
+            }
+        }
+    }
+
+    /// `session.get(key)`: the value, or `None`.
+    pub async fn get(&mut self, key: &str) -> Result<Option<Value>, SessionError> {
+        Ok(self.data().await?.get(key).cloned())
+    }
+
+    /// `session[key] = value`. Refuses keys starting with `_`.
+    pub async fn set(&mut self, key: &str, value: Value) -> Result<(), SessionError> {
+        writable(key)?;
+        self.data().await?.insert(key.to_owned(), value);
+        self.modified = true;
+        Ok(())
+    }
+
+    /// `del session[key]`: [`SessionError::KeyError`] when absent.
+    pub async fn delete(&mut self, key: &str) -> Result<(), SessionError> {
+        writable(key)?;
+        self.data().await?.shift_remove(key).ok_or_else(|| SessionError::KeyError(key.to_owned()))?;
+        self.modified = true;
+        Ok(())
+    }
+
+    /// `key in session`.
+    pub async fn contains(&mut self, key: &str) -> Result<bool, SessionError> {
+        Ok(self.data().await?.contains_key(key))
+    }
+
+    /// `session.pop(key)`: [`SessionError::KeyError`] when absent.
+    pub async fn pop(&mut self, key: &str) -> Result<Value, SessionError> {
+        writable(key)?;
+        let value = self.data().await?.shift_remove(key).ok_or_else(|| SessionError::KeyError(key.to_owned()))?;
+        self.modified = true;
+        Ok(value)
+    }
+
+    /// `session.pop(key, default)`: an absent key returns `default` and does not modify.
+    pub async fn pop_or(&mut self, key: &str, default: Value) -> Result<Value, SessionError> {
+        writable(key)?;
+        match self.data().await?.shift_remove(key) {
+            Some(v) => {
+                self.modified = true;
+                Ok(v)
+            }
+            None => Ok(default),
+        }
+    }
+
+    /// `session.setdefault(key, value)`: the stored value; modifies only when absent.
+    pub async fn setdefault(&mut self, key: &str, value: Value) -> Result<Value, SessionError> {
+        writable(key)?;
+        let data = self.data().await?;
+        if let Some(existing) = data.get(key) {
+            return Ok(existing.clone());
+        }
+        data.insert(key.to_owned(), value.clone());
+        self.modified = true;
+        Ok(value)
+    }
+
+    /// `session.update(values)`; refused whole if any key starts with `_`.
+    pub async fn update(&mut self, values: Map<String, Value>) -> Result<(), SessionError> {
+        if let Some(k) = values.keys().find(|k| k.starts_with('_')) {
+            return Err(SessionError::ReservedKey(k.clone()));
+        }
+        self.data().await?.extend(values);
+        self.modified = true;
+        Ok(())
+    }
+
+    /// `session.keys()`, in insertion order.
+    pub async fn keys(&mut self) -> Result<Vec<String>, SessionError> {
+        Ok(self.data().await?.keys().cloned().collect())
+    }
+
+    /// `session.values()`.
+    pub async fn values(&mut self) -> Result<Vec<Value>, SessionError> {
+        Ok(self.data().await?.values().cloned().collect())
+    }
+
+    /// `session.items()`.
+    pub async fn items(&mut self) -> Result<Vec<(String, Value)>, SessionError> {
+        Ok(self.data().await?.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+    }
+
+    /// `session.clear()`: empties the data without loading it.
+    pub fn clear(&mut self) {
+        self.cache = Some(Map::new());
+        self.accessed = true;
+        self.modified = true;
+    }
+
+    /// `session.is_empty()`: no key and no data. Does not load.
+    pub fn is_empty(&self) -> bool {
+        let no_key = match &self.identity {
+            Identity::Server { key, .. } => key.is_none(),
+            Identity::Signed { token } => token.is_none(),
+        };
+        no_key && self.cache.as_ref().is_none_or(Map::is_empty)
+    }
+
+    /// `session.flush()`: removes the data and the key; the record is deleted
+    /// when the response is finished, whatever its status (logout must stick).
+    pub fn flush(&mut self) {
+        self.clear();
+        match &mut self.identity {
+            Identity::Server { key, stored } => {
+                if let Some(k) = key.take() {
+                    self.flushed.push(k);
+                }
+                *stored = false;
+                self.flushed.append(&mut self.cycled_from);
+            }
+            Identity::Signed { token } => *token = None,
+        }
+        self.version = 0;
+        self.reissue = false;
+    }
+
+    /// `session.cycle_key()`: keeps the data under a new key (call it at
+    /// login against session fixation). The old record is deleted once the
+    /// new one is saved.
+    pub async fn cycle_key(&mut self) -> Result<(), SessionError> {
+        self.data().await?;
+        if let Identity::Server { key, stored } = &mut self.identity {
+            let new_key = self.ctx.keys.new_key().map_err(SessionError::Random)?;
+            if let Some(old) = key.replace(new_key) {
+                if *stored {
+                    self.cycled_from.push(old);
+                }
+            }
+            *stored = false;
+            self.version = 0;
+        }
+        self.modified = true;
+        Ok(())
+    }
+
+    /// `session.set_test_cookie()`.
+    pub async fn set_test_cookie(&mut self) -> Result<(), SessionError> {
+        self.data().await?.insert(TEST_COOKIE_NAME.into(), Value::from(TEST_COOKIE_VALUE));
+        self.modified = true;
+        Ok(())
+    }
+
+    /// `session.test_cookie_worked()`.
+    pub async fn test_cookie_worked(&mut self) -> Result<bool, SessionError> {
+        Ok(self.data().await?.get(TEST_COOKIE_NAME).and_then(Value::as_str) == Some(TEST_COOKIE_VALUE))
+    }
+
+    /// `session.delete_test_cookie()`: [`SessionError::KeyError`] when absent.
+    pub async fn delete_test_cookie(&mut self) -> Result<(), SessionError> {
+        self.delete(TEST_COOKIE_NAME).await
+    }
+
+    /// `session.set_expiry(value)`, stored under `_session_expiry` as Django does.
+    pub async fn set_expiry(&mut self, expiry: Expiry) -> Result<(), SessionError> {
+        let data = self.data().await?;
+        match expiry.to_stored() {
+            Some(v) => {
+                data.insert(EXPIRY_KEY.into(), v);
+                self.modified = true;
+            }
+            None => {
+                if data.shift_remove(EXPIRY_KEY).is_some() {
+                    self.modified = true;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `session.get_expiry_age()`: seconds from now until expiry.
+    pub async fn get_expiry_age(&mut self) -> Result<i64, SessionError> {
+        let now = self.now();
+        let age = self.ctx.settings.cookie.age;
+        Ok(expiry::expiry_age(self.data().await?.get(EXPIRY_KEY), age, now))
+    }
+
+    /// `session.get_expiry_date()`.
+    pub async fn get_expiry_date(&mut self) -> Result<DateTime, SessionError> {
+        let now = self.now();
+        let age = self.ctx.settings.cookie.age;
+        Ok(expiry::expiry_date(self.data().await?.get(EXPIRY_KEY), age, now))
+    }
+
+    /// `session.get_expire_at_browser_close()`.
+    pub async fn get_expire_at_browser_close(&mut self) -> Result<bool, SessionError> {
+        let global = self.ctx.settings.expire_at_browser_close;
+        Ok(expiry::expire_at_browser_close(self.data().await?.get(EXPIRY_KEY), global))
+    }
+
+    /// `session.session_key`: the key (for `signed_cookies`, the token), or `None`.
+    pub fn session_key(&self) -> Option<&str> {
+        match &self.identity {
+            Identity::Server { key, .. } => key.as_ref().map(SessionKey::as_str),
+            Identity::Signed { token } => token.as_deref(),
+        }
+    }
+
+    /// `session.modified`.
+    pub fn modified(&self) -> bool {
+        self.modified
+    }
+
+    /// `session.modified = value` (for changes inside nested values).
+    pub fn set_modified(&mut self, modified: bool) {
+        self.modified = modified;
+    }
+
+    /// `session.accessed`.
+    pub fn accessed(&self) -> bool {
+        self.accessed
+    }
+
+    /// The engine this session uses.
+    pub fn engine(&self) -> Engine {
+        self.ctx.settings.engine
+    }
+}
+
+fn writable(key: &str) -> Result<(), SessionError> {
+    if key.starts_with('_') {
+        return Err(SessionError::ReservedKey(key.to_owned()));
+    }
+    Ok(())
+}
+
+/// Decodes a `signed_cookies` token: Django's `signing.loads` with the
+/// engine's salt and `max_age=SESSION_COOKIE_AGE`, then, stricter than Django,
+/// the session's own expiry (`set_expiry(2)`) counted from the signing time.
+pub(crate) fn decode_signed_cookie(ctx: &Context, token: &str, now: i64) -> Option<(Map<String, Value>, bool)> {
+    let age = ctx.settings.cookie.age;
+    let unsigned = ctx.signed_cookies_signer.unsign_object(token, Some(age), now).ok()?;
+    let Value::Object(map) = unsigned.value else { return None };
+    let signed_at = unsigned.timestamp;
+    let expires_at = signed_at + expiry::expiry_age(map.get(EXPIRY_KEY), age, signed_at);
+    if expires_at <= now {
+        return None;
+    }
+    Some((map, unsigned.used_fallback))
+}
+
+/// Encodes session data as stored: Django's `SessionStore.encode`.
+pub(crate) fn encode_record(ctx: &Context, data: &Map<String, Value>, now: i64, version: u64) -> Record {
+    let age = expiry::expiry_age(data.get(EXPIRY_KEY), ctx.settings.cookie.age, now);
+    Record {
+        data: ctx.data_signer.sign_object(&Value::Object(data.clone()), true, now),
+        expires_at: now.saturating_add(age),
+        version,
+    }
+}

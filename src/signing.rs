@@ -1,0 +1,274 @@
+//! Django-compatible signing (`django.core.signing`).
+//!
+//! * [`SaltedHmac`] is Django's `salted_hmac(key_salt, value, secret, algorithm="sha256")`:
+//!   the HMAC key is `sha256(key_salt + secret)`.
+//! * [`TimestampSigner`] signs `value:timestamp` with the salt `salt + "signer"`,
+//!   encodes the 32-byte MAC in URL-safe base64 without padding, and verifies
+//!   against `SECRET_KEY` and then each of `SECRET_KEY_FALLBACKS`, comparing in
+//!   constant time.
+//! * [`TimestampSigner::sign_object`] / [`TimestampSigner::unsign_object`] are
+//!   `dumps`/`loads` with Django's `JSONSerializer` and the `.`-prefixed zlib path.
+
+use hmac::{Hmac, Mac};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::fmt;
+
+use crate::encoding::{b62_decode, b62_encode, b64_decode, b64_encode, constant_time_eq};
+use crate::metrics::count_crypto_call;
+
+/// The most bytes a signed object may inflate to; larger payloads are refused
+/// (a zlib bomb in a cookie cannot make the worker allocate more than this).
+pub const MAX_DECOMPRESSED: usize = 1 << 20;
+
+/// Django's `salted_hmac` with SHA-256, keyed once and reused.
+#[derive(Clone)]
+pub struct SaltedHmac {
+    keyed: Hmac<Sha256>,
+}
+
+impl SaltedHmac {
+    /// Derives the HMAC key `sha256(key_salt + secret)`.
+    pub fn new(key_salt: &str, secret: &str) -> Self {
+        let key = Sha256::new().chain_update(key_salt).chain_update(secret).finalize();
+        let keyed = <Hmac<Sha256> as Mac>::new_from_slice(&key)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        Self { keyed }
+    }
+
+    /// The 32-byte MAC of `message`. Counted in [`crate::metrics`].
+    pub fn mac(&self, message: &[u8]) -> [u8; 32] {
+        count_crypto_call();
+        let mut mac = self.keyed.clone();
+        mac.update(message);
+        mac.finalize().into_bytes().into()
+    }
+}
+
+impl fmt::Debug for SaltedHmac {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SaltedHmac(..)")
+    }
+}
+
+/// Why a signed value was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SigningError {
+    /// No key produced this signature, or the value is not `value:timestamp:signature`.
+    BadSignature,
+    /// The signature is good but older than `max_age` (Django's `SignatureExpired`).
+    SignatureExpired,
+    /// The signature is good but the payload does not decode (base64, zlib, JSON).
+    BadPayload,
+}
+
+impl fmt::Display for SigningError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::BadSignature => "signature does not match",
+            Self::SignatureExpired => "signature has expired",
+            Self::BadPayload => "signed payload does not decode",
+        })
+    }
+}
+
+impl std::error::Error for SigningError {}
+
+/// A verified signed value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unsigned<T> {
+    /// The value.
+    pub value: T,
+    /// When it was signed (Unix seconds).
+    pub timestamp: i64,
+    /// Whether a key from `SECRET_KEY_FALLBACKS` rather than `SECRET_KEY` verified it.
+    pub used_fallback: bool,
+}
+
+/// Django's `TimestampSigner(key, salt=salt, fallback_keys=...)`, algorithm SHA-256.
+#[derive(Clone, Debug)]
+pub struct TimestampSigner {
+    /// The current key first, then the fallbacks.
+    keys: Vec<SaltedHmac>,
+}
+
+impl TimestampSigner {
+    /// A signer for `salt`, signing with `secret` and also accepting `fallbacks`.
+    pub fn new(secret: &str, fallbacks: &[String], salt: &str) -> Self {
+        let key_salt = format!("{salt}signer");
+        let keys = std::iter::once(secret)
+            .chain(fallbacks.iter().map(String::as_str))
+            .map(|s| SaltedHmac::new(&key_salt, s))
+            .collect();
+        Self { keys }
+    }
+
+    fn signature(key: &SaltedHmac, value: &str) -> String {
+        b64_encode(&key.mac(value.as_bytes()))
+    }
+
+    /// `value:timestamp:signature`, signed with the current key at `now`.
+    ///
+    /// ```
+    /// use edge_session::signing::TimestampSigner;
+    /// let signer = TimestampSigner::new("secret", &[], "salt");
+    /// let token = signer.sign("hello", 1_765_019_770);
+    /// assert!(token.starts_with("hello:1vRqGo:"));
+    /// assert_eq!(signer.unsign(&token, None, 1_765_019_770).unwrap().value, "hello");
+    /// ```
+    pub fn sign(&self, value: &str, now: i64) -> String {
+        let stamped = format!("{value}:{}", b62_encode(now.max(0) as u64));
+        let sig = Self::signature(&self.keys[0], &stamped);
+        format!("{stamped}:{sig}")
+    }
+
+    /// Verifies `signed` against every key and, when `max_age` is given, its age at `now`.
+    pub fn unsign<'a>(
+        &self,
+        signed: &'a str,
+        max_age: Option<i64>,
+        now: i64,
+    ) -> Result<Unsigned<&'a str>, SigningError> {
+        let (stamped, sig) = signed.rsplit_once(':').ok_or(SigningError::BadSignature)?;
+        // A SHA-256 signature is always 43 characters: refuse anything else
+        // before spending an HMAC on it.
+        if sig.len() != 43 {
+            return Err(SigningError::BadSignature);
+        }
+        let position = self
+            .keys
+            .iter()
+            .position(|key| constant_time_eq(Self::signature(key, stamped).as_bytes(), sig.as_bytes()))
+            .ok_or(SigningError::BadSignature)?;
+        let (value, ts) = stamped.rsplit_once(':').ok_or(SigningError::BadSignature)?;
+        let timestamp = b62_decode(ts).and_then(|t| i64::try_from(t).ok()).ok_or(SigningError::BadSignature)?;
+        if let Some(max_age) = max_age {
+            if now.saturating_sub(timestamp) > max_age {
+                return Err(SigningError::SignatureExpired);
+            }
+        }
+        Ok(Unsigned { value, timestamp, used_fallback: position > 0 })
+    }
+
+    /// Django's `signing.dumps(obj, compress=compress)`: compact JSON with
+    /// non-ASCII escaped (as Python's `json.dumps`), zlib when that is shorter,
+    /// URL-safe base64, `.` prefix when compressed, then [`sign`](Self::sign).
+    pub fn sign_object(&self, value: &Value, compress: bool, now: i64) -> String {
+        let json = to_python_json(value);
+        let mut payload = String::new();
+        let compressed = if compress {
+            let packed = miniz_oxide::deflate::compress_to_vec_zlib(json.as_bytes(), 6);
+            (packed.len() + 1 < json.len()).then_some(packed)
+        } else {
+            None
+        };
+        match compressed {
+            Some(packed) => {
+                payload.push('.');
+                payload.push_str(&b64_encode(&packed));
+            }
+            None => payload.push_str(&b64_encode(json.as_bytes())),
+        }
+        self.sign(&payload, now)
+    }
+
+    /// Django's `signing.loads`: verifies, then decodes the payload to JSON.
+    pub fn unsign_object(&self, signed: &str, max_age: Option<i64>, now: i64) -> Result<Unsigned<Value>, SigningError> {
+        let unsigned = self.unsign(signed, max_age, now)?;
+        let (compressed, b64) = match unsigned.value.strip_prefix('.') {
+            Some(rest) => (true, rest),
+            None => (false, unsigned.value),
+        };
+        let mut bytes = b64_decode(b64).ok_or(SigningError::BadPayload)?;
+        if compressed {
+            bytes = miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(&bytes, MAX_DECOMPRESSED)
+                .map_err(|_| SigningError::BadPayload)?;
+        }
+        let value = serde_json::from_slice(&bytes).map_err(|_| SigningError::BadPayload)?;
+        Ok(Unsigned { value, timestamp: unsigned.timestamp, used_fallback: unsigned.used_fallback })
+    }
+}
+
+/// Serialises like Python's `json.dumps(value, separators=(",", ":"))`:
+/// compact, and every character outside printable ASCII escaped as `\uXXXX`
+/// (UTF-16, lowercase hex), so the signed bytes match Django's.
+pub fn to_python_json(value: &Value) -> String {
+    let mut out = Vec::new();
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, AsciiFormatter);
+    // Serialising a `Value` into a Vec cannot fail.
+    let _ = serde::Serialize::serialize(value, &mut ser);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+struct AsciiFormatter;
+
+impl serde_json::ser::Formatter for AsciiFormatter {
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        let mut start = 0;
+        for (i, c) in fragment.char_indices() {
+            if c.is_ascii() && c != '\x7f' {
+                continue;
+            }
+            writer.write_all(&fragment.as_bytes()[start..i])?;
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                write!(writer, "\\u{unit:04x}")?;
+            }
+            start = i + c.len_utf8();
+        }
+        writer.write_all(&fragment.as_bytes()[start..])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn python_json_escapes_like_json_dumps() {
+        assert_eq!(
+            to_python_json(&json!({"a": "ž🍪\u{7f}", "b": [1, 2.5]})),
+            r#"{"a":"\u017e\ud83c\udf6a\u007f","b":[1,2.5]}"#
+        );
+    }
+
+    #[test]
+    fn unsign_rejects_wrong_shapes_without_panicking() {
+        let signer = TimestampSigner::new("s", &[], "salt");
+        for bad in ["", ":", "a:b", "a:b:c", "::::", "a:zzzzzzzzzzzzzzzzzzzz:sig"] {
+            assert_eq!(signer.unsign(bad, None, 0), Err(SigningError::BadSignature), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn max_age_is_enforced_from_the_timestamp() {
+        let signer = TimestampSigner::new("s", &[], "salt");
+        let token = signer.sign("v", 1000);
+        assert!(signer.unsign(&token, Some(10), 1010).is_ok());
+        assert_eq!(signer.unsign(&token, Some(10), 1011), Err(SigningError::SignatureExpired));
+    }
+
+    #[test]
+    fn fallback_keys_verify_and_are_reported() {
+        let old = TimestampSigner::new("old", &[], "salt");
+        let token = old.sign("v", 5);
+        let rotated = TimestampSigner::new("new", &["old".to_owned()], "salt");
+        let got = rotated.unsign(&token, None, 5).unwrap();
+        assert!(got.used_fallback);
+        let without = TimestampSigner::new("new", &[], "salt");
+        assert_eq!(without.unsign(&token, None, 5), Err(SigningError::BadSignature));
+    }
+
+    #[test]
+    fn a_zlib_bomb_is_refused() {
+        let signer = TimestampSigner::new("s", &[], "salt");
+        let big = "a".repeat(MAX_DECOMPRESSED + 10);
+        let token = signer.sign_object(&json!(big), true, 0);
+        assert_eq!(signer.unsign_object(&token, None, 0), Err(SigningError::BadPayload));
+    }
+}

@@ -1,0 +1,355 @@
+//! Caches (Workers KV) as session stores.
+//!
+//! * [`CacheStore`] is what a cache offers: blind get / set / remove, with a TTL.
+//! * [`CacheEngine`] makes a cache a [`SessionStore`] with Django's `cache`
+//!   engine semantics (writes are blind puts, expiry is the record's plus the
+//!   backend TTL). KV cannot do an atomic create or detect a concurrent delete,
+//!   so `create` relies on 165-bit random keys and `save` cannot raise Missing.
+//! * [`CachedStore`] is Django's `cached_db`: writes go to the durable store
+//!   first, then to the cache; reads use the cache and fall back to the durable
+//!   store on a miss, **or when the cached copy is older than the version the
+//!   client's cookie says it wrote** (read-your-writes on an eventually
+//!   consistent cache); deletes go to the durable store first.
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use super::{OpCounts, Record, SessionStore, StoreError};
+use crate::clock::Clock;
+use crate::key::SessionKey;
+
+/// A cache of records (Workers KV in production).
+#[allow(async_fn_in_trait)]
+pub trait CacheStore {
+    /// The cached record, if the cache has one (possibly stale).
+    async fn get(&self, key: &SessionKey) -> Result<Option<Record>, StoreError>;
+    /// Stores `record` until at least its `expires_at`.
+    async fn set(&self, key: &SessionKey, record: &Record) -> Result<(), StoreError>;
+    /// Removes the record.
+    async fn remove(&self, key: &SessionKey) -> Result<(), StoreError>;
+}
+
+/// Django's `cache` engine over a [`CacheStore`].
+#[derive(Clone)]
+pub struct CacheEngine<K> {
+    cache: K,
+    clock: Rc<dyn Clock>,
+}
+
+impl<K: CacheStore> CacheEngine<K> {
+    /// The engine over `cache`, expiring records by `clock`.
+    pub fn new(cache: K, clock: impl Clock + 'static) -> Self {
+        Self { cache, clock: Rc::new(clock) }
+    }
+
+    /// The cache underneath.
+    pub fn cache(&self) -> &K {
+        &self.cache
+    }
+}
+
+impl<K: CacheStore> SessionStore for CacheEngine<K> {
+    async fn load(&self, key: &SessionKey, _min_version: u64) -> Result<Option<Record>, StoreError> {
+        let now = self.clock.now();
+        Ok(self.cache.get(key).await?.filter(|r| !r.is_expired(now)))
+    }
+
+    async fn create(&self, key: &SessionKey, record: &Record) -> Result<u64, StoreError> {
+        self.cache.set(key, record).await?;
+        Ok(record.version)
+    }
+
+    async fn save(&self, key: &SessionKey, record: &Record) -> Result<u64, StoreError> {
+        self.cache.set(key, record).await?;
+        Ok(record.version)
+    }
+
+    async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
+        self.cache.remove(key).await
+    }
+
+    async fn exists(&self, key: &SessionKey) -> Result<bool, StoreError> {
+        Ok(self.load(key, 0).await?.is_some())
+    }
+
+    async fn clear_expired(&self) -> Result<u64, StoreError> {
+        // KV drops entries by their expirationTtl; there is nothing to scan.
+        Ok(0)
+    }
+}
+
+/// Django's `cached_db`: a cache in front of a durable store, write-through.
+#[derive(Clone)]
+pub struct CachedStore<K, D> {
+    cache: K,
+    durable: D,
+    clock: Rc<dyn Clock>,
+}
+
+impl<K: CacheStore, D: SessionStore> CachedStore<K, D> {
+    /// `cache` in front of `durable`.
+    pub fn new(cache: K, durable: D, clock: impl Clock + 'static) -> Self {
+        Self { cache, durable, clock: Rc::new(clock) }
+    }
+
+    /// The cache.
+    pub fn cache(&self) -> &K {
+        &self.cache
+    }
+
+    /// The durable store.
+    pub fn durable(&self) -> &D {
+        &self.durable
+    }
+
+    /// Writes `record` (as stored, at `version`) to the cache. A failure is
+    /// logged and swallowed: the durable store already has the data, and
+    /// readers fall back to it because the client's cookie carries `version`.
+    async fn fill(&self, key: &SessionKey, record: &Record, version: u64) {
+        let stored = Record { version, ..record.clone() };
+        if let Err(e) = self.cache.set(key, &stored).await {
+            crate::log::warn(&format!("cached_db: cache write failed after the durable write succeeded ({e}); readers fall back to the durable store"));
+        }
+    }
+}
+
+impl<K: CacheStore, D: SessionStore> SessionStore for CachedStore<K, D> {
+    async fn load(&self, key: &SessionKey, min_version: u64) -> Result<Option<Record>, StoreError> {
+        let now = self.clock.now();
+        match self.cache.get(key).await {
+            Ok(Some(r)) if !r.is_expired(now) && r.version >= min_version => return Ok(Some(r)),
+            Ok(_) => {}
+            Err(e) => crate::log::warn(&format!("cached_db: cache read failed ({e}); reading the durable store")),
+        }
+        let found = self.durable.load(key, min_version).await?;
+        if let Some(r) = &found {
+            self.fill(key, r, r.version).await;
+        }
+        Ok(found)
+    }
+
+    async fn create(&self, key: &SessionKey, record: &Record) -> Result<u64, StoreError> {
+        let version = self.durable.create(key, record).await?;
+        self.fill(key, record, version).await;
+        Ok(version)
+    }
+
+    async fn save(&self, key: &SessionKey, record: &Record) -> Result<u64, StoreError> {
+        let version = self.durable.save(key, record).await?;
+        self.fill(key, record, version).await;
+        Ok(version)
+    }
+
+    async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
+        self.durable.delete(key).await?;
+        // A cached copy left behind would keep a logged-out session readable
+        // until its TTL: report the failure rather than hide it.
+        self.cache.remove(key).await
+    }
+
+    async fn exists(&self, key: &SessionKey) -> Result<bool, StoreError> {
+        Ok(self.load(key, 0).await?.is_some())
+    }
+
+    async fn clear_expired(&self) -> Result<u64, StoreError> {
+        self.durable.clear_expired().await
+    }
+}
+
+/// How a [`MemoryCache`] answers reads, to imitate KV's eventual consistency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Staleness {
+    /// Reads see the latest write.
+    Fresh,
+    /// Reads see the value before the latest write (an old copy, or a cached
+    /// miss when there was none), as a KV location that has not caught up.
+    Stale,
+}
+
+/// The latest value of a key and the one before it.
+type History = (Option<Record>, Option<Record>);
+
+#[derive(Default)]
+struct CacheInner {
+    entries: RefCell<BTreeMap<String, History>>,
+    ops: Cell<OpCounts>,
+    staleness: Cell<Option<Staleness>>,
+    fail_reads: Cell<bool>,
+    fail_writes: Cell<bool>,
+}
+
+/// An in-memory cache for host tests that can serve stale reads and fail.
+#[derive(Clone, Default)]
+pub struct MemoryCache {
+    inner: Rc<CacheInner>,
+}
+
+impl MemoryCache {
+    /// An empty, fresh cache.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets how reads are answered.
+    pub fn set_staleness(&self, staleness: Staleness) {
+        self.inner.staleness.set(Some(staleness));
+    }
+
+    /// Makes reads fail.
+    pub fn fail_reads(&self, fail: bool) {
+        self.inner.fail_reads.set(fail);
+    }
+
+    /// Makes writes and removals fail.
+    pub fn fail_writes(&self, fail: bool) {
+        self.inner.fail_writes.set(fail);
+    }
+
+    /// Operations served so far.
+    pub fn ops(&self) -> OpCounts {
+        self.inner.ops.get()
+    }
+
+    fn count(&self, f: impl FnOnce(&mut OpCounts)) {
+        let mut ops = self.inner.ops.get();
+        f(&mut ops);
+        self.inner.ops.set(ops);
+    }
+
+    fn write(&self, key: &SessionKey, value: Option<Record>, delete: bool) -> Result<(), StoreError> {
+        self.count(|o| if delete { o.deletes += 1 } else { o.writes += 1 });
+        if self.inner.fail_writes.get() {
+            return Err(StoreError::Backend("memory cache: injected write failure (429)".into()));
+        }
+        let mut entries = self.inner.entries.borrow_mut();
+        let entry = entries.entry(key.as_str().to_owned()).or_default();
+        entry.1 = entry.0.take();
+        entry.0 = value;
+        Ok(())
+    }
+}
+
+impl CacheStore for MemoryCache {
+    async fn get(&self, key: &SessionKey) -> Result<Option<Record>, StoreError> {
+        self.count(|o| o.reads += 1);
+        if self.inner.fail_reads.get() {
+            return Err(StoreError::Backend("memory cache: injected read failure".into()));
+        }
+        let entries = self.inner.entries.borrow();
+        let Some((latest, previous)) = entries.get(key.as_str()) else { return Ok(None) };
+        Ok(match self.inner.staleness.get().unwrap_or(Staleness::Fresh) {
+            Staleness::Fresh => latest.clone(),
+            Staleness::Stale => previous.clone(),
+        })
+    }
+
+    async fn set(&self, key: &SessionKey, record: &Record) -> Result<(), StoreError> {
+        self.write(key, Some(record.clone()), false)
+    }
+
+    async fn remove(&self, key: &SessionKey) -> Result<(), StoreError> {
+        self.write(key, None, true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::FixedClock;
+    use crate::store::conformance::{self, Capabilities};
+    use crate::store::memory::MemoryStore;
+    use pollster::block_on;
+
+    fn key() -> SessionKey {
+        SessionKey::parse("abcdefghijklmnopqrstuvwxyz012345").unwrap()
+    }
+
+    #[test]
+    fn cache_engine_passes_the_conformance_suite_for_caches() {
+        let clock = FixedClock::new(1_000_000);
+        let report = block_on(conformance::run(
+            || CacheEngine::new(MemoryCache::new(), clock.clone()),
+            &clock,
+            Capabilities::CACHE,
+        ));
+        assert!(report.failures.is_empty(), "{:#?}", report.failures);
+    }
+
+    #[test]
+    fn cached_store_passes_the_conformance_suite_for_durable_stores() {
+        let clock = FixedClock::new(1_000_000);
+        let report = block_on(conformance::run(
+            || CachedStore::new(MemoryCache::new(), MemoryStore::new(clock.clone()), clock.clone()),
+            &clock,
+            Capabilities::DURABLE,
+        ));
+        assert!(report.failures.is_empty(), "{:#?}", report.failures);
+    }
+
+    #[test]
+    fn writes_go_to_the_durable_store_first_then_the_cache() {
+        let clock = FixedClock::new(1000);
+        let store = CachedStore::new(MemoryCache::new(), MemoryStore::new(clock.clone()), clock.clone());
+        let rec = Record { data: "d".into(), expires_at: 2000, version: 1 };
+        store.cache().fail_writes(true);
+        // The cache write fails after the durable write: nothing is lost.
+        assert_eq!(block_on(store.create(&key(), &rec)), Ok(1));
+        assert_eq!(store.durable().raw(&key()).unwrap().data, "d");
+        store.cache().fail_writes(false);
+        store.durable().fail_writes(true);
+        // The durable write fails: the cache is not touched and the error is reported.
+        let writes_before = store.cache().ops().writes;
+        assert!(block_on(store.save(&key(), &Record { data: "e".into(), ..rec.clone() })).is_err());
+        assert_eq!(store.cache().ops().writes, writes_before);
+    }
+
+    #[test]
+    fn a_stale_cached_copy_older_than_the_cookie_is_skipped() {
+        let clock = FixedClock::new(1000);
+        let store = CachedStore::new(MemoryCache::new(), MemoryStore::new(clock.clone()), clock.clone());
+        let v1 = block_on(store.create(&key(), &Record { data: "v1".into(), expires_at: 2000, version: 1 })).unwrap();
+        let v2 =
+            block_on(store.save(&key(), &Record { data: "v2".into(), expires_at: 2000, version: v1 + 1 })).unwrap();
+        store.cache().set_staleness(Staleness::Stale);
+        // A client with no version claim gets the cached copy: one cache read, no durable read.
+        assert_eq!(block_on(store.load(&key(), 0)).unwrap().unwrap().data, "v1");
+        assert_eq!(store.durable().ops().reads, 0);
+        // A client that wrote v2 never reads v1 from the stale cache.
+        let got = block_on(store.load(&key(), v2)).unwrap().unwrap();
+        assert_eq!(got.data, "v2");
+        assert_eq!(store.durable().ops().reads, 1);
+    }
+
+    #[test]
+    fn a_cached_miss_falls_back_to_the_durable_store_and_refills() {
+        let clock = FixedClock::new(1000);
+        let store = CachedStore::new(MemoryCache::new(), MemoryStore::new(clock.clone()), clock.clone());
+        block_on(store.create(&key(), &Record { data: "v1".into(), expires_at: 2000, version: 1 })).unwrap();
+        store.cache().set_staleness(Staleness::Stale); // the location saw no write yet: a cached miss
+        assert_eq!(block_on(store.load(&key(), 1)).unwrap().unwrap().data, "v1");
+        assert_eq!(store.durable().ops().reads, 1);
+        assert_eq!(store.cache().ops().writes, 2, "create and refill");
+    }
+
+    #[test]
+    fn cache_read_failure_falls_back_and_durable_read_failure_is_an_error() {
+        let clock = FixedClock::new(1000);
+        let store = CachedStore::new(MemoryCache::new(), MemoryStore::new(clock.clone()), clock.clone());
+        block_on(store.create(&key(), &Record { data: "v1".into(), expires_at: 2000, version: 1 })).unwrap();
+        store.cache().fail_reads(true);
+        assert_eq!(block_on(store.load(&key(), 1)).unwrap().unwrap().data, "v1");
+        store.durable().fail_reads(true);
+        assert!(block_on(store.load(&key(), 1)).is_err());
+    }
+
+    #[test]
+    fn delete_goes_to_the_durable_store_first_and_reports_a_cache_failure() {
+        let clock = FixedClock::new(1000);
+        let store = CachedStore::new(MemoryCache::new(), MemoryStore::new(clock.clone()), clock.clone());
+        block_on(store.create(&key(), &Record { data: "v1".into(), expires_at: 2000, version: 1 })).unwrap();
+        store.cache().fail_writes(true);
+        assert!(block_on(store.delete(&key())).is_err());
+        assert!(store.durable().raw(&key()).is_none());
+    }
+}
