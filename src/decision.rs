@@ -14,9 +14,11 @@
 //! 4. Otherwise nothing: an untouched or empty new session writes nothing and
 //!    sends no cookie.
 //!
-//! Two additions of ours: records named by `flush` are deleted whatever the
-//! status (Django deletes them inside `flush`), and a cookie verified with a
-//! key from `SECRET_KEY_FALLBACKS` is re-issued under the current key.
+//! Records named by `flush` are deleted whatever the status, as Django deletes
+//! them inside `flush`; the manager does that before executing the plan. A
+//! session whose cookie or data verified only with a key from
+//! `SECRET_KEY_FALLBACKS` counts as modified, so it is re-signed under the
+//! current key.
 
 use crate::cookie::Lifetime;
 
@@ -41,9 +43,6 @@ pub struct Facts {
     pub expiry_age: i64,
     /// The current time.
     pub now: i64,
-    /// The cookie was verified with a fallback secret and should be re-issued;
-    /// `Some(seconds left)` of the stored session, `None` otherwise.
-    pub reissue_remaining: Option<i64>,
 }
 
 /// What to do with the cookie.
@@ -74,7 +73,7 @@ pub struct ResponsePlan {
 /// use edge_session::decision::{decide, CookieAction, Facts};
 /// let untouched = Facts { had_cookie: false, accessed: false, modified: false, empty: true,
 ///     save_every_request: false, status: 200, expire_at_browser_close: false,
-///     expiry_age: 1_209_600, now: 0, reissue_remaining: None };
+///     expiry_age: 1_209_600, now: 0 };
 /// let plan = decide(&untouched);
 /// assert!(!plan.save && !plan.vary_cookie && plan.cookie == CookieAction::Keep);
 /// ```
@@ -82,22 +81,17 @@ pub fn decide(f: &Facts) -> ResponsePlan {
     if f.had_cookie && f.empty {
         return ResponsePlan { vary_cookie: true, save: false, cookie: CookieAction::Delete };
     }
-    let lifetime = |max_age: i64| {
-        if f.expire_at_browser_close {
-            Lifetime::BrowserSession
-        } else {
-            Lifetime::MaxAge { max_age, now: f.now }
-        }
-    };
     let mut plan = ResponsePlan { vary_cookie: f.accessed, save: false, cookie: CookieAction::Keep };
     if f.status >= 500 || f.empty {
         return plan;
     }
     if f.modified || f.save_every_request {
         plan.save = true;
-        plan.cookie = CookieAction::Set(lifetime(f.expiry_age));
-    } else if let Some(remaining) = f.reissue_remaining {
-        plan.cookie = CookieAction::Set(lifetime(remaining));
+        plan.cookie = CookieAction::Set(if f.expire_at_browser_close {
+            Lifetime::BrowserSession
+        } else {
+            Lifetime::MaxAge { max_age: f.expiry_age, now: f.now }
+        });
     }
     plan
 }
@@ -117,7 +111,6 @@ mod tests {
             expire_at_browser_close: false,
             expiry_age: 1_209_600,
             now: 1000,
-            reissue_remaining: None,
         }
     }
 
@@ -189,12 +182,5 @@ mod tests {
             assert!(plan.vary_cookie);
         }
         assert!(decide(&Facts { modified: true, status: 499, ..facts() }).save);
-    }
-
-    #[test]
-    fn fallback_signed_cookie_is_reissued_without_a_save() {
-        let plan = decide(&Facts { reissue_remaining: Some(50), ..facts() });
-        assert!(!plan.save);
-        assert_eq!(plan.cookie, CookieAction::Set(Lifetime::MaxAge { max_age: 50, now: 1000 }));
     }
 }

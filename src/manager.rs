@@ -21,7 +21,7 @@ use crate::decision::{decide, CookieAction, Facts, ResponsePlan};
 use crate::expiry::{self, EXPIRY_KEY};
 use crate::key::{KeySource, SessionKey};
 use crate::record::MAX_RECORD_BYTES;
-use crate::session::{encode_record, Context, Identity, Session, SessionError};
+use crate::session::{encode_record, Context, Identity, Session, SessionError, Stored};
 use crate::settings::{Engine, Settings};
 use crate::store::{SessionStore, StoreError};
 
@@ -134,11 +134,11 @@ impl<S: SessionStore + Clone> SessionManager<S> {
             }
             _ => match value.and_then(|v| self.ctx.cookie_signer.verify(v)) {
                 Some(c) => {
-                    let mut s = self.session(Identity::Server { key: Some(c.key), stored: false }, c.version);
+                    let mut s = self.session(Identity::Server { key: Some(c.key), stored: Stored::Unknown }, c.version);
                     s.reissue = c.used_fallback;
                     s
                 }
-                None => self.session(Identity::Server { key: None, stored: false }, 0),
+                None => self.session(Identity::Server { key: None, stored: Stored::No }, 0),
             },
         };
         session.had_cookie = value.is_some();
@@ -153,7 +153,7 @@ impl<S: SessionStore + Clone> SessionManager<S> {
     pub fn new_session(&self) -> Session<S> {
         match self.ctx.settings.engine {
             Engine::SignedCookies => self.session(Identity::Signed { token: None }, 0),
-            _ => self.session(Identity::Server { key: None, stored: false }, 0),
+            _ => self.session(Identity::Server { key: None, stored: Stored::No }, 0),
         }
     }
 
@@ -162,7 +162,7 @@ impl<S: SessionStore + Clone> SessionManager<S> {
     pub fn open(&self, key: &str) -> Session<S> {
         match (self.ctx.settings.engine, SessionKey::parse(key)) {
             (Engine::SignedCookies, _) => self.session(Identity::Signed { token: Some(key.to_owned()) }, 0),
-            (_, Some(k)) => self.session(Identity::Server { key: Some(k), stored: false }, 0),
+            (_, Some(k)) => self.session(Identity::Server { key: Some(k), stored: Stored::Unknown }, 0),
             (_, None) => self.new_session(),
         }
     }
@@ -186,7 +186,7 @@ impl<S: SessionStore + Clone> SessionManager<S> {
     /// Django's `SessionStore().decode(session_data)`: the dictionary inside
     /// stored data, for inspection; `None` if it does not verify.
     pub fn decode(&self, session_data: &str) -> Option<Map<String, Value>> {
-        self.ctx.decode(session_data)
+        self.ctx.decode(session_data).map(|(map, _)| map)
     }
 
     /// Django's `SessionStore().encode(dict)`.
@@ -209,36 +209,21 @@ impl<S: SessionStore + Clone> SessionManager<S> {
         }
         let now = self.ctx.clock.now();
         let stored_expiry = session.cache.as_ref().and_then(|d| d.get(EXPIRY_KEY));
-        let signed = settings.engine == Engine::SignedCookies;
         let facts = Facts {
             had_cookie: session.had_cookie,
             accessed,
-            modified: session.modified || (signed && session.reissue),
+            modified: session.modified || session.reissue,
             empty: session.is_empty(),
             save_every_request: settings.save_every_request,
             status,
             expire_at_browser_close: expiry::expire_at_browser_close(stored_expiry, settings.expire_at_browser_close),
             expiry_age: expiry::expiry_age(stored_expiry, settings.cookie.age, now),
             now,
-            reissue_remaining: if signed || !session.reissue {
-                None
-            } else {
-                session.loaded_expires_at.map(|e| e - now)
-            },
         };
         let plan = decide(&facts);
 
         self.delete_flushed(&mut session).await?;
-        let value = if plan.save {
-            Some(self.persist(&mut session).await?)
-        } else {
-            match (&session.identity, plan.cookie) {
-                (Identity::Server { key: Some(k), .. }, CookieAction::Set(_)) => {
-                    Some(self.ctx.cookie_signer.sign(k, session.version))
-                }
-                _ => None,
-            }
-        };
+        let value = if plan.save { Some(self.persist(&mut session).await?) } else { None };
         let config = &settings.cookie;
         let set_cookie = match (plan.cookie, value) {
             (CookieAction::Delete, _) => Some(cookie::delete_cookie(config)),
@@ -276,18 +261,27 @@ impl<S: SessionStore + Clone> SessionManager<S> {
                 if bytes > MAX_RECORD_BYTES - 100 {
                     return Err(FinishError::TooLarge { bytes });
                 }
-                let version = match key {
-                    Some(k) if *stored => match self.store.save(k, &record).await {
-                        Ok(v) => v,
-                        Err(StoreError::Missing) => return Err(FinishError::Interrupted),
-                        Err(e) => return Err(FinishError::Store(e)),
-                    },
-                    _ => {
+                let update = match (&*key, *stored) {
+                    (Some(k), Stored::Yes | Stored::Unknown) => Some(self.store.save(k, &record).await),
+                    _ => None,
+                };
+                let version = match update {
+                    Some(Ok(v)) => v,
+                    Some(Err(StoreError::Missing)) if *stored == Stored::Yes => return Err(FinishError::Interrupted),
+                    Some(Err(e @ StoreError::Backend(_))) | Some(Err(e @ StoreError::Exists)) => {
+                        return Err(FinishError::Store(e))
+                    }
+                    // Never saved, or an unloaded key whose record is gone:
+                    // create, under a fresh key when the old one is gone.
+                    Some(Err(StoreError::Missing)) | None => {
+                        if *stored == Stored::Unknown {
+                            *key = None;
+                        }
                         record.version = 1;
                         self.create(key, &record).await?
                     }
                 };
-                *stored = true;
+                *stored = Stored::Yes;
                 session.version = version;
                 let key = key.as_ref().ok_or(FinishError::Store(StoreError::Missing))?;
                 for old in std::mem::take(&mut session.cycled_from) {

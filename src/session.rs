@@ -34,7 +34,7 @@ use crate::expiry::{self, Expiry, EXPIRY_KEY};
 use crate::key::{CookieSigner, KeySource, RandomError, SessionKey};
 use crate::record::Record;
 use crate::settings::{Engine, Settings};
-use crate::signing::TimestampSigner;
+use crate::signing::{TimestampSigner, Unsigned};
 use crate::store::{SessionStore, StoreError};
 
 /// Django's `TEST_COOKIE_NAME`.
@@ -113,23 +113,34 @@ impl Context {
         }
     }
 
-    /// Django's `SessionStore.decode`: the dictionary in a stored `session_data`.
-    pub fn decode(&self, session_data: &str) -> Option<Map<String, Value>> {
+    /// Django's `SessionStore.decode`: the dictionary in a stored
+    /// `session_data`, and whether only a fallback secret verified it.
+    pub fn decode(&self, session_data: &str) -> Option<(Map<String, Value>, bool)> {
         match self.data_signer.unsign_object(session_data, None, 0) {
-            Ok(u) => match u.value {
-                Value::Object(map) => Some(map),
-                _ => None,
-            },
-            Err(_) => None,
+            Ok(Unsigned { value: Value::Object(map), used_fallback, .. }) => Some((map, used_fallback)),
+            _ => None,
         }
     }
+}
+
+/// Whether the key's record exists in the store.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Stored {
+    /// The key came from a verified cookie and has not been loaded: a save
+    /// tries an update and, if the record is gone, creates under a fresh key.
+    Unknown,
+    /// The record was loaded or written in this request: a save is an update,
+    /// and a record deleted meanwhile is Django's `SessionInterrupted`.
+    Yes,
+    /// A new key (new session, `cycle_key`): a save creates.
+    No,
 }
 
 /// How the session is identified.
 #[derive(Clone)]
 pub(crate) enum Identity {
-    /// Server-side engines: the key, if any, and whether its record is known to exist.
-    Server { key: Option<SessionKey>, stored: bool },
+    /// Server-side engines: the key, if any, and what is known of its record.
+    Server { key: Option<SessionKey>, stored: Stored },
     /// `signed_cookies`: the token from the request's cookie, if any (Django's `session_key`).
     Signed { token: Option<String> },
 }
@@ -141,8 +152,6 @@ pub struct Session<S> {
     pub(crate) identity: Identity,
     /// The record version the client's cookie claims, then the loaded record's.
     pub(crate) version: u64,
-    /// The loaded record's expiry (for re-issuing a cookie without a save).
-    pub(crate) loaded_expires_at: Option<i64>,
     /// `None` until loaded (Django's `_session_cache`).
     pub(crate) cache: Option<Map<String, Value>>,
     pub(crate) accessed: bool,
@@ -151,7 +160,8 @@ pub struct Session<S> {
     pub(crate) flushed: Vec<SessionKey>,
     /// Records to delete once the new key is saved (`cycle_key`).
     pub(crate) cycled_from: Vec<SessionKey>,
-    /// The cookie was verified with a fallback secret: re-issue it.
+    /// The cookie or the data verified only with a fallback secret: re-sign
+    /// both under the current secret (the session counts as modified).
     pub(crate) reissue: bool,
     /// The request carried a cookie with the session cookie's name.
     pub(crate) had_cookie: bool,
@@ -164,7 +174,6 @@ impl<S: SessionStore> Session<S> {
             store,
             identity,
             version,
-            loaded_expires_at: None,
             cache: None,
             accessed: false,
             modified: false,
@@ -213,18 +222,18 @@ impl<S: SessionStore> Session<S> {
                 let record = self.store.load(key, self.version).await.map_err(SessionError::Store)?;
                 let decoded = record
                     .filter(|r| !r.is_expired(now))
-                    .and_then(|r| self.ctx.decode(&r.data).map(|map| (map, r.expires_at, r.version)));
+                    .and_then(|r| self.ctx.decode(&r.data).map(|decoded| (decoded, r.version)));
                 match decoded {
-                    Some((map, expires_at, version)) => {
-                        *stored = true;
+                    Some(((map, used_fallback), version)) => {
+                        *stored = Stored::Yes;
                         self.version = version;
-                        self.loaded_expires_at = Some(expires_at);
+                        self.reissue |= used_fallback;
                         Ok(map)
                     }
                     None => {
                         // Unknown, expired or undecodable: never adopt the
                         // client's key; a write gets a fresh one.
-                        self.identity = Identity::Server { key: None, stored: false };
+                        self.identity = Identity::Server { key: None, stored: Stored::No };
                         self.version = 0;
                         Ok(Map::new())
                     }
@@ -341,7 +350,7 @@ impl<S: SessionStore> Session<S> {
                 if let Some(k) = key.take() {
                     self.flushed.push(k);
                 }
-                *stored = false;
+                *stored = Stored::No;
                 self.flushed.append(&mut self.cycled_from);
             }
             Identity::Signed { token } => *token = None,
@@ -358,11 +367,11 @@ impl<S: SessionStore> Session<S> {
         if let Identity::Server { key, stored } = &mut self.identity {
             let new_key = self.ctx.keys.new_key().map_err(SessionError::Random)?;
             if let Some(old) = key.replace(new_key) {
-                if *stored {
+                if *stored != Stored::No {
                     self.cycled_from.push(old);
                 }
             }
-            *stored = false;
+            *stored = Stored::No;
             self.version = 0;
         }
         self.modified = true;
