@@ -56,6 +56,11 @@ pub mod settings;
 pub mod signing;
 pub mod store;
 
+/// The README's examples run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 /// The names most programs need.
 pub mod prelude {
     #[cfg(not(target_arch = "wasm32"))]
