@@ -50,6 +50,7 @@ pub mod key;
 pub mod log;
 pub mod manager;
 pub mod metrics;
+pub mod ops;
 pub mod record;
 pub mod session;
 pub mod settings;

@@ -1,0 +1,307 @@
+//! The session ops endpoint (`POST /_session/ops`, see `SESSION-TEST-API.md`):
+//! a black-box way to drive `request.session` exactly as a Django view would.
+//!
+//! It lives in the core so that the Rust demo worker and the npm package serve
+//! the same contract from the same code. It is never enabled by the library
+//! itself: the demo worker serves it only when `SESSION_TEST_API` is `"1"`.
+
+use serde_json::{json, Map, Value};
+use std::fmt;
+
+use crate::datetime::DateTime;
+use crate::expiry::Expiry;
+use crate::session::{Session, SessionError};
+use crate::store::SessionStore;
+
+/// The most ops one request may carry.
+pub const MAX_OPS: usize = 256;
+
+/// One validated operation.
+#[derive(Debug, Clone, PartialEq)]
+enum Op {
+    Get { key: String, default: Option<Value> },
+    Set { key: String, value: Value },
+    Delete { key: String },
+    Contains { key: String },
+    Pop { key: String, default: Option<Value> },
+    SetDefault { key: String, value: Value },
+    Update { values: Map<String, Value> },
+    Keys,
+    Values,
+    Items,
+    Clear,
+    IsEmpty,
+    Flush,
+    CycleKey,
+    SetTestCookie,
+    TestCookieWorked,
+    DeleteTestCookie,
+    SetExpiry { value: Value },
+    GetExpiryAge,
+    GetExpiryDate,
+    GetExpireAtBrowserClose,
+    SessionKey,
+    MarkModified,
+}
+
+/// A validated ops request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpsRequest {
+    ops: Vec<Op>,
+    /// The status the response gets (200 by default; 200-599).
+    pub status: u16,
+}
+
+/// Why an ops request was refused (a 400; the session is untouched).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpsError(pub String);
+
+impl fmt::Display for OpsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for OpsError {}
+
+impl OpsError {
+    /// The JSON body of the 400 response.
+    pub fn to_json(&self) -> Value {
+        json!({ "error": "BadRequest", "message": self.0 })
+    }
+}
+
+fn bad<T>(message: impl Into<String>) -> Result<T, OpsError> {
+    Err(OpsError(message.into()))
+}
+
+fn key_of(op: &Map<String, Value>, i: usize) -> Result<String, OpsError> {
+    match op.get("key") {
+        Some(Value::String(k)) => Ok(k.clone()),
+        _ => bad(format!("ops[{i}]: \"key\" must be a string")),
+    }
+}
+
+fn value_of(op: &Map<String, Value>, i: usize) -> Result<Value, OpsError> {
+    op.get("value").cloned().ok_or_else(|| OpsError(format!("ops[{i}]: \"value\" is required")))
+}
+
+impl OpsRequest {
+    /// Parses and validates the whole body before anything runs.
+    pub fn parse(body: &[u8]) -> Result<Self, OpsError> {
+        let value: Value =
+            serde_json::from_slice(body).map_err(|e| OpsError(format!("body is not valid JSON: {e}")))?;
+        let Value::Object(body) = value else { return bad("body must be a JSON object") };
+        let status = match body.get("status") {
+            None | Some(Value::Null) => 200,
+            Some(v) => match v.as_u64() {
+                Some(s @ 200..=599) => s as u16,
+                _ => return bad("\"status\" must be an integer from 200 to 599"),
+            },
+        };
+        let Some(Value::Array(raw_ops)) = body.get("ops") else { return bad("\"ops\" must be an array") };
+        if raw_ops.len() > MAX_OPS {
+            return bad(format!("at most {MAX_OPS} ops per request"));
+        }
+        let mut ops = Vec::with_capacity(raw_ops.len());
+        for (i, raw) in raw_ops.iter().enumerate() {
+            let Value::Object(op) = raw else { return bad(format!("ops[{i}] must be an object")) };
+            let Some(Value::String(name)) = op.get("op") else {
+                return bad(format!("ops[{i}]: \"op\" must be a string"));
+            };
+            ops.push(match name.as_str() {
+                "get" => Op::Get { key: key_of(op, i)?, default: op.get("default").cloned() },
+                "set" => Op::Set { key: key_of(op, i)?, value: value_of(op, i)? },
+                "delete" => Op::Delete { key: key_of(op, i)? },
+                "contains" => Op::Contains { key: key_of(op, i)? },
+                "pop" => Op::Pop { key: key_of(op, i)?, default: op.get("default").cloned() },
+                "setdefault" => Op::SetDefault { key: key_of(op, i)?, value: value_of(op, i)? },
+                "update" => match op.get("values") {
+                    Some(Value::Object(values)) => Op::Update { values: values.clone() },
+                    _ => return bad(format!("ops[{i}]: \"values\" must be an object")),
+                },
+                "keys" => Op::Keys,
+                "values" => Op::Values,
+                "items" => Op::Items,
+                "clear" => Op::Clear,
+                "is_empty" => Op::IsEmpty,
+                "flush" => Op::Flush,
+                "cycle_key" => Op::CycleKey,
+                "set_test_cookie" => Op::SetTestCookie,
+                "test_cookie_worked" => Op::TestCookieWorked,
+                "delete_test_cookie" => Op::DeleteTestCookie,
+                "set_expiry" => Op::SetExpiry { value: op.get("value").cloned().unwrap_or(Value::Null) },
+                "get_expiry_age" => Op::GetExpiryAge,
+                "get_expiry_date" => Op::GetExpiryDate,
+                "get_expire_at_browser_close" => Op::GetExpireAtBrowserClose,
+                "session_key" => Op::SessionKey,
+                "mark_modified" => Op::MarkModified,
+                other => return bad(format!("ops[{i}]: unknown op {other:?}")),
+            });
+        }
+        Ok(Self { ops, status })
+    }
+
+    /// Runs the ops in order; a failing op yields `{"error", "message"}` and
+    /// the next ops still run. Returns the response body.
+    pub async fn run<S: SessionStore>(&self, session: &mut Session<S>) -> Value {
+        let mut results = Vec::with_capacity(self.ops.len());
+        for op in &self.ops {
+            let result = run_op(session, op).await;
+            results.push(result.unwrap_or_else(|e| json!({ "error": e.name(), "message": e.to_string() })));
+        }
+        json!({
+            "results": results,
+            "session_key": session.session_key(),
+            "modified": session.modified(),
+            "accessed": session.accessed(),
+        })
+    }
+}
+
+async fn run_op<S: SessionStore>(s: &mut Session<S>, op: &Op) -> Result<Value, SessionError> {
+    Ok(match op {
+        Op::Get { key, default } => s.get(key).await?.or_else(|| default.clone()).unwrap_or(Value::Null),
+        Op::Set { key, value } => {
+            s.set(key, value.clone()).await?;
+            Value::Null
+        }
+        Op::Delete { key } => {
+            s.delete(key).await?;
+            Value::Null
+        }
+        Op::Contains { key } => Value::Bool(s.contains(key).await?),
+        Op::Pop { key, default: None } => s.pop(key).await?,
+        Op::Pop { key, default: Some(d) } => s.pop_or(key, d.clone()).await?,
+        Op::SetDefault { key, value } => s.setdefault(key, value.clone()).await?,
+        Op::Update { values } => {
+            s.update(values.clone()).await?;
+            Value::Null
+        }
+        Op::Keys => json!(s.keys().await?),
+        Op::Values => json!(s.values().await?),
+        Op::Items => Value::Array(s.items().await?.into_iter().map(|(k, v)| json!([k, v])).collect()),
+        Op::Clear => {
+            s.clear();
+            Value::Null
+        }
+        Op::IsEmpty => Value::Bool(s.is_empty()),
+        Op::Flush => {
+            s.flush();
+            Value::Null
+        }
+        Op::CycleKey => {
+            s.cycle_key().await?;
+            Value::Null
+        }
+        Op::SetTestCookie => {
+            s.set_test_cookie().await?;
+            Value::Null
+        }
+        Op::TestCookieWorked => Value::Bool(s.test_cookie_worked().await?),
+        Op::DeleteTestCookie => {
+            s.delete_test_cookie().await?;
+            Value::Null
+        }
+        Op::SetExpiry { value } => {
+            s.set_expiry(Expiry::from_json(value).map_err(SessionError::InvalidExpiry)?).await?;
+            Value::Null
+        }
+        Op::GetExpiryAge => Value::from(s.get_expiry_age().await?),
+        Op::GetExpiryDate => {
+            let date = s.get_expiry_date().await?;
+            Value::from(DateTime { offset_minutes: 0, ..date }.to_iso())
+        }
+        Op::GetExpireAtBrowserClose => Value::Bool(s.get_expire_at_browser_close().await?),
+        Op::SessionKey => json!(s.session_key()),
+        Op::MarkModified => {
+            s.set_modified(true);
+            Value::Null
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prelude::*;
+
+    fn manager() -> SessionManager<MemoryStore> {
+        let clock = FixedClock::new(1_765_000_000);
+        let settings = Settings::from_pairs([("SECRET_KEY", "k")]).unwrap();
+        SessionManager::new(settings, MemoryStore::new(clock.clone()), clock, OsKeySource)
+    }
+
+    fn run(body: &str) -> Value {
+        let m = manager();
+        let req = OpsRequest::parse(body.as_bytes()).unwrap();
+        pollster::block_on(async {
+            let mut s = m.load(None);
+            req.run(&mut s).await
+        })
+    }
+
+    #[test]
+    fn bad_bodies_are_refused_before_anything_runs() {
+        for body in [
+            "not json",
+            "[]",
+            r#"{"ops": 1}"#,
+            r#"{"ops": [{"op": "explode"}]}"#,
+            r#"{"ops": [{"op": "set", "key": "a", "value": 1}, {"op": "nope"}]}"#,
+            r#"{"ops": [{"op": "get"}]}"#,
+            r#"{"ops": [{"op": "set", "key": "a"}]}"#,
+            r#"{"ops": [], "status": 99}"#,
+            r#"{"ops": [], "status": 600}"#,
+            r#"{"ops": [{"op": "update", "values": [1]}]}"#,
+        ] {
+            assert!(OpsRequest::parse(body.as_bytes()).is_err(), "{body}");
+        }
+        assert_eq!(OpsRequest::parse(br#"{"ops": [], "status": 503}"#).unwrap().status, 503);
+    }
+
+    #[test]
+    fn ops_run_in_order_and_errors_do_not_stop_the_rest() {
+        let out = run(r#"{"ops": [
+            {"op": "set", "key": "cat", "value": "dog"},
+            {"op": "get", "key": "cat"},
+            {"op": "delete", "key": "missing"},
+            {"op": "get", "key": "missing", "default": 7},
+            {"op": "pop", "key": "missing", "default": "d"},
+            {"op": "setdefault", "key": "cat", "value": "x"},
+            {"op": "contains", "key": "cat"},
+            {"op": "items"},
+            {"op": "set_expiry", "value": "2026-12-10T09:00:00+01:00"},
+            {"op": "get_expiry_date"},
+            {"op": "set_expiry", "value": "tomorrow"},
+            {"op": "set", "key": "_private", "value": 1},
+            {"op": "is_empty"},
+            {"op": "get_expire_at_browser_close"}
+        ]}"#);
+        let r = &out["results"];
+        assert_eq!(r[0], Value::Null);
+        assert_eq!(r[1], "dog");
+        assert_eq!(r[2]["error"], "KeyError");
+        assert_eq!(r[3], 7);
+        assert_eq!(r[4], "d");
+        assert_eq!(r[5], "dog");
+        assert_eq!(r[6], true);
+        assert_eq!(r[7], json!([["cat", "dog"]]));
+        assert_eq!(r[9], "2026-12-10T08:00:00+00:00");
+        assert_eq!(r[10]["error"], "ValueError");
+        assert_eq!(r[11]["error"], "ReservedKey");
+        assert_eq!(r[12], false);
+        assert_eq!(r[13], false);
+        assert_eq!(out["modified"], true);
+        assert_eq!(out["accessed"], true);
+        assert_eq!(out["session_key"], Value::Null, "a new session gets its key when saved");
+    }
+
+    #[test]
+    fn cycle_key_reports_the_new_key() {
+        let out = run(r#"{"ops": [{"op": "cycle_key"}, {"op": "session_key"}, {"op": "mark_modified"}]}"#);
+        let key = out["results"][1].as_str().unwrap();
+        assert_eq!(key.len(), 32);
+        assert_eq!(out["session_key"], key);
+    }
+}
