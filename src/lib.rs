@@ -69,7 +69,7 @@ pub mod prelude {
     pub use crate::clock::{Clock, FixedClock};
     pub use crate::expiry::Expiry;
     pub use crate::key::{KeySource, OsKeySource, SessionKey};
-    pub use crate::manager::{FinishError, Outcome, SessionManager};
+    pub use crate::manager::{FinishError, Outcome, SessionConfig, SessionManager};
     pub use crate::session::{Session, SessionError};
     pub use crate::settings::{Engine, SameSite, Settings, SettingsError};
     pub use crate::store::memory::MemoryStore;

@@ -91,6 +91,24 @@ pub struct Outcome {
     pub plan: ResponsePlan,
 }
 
+/// Settings, clock, key source and the signing keys derived from the secrets:
+/// everything a configuration shares. Build it once per isolate and pair it
+/// with each request's store ([`SessionManager::from_config`]).
+#[derive(Clone)]
+pub struct SessionConfig(Rc<Context>);
+
+impl SessionConfig {
+    /// Derives the signing keys (a few SHA-256 computations, once).
+    pub fn new(settings: Settings, clock: impl Clock + 'static, keys: impl KeySource + 'static) -> Self {
+        Self(Rc::new(Context::new(settings, Box::new(clock), Box::new(keys))))
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &Settings {
+        &self.0.settings
+    }
+}
+
 /// Loads and finishes sessions for one configuration and store.
 pub struct SessionManager<S> {
     ctx: Rc<Context>,
@@ -106,7 +124,17 @@ impl<S: Clone> Clone for SessionManager<S> {
 impl<S: SessionStore + Clone> SessionManager<S> {
     /// A manager; the signing keys are derived here, once.
     pub fn new(settings: Settings, store: S, clock: impl Clock + 'static, keys: impl KeySource + 'static) -> Self {
-        Self { ctx: Rc::new(Context::new(settings, Box::new(clock), Box::new(keys))), store }
+        Self::from_config(SessionConfig::new(settings, clock, keys), store)
+    }
+
+    /// A manager over `store` with an existing configuration (no key derivation).
+    pub fn from_config(config: SessionConfig, store: S) -> Self {
+        Self { ctx: config.0, store }
+    }
+
+    /// The configuration, to pair with another store.
+    pub fn config(&self) -> SessionConfig {
+        SessionConfig(self.ctx.clone())
     }
 
     /// The settings.

@@ -1,25 +1,72 @@
 //! Counters of the work done on the request path.
 //!
-//! The crate counts every HMAC computation so that tests and benchmarks can
-//! assert how many crypto calls a request costs. Workers run one request at a
-//! time per isolate thread, so a global counter read before and after a
-//! request is exact there; on the host, tests that assert counts run the
-//! request under [`measure`], which reads a thread-local counter.
+//! The core counts every HMAC computation; the Workers glue counts every KV
+//! and Durable Object operation. Tests and benchmarks read the counters
+//! before and after a request to assert what it cost. A Worker isolate runs
+//! on one thread, so thread-local counters read around a request are exact
+//! for requests that do not interleave (the tests send one at a time).
 
 use std::cell::Cell;
 
+/// Work done, by kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// HMAC-SHA256 computations.
+    pub crypto: u64,
+    /// KV reads.
+    pub kv_get: u64,
+    /// KV writes.
+    pub kv_put: u64,
+    /// KV deletes.
+    pub kv_delete: u64,
+    /// Durable Object requests.
+    pub do_call: u64,
+}
+
+impl Counters {
+    /// `self - earlier`, field by field.
+    pub fn since(&self, earlier: &Counters) -> Counters {
+        Counters {
+            crypto: self.crypto - earlier.crypto,
+            kv_get: self.kv_get - earlier.kv_get,
+            kv_put: self.kv_put - earlier.kv_put,
+            kv_delete: self.kv_delete - earlier.kv_delete,
+            do_call: self.do_call - earlier.do_call,
+        }
+    }
+
+    /// All storage operations (KV and Durable Object).
+    pub fn storage_ops(&self) -> u64 {
+        self.kv_get + self.kv_put + self.kv_delete + self.do_call
+    }
+}
+
 thread_local! {
-    static CRYPTO_CALLS: Cell<u64> = const { Cell::new(0) };
+    static COUNTERS: Cell<Counters> = const { Cell::new(Counters { crypto: 0, kv_get: 0, kv_put: 0, kv_delete: 0, do_call: 0 }) };
+}
+
+/// Adds to the counters (used by the core and the platform glue).
+pub fn count(f: impl FnOnce(&mut Counters)) {
+    COUNTERS.with(|c| {
+        let mut v = c.get();
+        f(&mut v);
+        c.set(v);
+    });
 }
 
 /// Records one HMAC computation.
 pub(crate) fn count_crypto_call() {
-    CRYPTO_CALLS.with(|c| c.set(c.get() + 1));
+    count(|c| c.crypto += 1);
+}
+
+/// The counters so far on this thread.
+pub fn counters() -> Counters {
+    COUNTERS.with(Cell::get)
 }
 
 /// HMAC computations done so far on this thread.
 pub fn crypto_calls() -> u64 {
-    CRYPTO_CALLS.with(Cell::get)
+    counters().crypto
 }
 
 /// Runs `f` and returns its result with the number of HMAC computations it did.

@@ -202,7 +202,38 @@ pub fn to_python_json(value: &Value) -> String {
 
 struct AsciiFormatter;
 
+/// Python's `repr(float)`: the shortest round-trip digits, fixed notation for
+/// exponents from -4 to 15 (with `.0` when integral), otherwise `1e-07` style.
+fn python_float(value: f64) -> String {
+    let sci = format!("{value:e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let sign = if mantissa.starts_with('-') { "-" } else { "" };
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    if (-4..16).contains(&exp) {
+        if exp >= 0 {
+            let int_len = exp as usize + 1;
+            if digits.len() <= int_len {
+                format!("{sign}{digits}{}.0", "0".repeat(int_len - digits.len()))
+            } else {
+                format!("{sign}{}.{}", &digits[..int_len], &digits[int_len..])
+            }
+        } else {
+            format!("{sign}0.{}{digits}", "0".repeat((-exp - 1) as usize))
+        }
+    } else {
+        let (first, rest) = digits.split_at(1);
+        let fraction = if rest.is_empty() { String::new() } else { format!(".{rest}") };
+        let exp_sign = if exp < 0 { '-' } else { '+' };
+        format!("{sign}{first}{fraction}e{exp_sign}{:02}", exp.unsigned_abs())
+    }
+}
+
 impl serde_json::ser::Formatter for AsciiFormatter {
+    fn write_f64<W: ?Sized + std::io::Write>(&mut self, writer: &mut W, value: f64) -> std::io::Result<()> {
+        writer.write_all(python_float(value).as_bytes())
+    }
+
     fn write_string_fragment<W: ?Sized + std::io::Write>(
         &mut self,
         writer: &mut W,
@@ -235,6 +266,26 @@ mod tests {
             to_python_json(&json!({"a": "ž🍪\u{7f}", "b": [1, 2.5]})),
             r#"{"a":"\u017e\ud83c\udf6a\u007f","b":[1,2.5]}"#
         );
+    }
+
+    #[test]
+    fn floats_are_written_as_python_repr_writes_them() {
+        for (v, py) in [
+            (0.1, "0.1"),
+            (2.5, "2.5"),
+            (3.0, "3.0"),
+            (-0.0, "-0.0"),
+            (1e-7, "1e-07"),
+            (0.0001, "0.0001"),
+            (1e16, "1e+16"),
+            (1e15, "1000000000000000.0"),
+            (1e100, "1e+100"),
+            (-2.5e-300, "-2.5e-300"),
+            (1.0 / 3.0, "0.3333333333333333"),
+            (123456789012345678.0, "1.2345678901234568e+17"),
+        ] {
+            assert_eq!(python_float(v), py, "{v}");
+        }
     }
 
     #[test]
