@@ -44,6 +44,8 @@ pub mod clock;
 pub mod cookie;
 pub mod datetime;
 pub mod decision;
+#[cfg(feature = "demo")]
+mod demo;
 pub mod encoding;
 pub mod expiry;
 pub mod key;
@@ -56,6 +58,8 @@ pub mod session;
 pub mod settings;
 pub mod signing;
 pub mod store;
+#[cfg(feature = "workers")]
+pub mod workers;
 
 /// The README's examples run as doctests.
 #[cfg(doctest)]

@@ -1,0 +1,102 @@
+//! The demo worker (feature `demo`): the entry points that `wrangler.toml`
+//! builds. Static pages come from `www/` (served by Workers assets); the
+//! worker serves the session ops endpoint of `SESSION-TEST-API.md` when
+//! `SESSION_TEST_API` is `"1"` (local dev and tests; the deploy config leaves
+//! it unset), and clears expired sessions on its cron trigger.
+
+use serde_json::json;
+use worker::{console_error, event, Context, Env, Method, Request, Response, Result, ScheduleContext, ScheduledEvent};
+
+use crate::metrics::{counters, Counters};
+use crate::ops::OpsRequest;
+use crate::workers::{env::var, Sessions};
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    let path = req.path();
+    if let Some(rest) = path.strip_prefix("/_session/") {
+        if var(&env, "SESSION_TEST_API").as_deref() != Some("1") {
+            return Response::error("Not Found", 404);
+        }
+        let rest = rest.to_owned();
+        return test_api(req, &env, &rest).await;
+    }
+    Response::error("Not Found", 404)
+}
+
+/// Django's `clearsessions`, on the cron trigger.
+#[event(scheduled)]
+async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    match Sessions::from_env(&env) {
+        Ok(sessions) => match sessions.manager().clear_expired().await {
+            Ok(n) => worker::console_log!("edge-session: cleared {n} expired sessions"),
+            Err(e) => console_error!("edge-session: clear_expired failed: {e}"),
+        },
+        Err(e) => console_error!("{e}"),
+    }
+}
+
+fn json_response(body: &serde_json::Value, status: u16) -> Result<Response> {
+    Ok(Response::from_json(body)?.with_status(status))
+}
+
+/// The counters a request cost, as a header for the tests.
+fn with_counters(mut response: Response, before: &Counters) -> Result<Response> {
+    let c = counters().since(before);
+    let value = format!(
+        "crypto={},kv_get={},kv_put={},kv_delete={},do_call={}",
+        c.crypto, c.kv_get, c.kv_put, c.kv_delete, c.do_call
+    );
+    response.headers_mut().set("X-Edge-Session-Counters", &value)?;
+    Ok(response)
+}
+
+async fn test_api(mut req: Request, env: &Env, route: &str) -> Result<Response> {
+    let before = counters();
+    let sessions = match Sessions::from_env(env) {
+        Ok(s) => s,
+        Err(e) => return json_response(&json!({ "error": "ConfigError", "message": e.to_string() }), 500),
+    };
+    let response = match (req.method(), route) {
+        (Method::Post, "ops") => {
+            // The body is validated before the session is touched: a bad
+            // body is a 400 and the session is left alone.
+            let body = req.bytes().await?;
+            let ops = match OpsRequest::parse(&body) {
+                Ok(ops) => ops,
+                Err(e) => return json_response(&e.to_json(), 400),
+            };
+            let mut session = sessions.load(&req);
+            let result = ops.run(&mut session).await;
+            sessions.finish(session, json_response(&result, ops.status)?).await?
+        }
+        (Method::Get, "config") => json_response(&sessions.manager().settings().to_public_json(), 200)?,
+        (Method::Post, "clear_expired") => match sessions.manager().clear_expired().await {
+            Ok(n) => json_response(&json!({ "cleared": n }), 200)?,
+            Err(e) => json_response(&json!({ "error": "StoreError", "message": e.to_string() }), 500)?,
+        },
+        // Sessions outside a request: open by key, run ops, save, report the
+        // decoded data (what a scheduled job or queue consumer would do).
+        (Method::Post, by_key) if by_key.starts_with("by_key/") => {
+            let key = &by_key["by_key/".len()..];
+            let body = req.bytes().await?;
+            let ops = match OpsRequest::parse(&body) {
+                Ok(ops) => ops,
+                Err(e) => return json_response(&e.to_json(), 400),
+            };
+            let manager = sessions.manager();
+            let mut session = manager.open(key);
+            let mut result = ops.run(&mut session).await;
+            if session.modified() {
+                if let Err(e) = manager.save(&mut session).await {
+                    return json_response(&json!({ "error": "SaveError", "message": e.to_string() }), e.status());
+                }
+            }
+            result["data"] =
+                json!(session.items().await.map(|items| items.into_iter().collect::<serde_json::Map<_, _>>()).ok());
+            json_response(&result, 200)?
+        }
+        _ => Response::error("Not Found", 404)?,
+    };
+    with_counters(response, &before)
+}

@@ -1,0 +1,56 @@
+//! The store chosen at run time by `SESSION_ENGINE`.
+
+use super::{DurableStore, KvCache};
+use crate::key::SessionKey;
+use crate::record::Record;
+use crate::store::cache::{CacheEngine, CachedStore};
+use crate::store::{SessionStore, StoreError};
+
+/// The store of the configured engine.
+#[derive(Clone)]
+pub enum AnyStore {
+    /// `cache`: Workers KV.
+    Cache(CacheEngine<KvCache>),
+    /// `db`: a Durable Object per session.
+    Db(DurableStore),
+    /// `cached_db`: KV in front of the Durable Objects, write-through.
+    CachedDb(CachedStore<KvCache, DurableStore>),
+    /// `signed_cookies`: no server-side store.
+    None,
+}
+
+macro_rules! each {
+    ($self:ident, $s:ident => $call:expr, $none:expr) => {
+        match $self {
+            AnyStore::Cache($s) => $call,
+            AnyStore::Db($s) => $call,
+            AnyStore::CachedDb($s) => $call,
+            AnyStore::None => $none,
+        }
+    };
+}
+
+fn no_store() -> StoreError {
+    StoreError::Backend("the signed_cookies engine has no server-side store".into())
+}
+
+impl SessionStore for AnyStore {
+    async fn load(&self, key: &SessionKey, min_version: u64) -> Result<Option<Record>, StoreError> {
+        each!(self, s => s.load(key, min_version).await, Err(no_store()))
+    }
+    async fn create(&self, key: &SessionKey, record: &Record) -> Result<u64, StoreError> {
+        each!(self, s => s.create(key, record).await, Err(no_store()))
+    }
+    async fn save(&self, key: &SessionKey, record: &Record) -> Result<u64, StoreError> {
+        each!(self, s => s.save(key, record).await, Err(no_store()))
+    }
+    async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
+        each!(self, s => s.delete(key).await, Err(no_store()))
+    }
+    async fn exists(&self, key: &SessionKey) -> Result<bool, StoreError> {
+        each!(self, s => s.exists(key).await, Err(no_store()))
+    }
+    async fn clear_expired(&self) -> Result<u64, StoreError> {
+        each!(self, s => s.clear_expired().await, Ok(0))
+    }
+}

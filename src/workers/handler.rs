@@ -1,0 +1,154 @@
+//! The fetch-handler integration for `worker`-crate users.
+//!
+//! [`with_session`] wraps a handler in one line: it loads the session from the
+//! request's `Cookie` header (lazily: no store is touched until the handler
+//! touches the session), hands it to the handler, then applies the response
+//! plan: the store operations, `Set-Cookie` appended (never comma-folded with
+//! other cookies), and `Vary: Cookie`. No cookie is sent for data that was
+//! not saved: a failed save turns the response into a 500 (or Django's 400
+//! for a session deleted meanwhile) without a cookie.
+
+use std::cell::RefCell;
+use worker::{console_error, console_warn, Env, Request, Response};
+
+use super::env::{settings_from_env, store_from_env, ConfigError};
+use super::{install_console_warnings, AnyStore, WorkersClock};
+use crate::key::OsKeySource;
+use crate::manager::{FinishError, Outcome, SessionConfig, SessionManager};
+use crate::session::{Session, SessionError};
+
+thread_local! {
+    /// The configuration, built once per isolate: settings are validated and
+    /// the signing keys derived on the first request only.
+    static CONFIG: RefCell<Option<SessionConfig>> = const { RefCell::new(None) };
+}
+
+impl From<SessionError> for worker::Error {
+    fn from(e: SessionError) -> Self {
+        worker::Error::RustError(e.to_string())
+    }
+}
+
+impl From<FinishError> for worker::Error {
+    fn from(e: FinishError) -> Self {
+        worker::Error::RustError(e.to_string())
+    }
+}
+
+impl From<ConfigError> for worker::Error {
+    fn from(e: ConfigError) -> Self {
+        worker::Error::RustError(e.to_string())
+    }
+}
+
+fn config(env: &Env) -> Result<SessionConfig, ConfigError> {
+    if let Some(c) = CONFIG.with(|c| c.borrow().clone()) {
+        return Ok(c);
+    }
+    install_console_warnings();
+    let settings = settings_from_env(env)?;
+    if settings.insecure_dev_secret {
+        console_warn!(
+            "edge-session: NO SECRET_KEY IS SET; using the public development secret because \
+             SESSION_INSECURE_DEV_SECRET=1. Anyone can forge sessions. Never deploy this."
+        );
+    }
+    let config = SessionConfig::new(settings, WorkersClock, OsKeySource);
+    CONFIG.with(|c| *c.borrow_mut() = Some(config.clone()));
+    Ok(config)
+}
+
+/// Sessions for one request's `env`: the configured engine's store and the
+/// per-isolate configuration.
+pub struct Sessions {
+    manager: SessionManager<AnyStore>,
+}
+
+impl Sessions {
+    /// Reads the settings and bindings; a missing `SECRET_KEY`, a bad
+    /// setting, or a missing binding for the engine is a [`ConfigError`].
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let config = config(env)?;
+        let store = store_from_env(env, config.settings())?;
+        Ok(Self { manager: SessionManager::from_config(config, store) })
+    }
+
+    /// The manager, for sessions outside a request: [`SessionManager::open`]
+    /// by key, [`SessionManager::save`], [`SessionManager::clear_expired`],
+    /// [`SessionManager::decode`].
+    pub fn manager(&self) -> &SessionManager<AnyStore> {
+        &self.manager
+    }
+
+    /// The request's session (no store access yet).
+    pub fn load(&self, req: &Request) -> Session<AnyStore> {
+        let header = req.headers().get("Cookie").ok().flatten();
+        self.manager.load(header.as_deref().map(str::as_bytes))
+    }
+
+    /// Finishes `response`: executes the plan and adds the headers.
+    pub async fn finish(&self, session: Session<AnyStore>, response: Response) -> worker::Result<Response> {
+        match self.manager.finish(session, response.status_code()).await {
+            Ok(outcome) => apply(outcome, response),
+            Err(e) => {
+                console_error!("edge-session: {e}");
+                let status = e.status();
+                let body = match e {
+                    FinishError::Interrupted => e.to_string(),
+                    _ => "Internal Server Error".to_owned(),
+                };
+                Response::error(body, status)
+            }
+        }
+    }
+
+    /// Runs `handler` with the request's session and finishes its response.
+    /// A handler error (such as a store that failed to load the session) is
+    /// logged and answered with a 500; nothing is saved.
+    pub async fn handle<F>(&self, req: Request, handler: F) -> worker::Result<Response>
+    where
+        F: AsyncFnOnce(Request, &mut Session<AnyStore>) -> worker::Result<Response>,
+    {
+        let mut session = self.load(&req);
+        let response = match handler(req, &mut session).await {
+            Ok(r) => r,
+            Err(e) => {
+                console_error!("edge-session: handler failed: {e}");
+                Response::error("Internal Server Error", 500)?
+            }
+        };
+        self.finish(session, response).await
+    }
+}
+
+/// Wraps a fetch handler: `with_session(req, &env, async |req, session| { ... }).await`.
+/// A configuration error is logged and answered with a 500 naming the problem.
+pub async fn with_session<F>(req: Request, env: &Env, handler: F) -> worker::Result<Response>
+where
+    F: AsyncFnOnce(Request, &mut Session<AnyStore>) -> worker::Result<Response>,
+{
+    match Sessions::from_env(env) {
+        Ok(sessions) => sessions.handle(req, handler).await,
+        Err(e) => {
+            console_error!("{e}");
+            Response::error(e.to_string(), 500)
+        }
+    }
+}
+
+/// Adds `Set-Cookie` (appended, never folded) and `Vary: Cookie`.
+fn apply(outcome: Outcome, mut response: Response) -> worker::Result<Response> {
+    let headers = response.headers_mut();
+    if let Some(cookie) = outcome.set_cookie {
+        headers.append("Set-Cookie", &cookie)?;
+    }
+    if outcome.vary_cookie {
+        let vary = headers.get("Vary")?.unwrap_or_default();
+        let has_cookie = vary.split(',').any(|v| v.trim().eq_ignore_ascii_case("cookie") || v.trim() == "*");
+        if !has_cookie {
+            headers
+                .set("Vary", &if vary.trim().is_empty() { "Cookie".to_owned() } else { format!("{vary}, Cookie") })?;
+        }
+    }
+    Ok(response)
+}

@@ -1,0 +1,82 @@
+//! Workers KV as a [`CacheStore`]: the `cache` engine, and the cache half of
+//! `cached_db`.
+//!
+//! Records live under `SESSION_KV_PREFIX + key` (Django's cache key prefix,
+//! `django.contrib.sessions.cache`, by default) with `expirationTtl` equal to
+//! the record's remaining life but never below KV's 60-second minimum; the
+//! record's own `expires` is checked on every read, so a session set to expire
+//! in 2 s is dead after 2 s although KV keeps the entry for 60 s. Reads pass
+//! `SESSION_KV_CACHE_TTL` (seconds, at least 60) as `cacheTtl` when set.
+//!
+//! KV is eventually consistent: another location may see an old copy, or a
+//! cached miss, for about 60 s after a write, and entries may vanish early.
+
+use worker::kv::KvStore;
+
+use super::backend_error;
+use crate::clock::Clock;
+use crate::key::SessionKey;
+use crate::metrics::count;
+use crate::record::Record;
+use crate::store::cache::CacheStore;
+use crate::store::StoreError;
+
+/// KV's smallest `expirationTtl` and `cacheTtl`.
+pub const KV_MIN_TTL: i64 = 60;
+
+/// A KV namespace holding session records.
+#[derive(Clone)]
+pub struct KvCache {
+    kv: KvStore,
+    prefix: String,
+    cache_ttl: Option<u64>,
+    clock: super::WorkersClock,
+}
+
+impl KvCache {
+    /// Records under `prefix + key` in `kv`; reads cached `cache_ttl` seconds.
+    pub fn new(kv: KvStore, prefix: impl Into<String>, cache_ttl: Option<u64>) -> Self {
+        Self { kv, prefix: prefix.into(), cache_ttl, clock: super::WorkersClock }
+    }
+
+    fn name(&self, key: &SessionKey) -> String {
+        format!("{}{}", self.prefix, key.as_str())
+    }
+}
+
+impl CacheStore for KvCache {
+    async fn get(&self, key: &SessionKey) -> Result<Option<Record>, StoreError> {
+        count(|c| c.kv_get += 1);
+        let mut get = self.kv.get(&self.name(key));
+        if let Some(ttl) = self.cache_ttl {
+            get = get.cache_ttl(ttl);
+        }
+        let text = get.text().await.map_err(|e| backend_error("KV get", e))?;
+        // A value that does not decode is treated as absent (and logged):
+        // it can only come from another writer of the namespace.
+        Ok(text.and_then(|t| match Record::from_json(&t) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                crate::log::warn(&format!("KV record for a session does not decode: {e}"));
+                None
+            }
+        }))
+    }
+
+    async fn set(&self, key: &SessionKey, record: &Record) -> Result<(), StoreError> {
+        count(|c| c.kv_put += 1);
+        let ttl = (record.expires_at - self.clock.now()).max(KV_MIN_TTL) as u64;
+        self.kv
+            .put(&self.name(key), record.to_json())
+            .map_err(|e| backend_error("KV put", e))?
+            .expiration_ttl(ttl)
+            .execute()
+            .await
+            .map_err(|e| backend_error("KV put", e))
+    }
+
+    async fn remove(&self, key: &SessionKey) -> Result<(), StoreError> {
+        count(|c| c.kv_delete += 1);
+        self.kv.delete(&self.name(key)).await.map_err(|e| backend_error("KV delete", e))
+    }
+}
