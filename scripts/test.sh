@@ -31,16 +31,22 @@ step() {
 step "cargo fmt --check"            cargo fmt --check
 step "cargo clippy (host)"          cargo clippy --all-targets -- -D warnings
 step "cargo clippy (wasm32)"        cargo clippy --lib --target wasm32-unknown-unknown -- -D warnings
+step "cargo clippy (wasm32, demo)"  cargo clippy --lib --target wasm32-unknown-unknown --features demo -- -D warnings
 step "cargo test"                   cargo test
 step "cargo build (wasm32 release)" cargo build --lib --target wasm32-unknown-unknown --release
 
-# --- worker integration tests (issue 3) ---
-# Later steps go here, e.g.:
-#   step "worker-build"          worker-build --release
-#   step "worker integration"    node --test tests/worker/
+# --- the demo worker on workerd (Miniflare), every engine ---
+step "worker-build (release, demo)" worker-build --release --features demo
+wasm_size() {
+  local raw gz
+  raw=$(wc -c < build/index_bg.wasm) gz=$(gzip -9 -c build/index_bg.wasm | wc -c)
+  echo "demo worker wasm: ${raw} B raw, ${gz} B gzip" >&2
+}
+step "worker wasm size"             wasm_size
+step "worker integration (node --test)" node --test 'tests/worker/*.test.mjs'
 
 echo
 echo "==== summary ===="
 printf '%s\n' "${results[@]}"
-echo "$passed passed, $failed failed"
+echo "steps: $passed ok, $failed not ok"
 (( failed == 0 ))

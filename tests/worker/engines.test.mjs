@@ -1,0 +1,208 @@
+// The session flows of SESSION-TEST-API.md, for every engine, on workerd with
+// real local KV and Durable Objects, with the storage operations and HMAC
+// computations of each request counted by wrappers around the bindings.
+import { describe, it, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startWorker, pair, keyOf, sleep, KV_PREFIX } from "./harness.mjs";
+
+const ENGINES = ["cache", "db", "cached_db", "signed_cookies"];
+const SERVER_SIDE = new Set(["cache", "db", "cached_db"]);
+
+/** The storage cost of reading a saved session, per engine. */
+const READ_COST = {
+  cache: { kv_get: 1, kv_put: 0, kv_delete: 0, do_call: 0 },
+  db: { kv_get: 0, kv_put: 0, kv_delete: 0, do_call: 1 },
+  cached_db: { kv_get: 1, kv_put: 0, kv_delete: 0, do_call: 0 },
+  signed_cookies: { kv_get: 0, kv_put: 0, kv_delete: 0, do_call: 0 },
+};
+/** ...of modifying one key of a saved session. */
+const MODIFY_COST = {
+  cache: { kv_get: 1, kv_put: 1, kv_delete: 0, do_call: 0 },
+  db: { kv_get: 0, kv_put: 0, kv_delete: 0, do_call: 2 },
+  cached_db: { kv_get: 1, kv_put: 1, kv_delete: 0, do_call: 1 },
+  signed_cookies: { kv_get: 0, kv_put: 0, kv_delete: 0, do_call: 0 },
+};
+/** ...of creating a new session. */
+const CREATE_COST = {
+  cache: { kv_get: 0, kv_put: 1, kv_delete: 0, do_call: 0 },
+  db: { kv_get: 0, kv_put: 0, kv_delete: 0, do_call: 1 },
+  cached_db: { kv_get: 0, kv_put: 1, kv_delete: 0, do_call: 1 },
+  signed_cookies: { kv_get: 0, kv_put: 0, kv_delete: 0, do_call: 0 },
+};
+
+const storage = (c) => ({ kv_get: c.kv_get, kv_put: c.kv_put, kv_delete: c.kv_delete, do_call: c.do_call });
+
+for (const engine of ENGINES) {
+  describe(`engine ${engine}`, () => {
+    let w;
+    before(async () => {
+      w = await startWorker({ vars: { SESSION_ENGINE: engine } });
+    });
+    after(async () => {
+      await w?.dispose();
+    });
+
+    /** A new session holding {user: "ada"}; returns its cookie pair. */
+    async function login() {
+      const r = await w.ops(null, [{ op: "set", key: "user", value: "ada" }]);
+      assert.equal(r.status, 200, r.text);
+      assert.ok(r.setCookie, "a cookie is set once data is set");
+      return pair(r.setCookie);
+    }
+
+    it("sets the cookie only once data is set, at the minimum cost", async () => {
+      const empty = await w.ops(null, [{ op: "get", key: "user" }]);
+      assert.equal(empty.setCookie, null, "reading an empty new session sets no cookie");
+      assert.equal(empty.storageOps, 0);
+      const r = await w.ops(null, [{ op: "set", key: "user", value: "ada" }]);
+      assert.match(r.setCookie, /^sessionid=[^;]+; expires=[A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d GMT; HttpOnly; Max-Age=1209600; Path=\/; SameSite=Lax$/);
+      assert.deepEqual(storage(r.counters), CREATE_COST[engine]);
+      assert.equal(r.setCookies.length, 1);
+    });
+
+    it("reads the data back through the cookie, with Vary: Cookie and no new cookie", async () => {
+      const cookie = await login();
+      const r = await w.ops(cookie, [{ op: "get", key: "user" }, { op: "keys" }]);
+      assert.deepEqual(r.body.results, ["ada", ["user"]]);
+      assert.equal(r.vary, "Cookie");
+      assert.equal(r.setCookie, null);
+      assert.deepEqual(storage(r.counters), READ_COST[engine]);
+      assert.equal(r.body.modified, false);
+    });
+
+    it("costs nothing for an untouched session with a cookie, and adds no Vary", async () => {
+      const cookie = await login();
+      const r = await w.ops(cookie, []);
+      assert.equal(r.storageOps, 0);
+      assert.equal(r.vary, null);
+      assert.equal(r.setCookie, null);
+    });
+
+    it("modifies one key at the minimum cost and refreshes the cookie", async () => {
+      const cookie = await login();
+      const r = await w.ops(cookie, [{ op: "set", key: "cart", value: [1, 2] }]);
+      assert.deepEqual(storage(r.counters), MODIFY_COST[engine]);
+      assert.ok(r.setCookie);
+      const again = await w.ops(pair(r.setCookie), [{ op: "items" }]);
+      assert.deepEqual(again.body.results[0], [["user", "ada"], ["cart", [1, 2]]]);
+    });
+
+    it("flush deletes the record and the cookie, and the old cookie no longer works", async () => {
+      const cookie = await login();
+      const r = await w.ops(cookie, [{ op: "flush" }]);
+      assert.equal(r.setCookie, 'sessionid=""; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; SameSite=Lax');
+      assert.equal(r.vary, "Cookie");
+      if (SERVER_SIDE.has(engine)) {
+        assert.ok(r.counters.kv_delete + r.counters.do_call >= 1, "the record is deleted");
+        if (engine !== "db") assert.ok(!(await w.kvKeys()).includes(KV_PREFIX + keyOf(cookie)), "KV entry gone");
+      }
+      const replay = await w.ops(cookie, [{ op: "get", key: "user" }]);
+      if (SERVER_SIDE.has(engine)) {
+        assert.equal(replay.body.results[0], null, "a replayed cookie finds nothing");
+        assert.match(replay.setCookie, /Max-Age=0/);
+      }
+    });
+
+    it("cycle_key keeps the data under a new key and the old key finds nothing", async () => {
+      const cookie = await login();
+      const r = await w.ops(cookie, [{ op: "cycle_key" }, { op: "session_key" }]);
+      const fresh = pair(r.setCookie);
+      assert.ok(fresh);
+      // (signed_cookies has no key to cycle: Django re-signs the data, which
+      // within the same second is the same token.)
+      if (SERVER_SIDE.has(engine)) assert.notEqual(fresh, cookie);
+      assert.deepEqual((await w.ops(fresh, [{ op: "get", key: "user" }])).body.results, ["ada"]);
+      if (SERVER_SIDE.has(engine)) {
+        assert.equal(r.body.results[1], keyOf(fresh));
+        assert.notEqual(keyOf(fresh), keyOf(cookie));
+        assert.deepEqual((await w.ops(cookie, [{ op: "get", key: "user" }])).body.results, [null]);
+      }
+    });
+
+    it("set_expiry(0) gives a browser-length cookie", async () => {
+      const r = await w.ops(null, [{ op: "set", key: "x", value: 1 }, { op: "set_expiry", value: 0 }, { op: "get_expire_at_browser_close" }]);
+      assert.equal(r.body.results[2], true);
+      assert.equal(r.setCookie.includes("Max-Age"), false, r.setCookie);
+      assert.equal(r.setCookie.includes("expires="), false, r.setCookie);
+    });
+
+    it("set_expiry(2) expires the session server-side after 2 s, although KV keeps entries 60 s", async () => {
+      const r = await w.ops(null, [{ op: "set", key: "x", value: 1 }, { op: "set_expiry", value: 2 }]);
+      assert.match(r.setCookie, /Max-Age=2;/);
+      const cookie = pair(r.setCookie);
+      assert.deepEqual((await w.ops(cookie, [{ op: "get", key: "x" }])).body.results, [1]);
+      await sleep(3100);
+      const late = await w.ops(cookie, [{ op: "get", key: "x" }]);
+      assert.deepEqual(late.body.results, [null], "expired server-side");
+      if (engine === "cache" || engine === "cached_db") {
+        assert.ok((await w.kvKeys()).includes(KV_PREFIX + keyOf(cookie)), "KV still holds the entry (60 s minimum TTL)");
+      }
+    });
+
+    it("saves nothing on a 500", async () => {
+      const keysBefore = engine === "db" ? null : await w.kvKeys();
+      const r = await w.ops(null, [{ op: "set", key: "x", value: 1 }], 500);
+      assert.equal(r.status, 500);
+      assert.equal(r.setCookie, null);
+      assert.equal(r.storageOps, 0);
+      if (keysBefore) assert.deepEqual(await w.kvKeys(), keysBefore);
+      // An existing session modified under a 500 keeps its old data.
+      const cookie = await login();
+      await w.ops(cookie, [{ op: "set", key: "user", value: "eve" }], 503);
+      assert.deepEqual((await w.ops(cookie, [{ op: "get", key: "user" }])).body.results, ["ada"]);
+    });
+
+    it("never adopts a forged or unknown cookie, at zero storage cost, and creates no record", async () => {
+      const keysBefore = engine === "db" ? null : await w.kvKeys();
+      const forged = "sessionid=abcdefghijklmnopqrstuvwxyz012345.1.AAAAAAAAAAAAAAAAAAAAAA";
+      const r = await w.ops(forged, [{ op: "get", key: "user" }, { op: "session_key" }]);
+      assert.deepEqual(r.body.results, [null, null]);
+      assert.equal(r.storageOps, 0, "rejected before any store is asked");
+      assert.match(r.setCookie, /Max-Age=0/, "the bad cookie is deleted");
+      if (keysBefore) assert.deepEqual(await w.kvKeys(), keysBefore, "no record created");
+      const malformed = await w.ops("sessionid=../../etc/passwd", [{ op: "get", key: "user" }]);
+      assert.equal(malformed.storageOps, 0);
+      assert.equal(malformed.counters.crypto, 0, "a malformed value costs not even a MAC");
+      // Writing under a forged cookie gets a fresh key.
+      const w2 = await w.ops(forged, [{ op: "set", key: "x", value: 1 }]);
+      assert.ok(w2.setCookie);
+      assert.ok(!w2.setCookie.includes("abcdefghijklmnopqrstuvwxyz012345"));
+    });
+
+    it("refuses a bad body with a 400 and leaves the session alone", async () => {
+      const cookie = await login();
+      const res = await w.get("/_session/ops", { method: "POST", headers: { cookie }, body: "{not json" });
+      assert.equal(res.status, 400);
+      assert.equal(res.headers.get("set-cookie"), null);
+      const unknown = await w.ops(cookie, [{ op: "set", key: "user", value: "eve" }, { op: "explode" }]);
+      assert.equal(unknown.status, 400);
+      assert.deepEqual((await w.ops(cookie, [{ op: "get", key: "user" }])).body.results, ["ada"]);
+    });
+
+    it("reports the effective settings without secrets", async () => {
+      const res = await w.get("/_session/config");
+      const config = await res.json();
+      assert.equal(config.engine, engine);
+      assert.equal(config.SESSION_COOKIE_AGE, 1209600);
+      assert.ok(!JSON.stringify(config).includes("integration-test-secret"));
+    });
+  });
+}
+
+describe("SESSION_SAVE_EVERY_REQUEST", () => {
+  for (const engine of ENGINES) {
+    it(`re-sends the cookie on every request (${engine})`, async () => {
+      const w = await startWorker({ vars: { SESSION_ENGINE: engine, SESSION_SAVE_EVERY_REQUEST: "true" } });
+      try {
+        const first = await w.ops(null, [{ op: "set", key: "x", value: 1 }]);
+        const r = await w.ops(pair(first.setCookie), []);
+        assert.ok(r.setCookie, "an untouched session is saved and its cookie re-sent");
+        assert.deepEqual((await w.ops(pair(r.setCookie), [{ op: "get", key: "x" }])).body.results, [1]);
+        const none = await w.ops(null, []);
+        assert.equal(none.setCookie, null, "an empty session is never saved");
+      } finally {
+        await w.dispose();
+      }
+    });
+  }
+});

@@ -1,0 +1,103 @@
+// Runs the built demo worker (build/worker/shim.mjs) on workerd through
+// Miniflare, with real local KV and SQLite-backed Durable Objects (in memory,
+// fresh per worker), and drives the ops endpoint of SESSION-TEST-API.md.
+import { Miniflare } from "miniflare";
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+export const SECRET = "integration-test-secret";
+export const KV_PREFIX = "django.contrib.sessions.cache";
+
+export async function startWorker({ vars = {}, kv = true, durable = true } = {}) {
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath: path.join(ROOT, "build/worker/shim.mjs"),
+    modulesRoot: path.join(ROOT, "build"),
+    modulesRules: [
+      { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
+      { type: "CompiledWasm", include: ["**/*.wasm"] },
+    ],
+    compatibilityDate: "2025-09-01",
+    cf: false,
+    kvNamespaces: kv ? ["SESSION_KV"] : [],
+    durableObjects: durable ? { SESSION_DO: { className: "SessionObject", useSQLite: true } } : {},
+    // A var given as undefined is left out (to test a missing setting).
+    bindings: Object.fromEntries(
+      Object.entries({ SESSION_TEST_API: "1", SECRET_KEY: SECRET, ...vars }).filter(([, v]) => v !== undefined),
+    ),
+  });
+  await mf.ready;
+  return new Client(mf);
+}
+
+/** Parses `X-Edge-Session-Counters: crypto=2,kv_get=1,...`. */
+function counters(response) {
+  const raw = response.headers.get("x-edge-session-counters") ?? "";
+  return Object.fromEntries(raw.split(",").filter(Boolean).map((kv) => {
+    const [k, v] = kv.split("=");
+    return [k, Number(v)];
+  }));
+}
+
+export class Client {
+  constructor(mf) {
+    this.mf = mf;
+  }
+
+  async dispose() {
+    await this.mf.dispose();
+  }
+
+  /** POST /_session/ops with `cookie` (a `name=value` pair or null). */
+  async ops(cookie, ops, status) {
+    const headers = { "content-type": "application/json" };
+    if (cookie) headers.cookie = cookie;
+    const body = JSON.stringify(status === undefined ? { ops } : { ops, status });
+    const res = await this.mf.dispatchFetch("http://127.0.0.1/_session/ops", { method: "POST", headers, body });
+    const text = await res.text();
+    let json = null;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      // Not JSON: keep the text for the assertion message.
+    }
+    const setCookies = res.headers.getSetCookie();
+    const c = counters(res);
+    return {
+      status: res.status,
+      body: json,
+      text,
+      setCookie: setCookies[0] ?? null,
+      setCookies,
+      vary: res.headers.get("vary"),
+      counters: c,
+      storageOps: (c.kv_get ?? 0) + (c.kv_put ?? 0) + (c.kv_delete ?? 0) + (c.do_call ?? 0),
+    };
+  }
+
+  async get(pathname, init) {
+    return this.mf.dispatchFetch(`http://127.0.0.1${pathname}`, init);
+  }
+
+  async kvKeys() {
+    const kv = await this.mf.getKVNamespace("SESSION_KV");
+    return (await kv.list()).keys.map((k) => k.name);
+  }
+
+  async kv() {
+    return this.mf.getKVNamespace("SESSION_KV");
+  }
+}
+
+/** The `name=value` pair of a Set-Cookie header. */
+export function pair(setCookie) {
+  return setCookie ? setCookie.split(";")[0] : null;
+}
+
+/** The session key in a server-side cookie value (`KEY.VERSION.MAC`). */
+export function keyOf(cookiePair) {
+  return cookiePair.split("=")[1].split(".")[0];
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

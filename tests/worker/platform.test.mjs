@@ -1,0 +1,115 @@
+// Configuration errors, the test API switch, cached_db read-your-writes over
+// a stale KV copy, and sessions used outside a request, on workerd.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { startWorker, pair, keyOf, KV_PREFIX } from "./harness.mjs";
+
+async function withWorker(options, f) {
+  const w = await startWorker(options);
+  try {
+    await f(w);
+  } finally {
+    await w.dispose();
+  }
+}
+
+describe("configuration", () => {
+  it("a missing KV binding is a clear error naming the binding", async () => {
+    await withWorker({ vars: { SESSION_ENGINE: "cache" }, kv: false }, async (w) => {
+      const r = await w.ops(null, [{ op: "set", key: "x", value: 1 }]);
+      assert.equal(r.status, 500);
+      assert.match(r.body.message, /SESSION_ENGINE=cache needs a KV namespace binding named "SESSION_KV"/);
+    });
+  });
+
+  it("a missing Durable Object binding is a clear error naming the binding", async () => {
+    await withWorker({ vars: { SESSION_ENGINE: "cached_db" }, durable: false }, async (w) => {
+      const r = await w.ops(null, []);
+      assert.equal(r.status, 500);
+      assert.match(r.body.message, /Durable Object namespace binding named "SESSION_DO"/);
+    });
+  });
+
+  it("a missing SECRET_KEY is an error", async () => {
+    await withWorker({ vars: { SECRET_KEY: undefined } }, async (w) => {
+      const r = await w.ops(null, []);
+      assert.equal(r.status, 500);
+      assert.match(r.body.message, /SECRET_KEY: is required/);
+    });
+  });
+
+  it("an invalid setting names the setting and the rule", async () => {
+    await withWorker({ vars: { SESSION_COOKIE_SAMESITE: "None" } }, async (w) => {
+      const r = await w.ops(null, []);
+      assert.equal(r.status, 500);
+      assert.match(r.body.message, /SESSION_COOKIE_SAMESITE: None requires SESSION_COOKIE_SECURE=true/);
+    });
+  });
+
+  it("settings come from vars under Django's names", async () => {
+    const vars = { SESSION_ENGINE: "django.contrib.sessions.backends.db", SESSION_COOKIE_NAME: "sid", SESSION_COOKIE_AGE: "600", SESSION_COOKIE_SECURE: "1", SESSION_COOKIE_SAMESITE: "Strict" };
+    await withWorker({ vars }, async (w) => {
+      const r = await w.ops(null, [{ op: "set", key: "x", value: 1 }]);
+      assert.match(r.setCookie, /^sid=[^;]+; expires=[^;]+; HttpOnly; Max-Age=600; Path=\/; SameSite=Strict; Secure$/);
+      const config = await (await w.get("/_session/config")).json();
+      assert.equal(config.engine, "db");
+    });
+  });
+
+  it("the ops endpoint is a 404 unless SESSION_TEST_API is 1", async () => {
+    await withWorker({ vars: { SESSION_TEST_API: "0" } }, async (w) => {
+      assert.equal((await w.ops(null, [])).status, 404);
+      assert.equal((await w.get("/_session/config")).status, 404);
+    });
+  });
+});
+
+describe("cached_db read-your-writes on eventually consistent KV", () => {
+  it("never serves a client a KV copy older than its own last write", async () => {
+    await withWorker({ vars: { SESSION_ENGINE: "cached_db" } }, async (w) => {
+      const kv = await w.kv();
+      const first = await w.ops(null, [{ op: "set", key: "n", value: 1 }]);
+      const name = KV_PREFIX + keyOf(pair(first.setCookie));
+      const staleCopy = await kv.get(name);
+      const second = await w.ops(pair(first.setCookie), [{ op: "set", key: "n", value: 2 }]);
+      const cookie = pair(second.setCookie);
+      // Another location still serves the old copy: put it back.
+      await kv.put(name, staleCopy);
+      const r = await w.ops(cookie, [{ op: "get", key: "n" }]);
+      assert.deepEqual(r.body.results, [2], "the client sees its own write");
+      assert.equal(r.counters.kv_get, 1);
+      assert.equal(r.counters.do_call, 1, "the stale copy sent the read to the Durable Object");
+      assert.equal(r.counters.kv_put, 1, "and the cache was refilled");
+      // A cached miss (the entry has not reached this location) also falls back.
+      await kv.delete(name);
+      const miss = await w.ops(cookie, [{ op: "get", key: "n" }]);
+      assert.deepEqual(miss.body.results, [2]);
+      // Once refilled, reads cost one KV get again.
+      const warm = await w.ops(cookie, [{ op: "get", key: "n" }]);
+      assert.deepEqual([warm.counters.kv_get, warm.counters.do_call], [1, 0]);
+    });
+  });
+});
+
+describe("sessions outside a request", () => {
+  for (const engine of ["cache", "db", "cached_db"]) {
+    it(`opens a session by key, changes and saves it, and clears expired sessions (${engine})`, async () => {
+      await withWorker({ vars: { SESSION_ENGINE: engine } }, async (w) => {
+        const login = await w.ops(null, [{ op: "set", key: "user", value: "ada" }]);
+        const cookie = pair(login.setCookie);
+        const res = await w.get(`/_session/by_key/${keyOf(cookie)}`, {
+          method: "POST",
+          body: JSON.stringify({ ops: [{ op: "get", key: "user" }, { op: "set", key: "flag", value: true }] }),
+        });
+        const out = await res.json();
+        assert.deepEqual(out.results, ["ada", null]);
+        assert.deepEqual(out.data, { user: "ada", flag: true }, "decoded stored data, for inspection");
+        // The browser's next request sees the change made outside a request.
+        const next = await w.ops(cookie, [{ op: "get", key: "flag" }]);
+        assert.deepEqual(next.body.results, [true]);
+        const cleared = await (await w.get("/_session/clear_expired", { method: "POST" })).json();
+        assert.equal(cleared.cleared, 0, "nothing expired yet (Durable Object alarms and KV TTLs remove the rest)");
+      });
+    });
+  }
+});
