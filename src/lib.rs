@@ -53,6 +53,8 @@ pub mod log;
 pub mod manager;
 pub mod metrics;
 pub mod ops;
+#[cfg(feature = "platform")]
+pub mod platform;
 pub mod record;
 pub mod session;
 pub mod settings;

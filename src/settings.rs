@@ -131,6 +131,23 @@ fn refuse<T>(setting: &'static str, rule: impl Into<String>) -> Result<T, Settin
     Err(SettingsError { setting, rule: rule.into() })
 }
 
+/// Every name [`Settings::from_lookup`] reads.
+pub const SETTING_NAMES: &[&str] = &[
+    "SESSION_ENGINE",
+    "SESSION_COOKIE_AGE",
+    "SESSION_COOKIE_NAME",
+    "SESSION_COOKIE_DOMAIN",
+    "SESSION_COOKIE_PATH",
+    "SESSION_COOKIE_SECURE",
+    "SESSION_COOKIE_HTTPONLY",
+    "SESSION_COOKIE_SAMESITE",
+    "SESSION_EXPIRE_AT_BROWSER_CLOSE",
+    "SESSION_SAVE_EVERY_REQUEST",
+    "SESSION_INSECURE_DEV_SECRET",
+    "SECRET_KEY",
+    "SECRET_KEY_FALLBACKS",
+];
+
 /// The secret used when `SESSION_INSECURE_DEV_SECRET=1` and no `SECRET_KEY` is set.
 const DEV_SECRET: &str = "edge-session-insecure-development-secret-do-not-deploy";
 

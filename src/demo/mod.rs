@@ -9,13 +9,16 @@ use worker::{console_error, event, Context, Env, Method, Request, Response, Resu
 
 use crate::metrics::{counters, Counters};
 use crate::ops::OpsRequest;
-use crate::workers::{env::var, Sessions};
+use crate::platform::EnvSource;
+use crate::workers::Sessions;
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let path = req.path();
     if let Some(rest) = path.strip_prefix("/_session/") {
-        if var(&env, "SESSION_TEST_API").as_deref() != Some("1") {
+        if EnvSource::new(AsRef::<wasm_bindgen::JsValue>::as_ref(&env).clone()).var("SESSION_TEST_API").as_deref()
+            != Some("1")
+        {
             return Response::error("Not Found", 404);
         }
         let rest = rest.to_owned();

@@ -12,6 +12,7 @@ pub use crate::record::Record;
 pub mod cache;
 pub mod conformance;
 pub mod memory;
+pub mod object;
 
 /// A store operation that failed.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,20 +8,12 @@
 //! not saved: a failed save turns the response into a 500 (or Django's 400
 //! for a session deleted meanwhile) without a cookie.
 
-use std::cell::RefCell;
-use worker::{console_error, console_warn, Env, Request, Response};
+use worker::{console_error, Env, Request, Response};
 
-use super::env::{settings_from_env, store_from_env, ConfigError};
-use super::{install_console_warnings, AnyStore, WorkersClock};
-use crate::key::OsKeySource;
-use crate::manager::{FinishError, Outcome, SessionConfig, SessionManager};
+use super::console_warn;
+use crate::manager::{FinishError, Outcome, SessionManager};
+use crate::platform::{manager_from_env, AnyStore, ConfigError, EnvSource};
 use crate::session::{Session, SessionError};
-
-thread_local! {
-    /// The configuration, built once per isolate: settings are validated and
-    /// the signing keys derived on the first request only.
-    static CONFIG: RefCell<Option<SessionConfig>> = const { RefCell::new(None) };
-}
 
 impl From<SessionError> for worker::Error {
     fn from(e: SessionError) -> Self {
@@ -41,23 +33,6 @@ impl From<ConfigError> for worker::Error {
     }
 }
 
-fn config(env: &Env) -> Result<SessionConfig, ConfigError> {
-    if let Some(c) = CONFIG.with(|c| c.borrow().clone()) {
-        return Ok(c);
-    }
-    install_console_warnings();
-    let settings = settings_from_env(env)?;
-    if settings.insecure_dev_secret {
-        console_warn!(
-            "edge-session: NO SECRET_KEY IS SET; using the public development secret because \
-             SESSION_INSECURE_DEV_SECRET=1. Anyone can forge sessions. Never deploy this."
-        );
-    }
-    let config = SessionConfig::new(settings, WorkersClock, OsKeySource);
-    CONFIG.with(|c| *c.borrow_mut() = Some(config.clone()));
-    Ok(config)
-}
-
 /// Sessions for one request's `env`: the configured engine's store and the
 /// per-isolate configuration.
 pub struct Sessions {
@@ -68,9 +43,9 @@ impl Sessions {
     /// Reads the settings and bindings; a missing `SECRET_KEY`, a bad
     /// setting, or a missing binding for the engine is a [`ConfigError`].
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        let config = config(env)?;
-        let store = store_from_env(env, config.settings())?;
-        Ok(Self { manager: SessionManager::from_config(config, store) })
+        let manager =
+            manager_from_env(&EnvSource::new(AsRef::<wasm_bindgen::JsValue>::as_ref(env).clone()), console_warn)?;
+        Ok(Self { manager })
     }
 
     /// The manager, for sessions outside a request: [`SessionManager::open`]

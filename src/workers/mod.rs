@@ -1,10 +1,8 @@
-//! Cloudflare Workers glue (feature `workers`): the KV cache, the Durable
-//! Object store and class, settings from Workers vars and secrets, and the
-//! fetch-handler integration. It executes the core's decisions; it decides
-//! nothing itself.
+//! The Rust integration for `worker`-crate users (feature `workers`): the
+//! fetch-handler wrapper and the `SessionObject` Durable Object class, over the
+//! shared [`platform`](crate::platform) stores.
 //!
 //! ```ignore
-//! use edge_session::workers::Sessions;
 //! use worker::*;
 //!
 //! #[event(fetch)]
@@ -18,37 +16,16 @@
 //! }
 //! ```
 
-mod any;
-pub(crate) mod env;
 mod handler;
-mod kv;
 // The Durable Object macro generates undocumented wasm-bindgen exports.
 #[allow(missing_docs)]
 mod object;
 
-pub use any::AnyStore;
-pub use env::{settings_from_env, ConfigError, DEFAULT_DO_BINDING, DEFAULT_KV_BINDING};
+pub use crate::platform::{AnyStore, ConfigError};
 pub use handler::{with_session, Sessions};
-pub use kv::KvCache;
-pub use object::{DurableStore, SessionObject};
-
-use crate::clock::Clock;
-
-/// The clock of a Worker: `Date.now()`, in whole seconds.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct WorkersClock;
-
-impl Clock for WorkersClock {
-    fn now(&self) -> i64 {
-        (js_sys::Date::now() / 1000.0).floor() as i64
-    }
-}
+pub use object::SessionObject;
 
 /// Routes the core's warnings to `console.warn`.
-pub fn install_console_warnings() {
-    crate::log::set_warn_hook(|m| worker::console_warn!("edge-session: {m}"));
-}
-
-fn backend_error(what: &str, e: impl std::fmt::Display) -> crate::store::StoreError {
-    crate::store::StoreError::Backend(format!("{what}: {e}"))
+pub(crate) fn console_warn(message: &str) {
+    worker::console_warn!("edge-session: {message}");
 }

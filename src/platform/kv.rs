@@ -11,9 +11,11 @@
 //! KV is eventually consistent: another location may see an old copy, or a
 //! cached miss, for about 60 s after a write, and entries may vanish early.
 
-use worker::kv::KvStore;
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::JsFuture;
 
-use super::backend_error;
+use super::bindings::{object, KvNamespace};
+use super::{js_error, WorkersClock};
 use crate::clock::Clock;
 use crate::key::SessionKey;
 use crate::metrics::count;
@@ -27,16 +29,19 @@ pub const KV_MIN_TTL: i64 = 60;
 /// A KV namespace holding session records.
 #[derive(Clone)]
 pub struct KvCache {
-    kv: KvStore,
+    kv: JsValue,
     prefix: String,
     cache_ttl: Option<u64>,
-    clock: super::WorkersClock,
 }
 
 impl KvCache {
-    /// Records under `prefix + key` in `kv`; reads cached `cache_ttl` seconds.
-    pub fn new(kv: KvStore, prefix: impl Into<String>, cache_ttl: Option<u64>) -> Self {
-        Self { kv, prefix: prefix.into(), cache_ttl, clock: super::WorkersClock }
+    /// Records under `prefix + key` in the KV binding `kv`; reads cached `cache_ttl` seconds.
+    pub fn new(kv: JsValue, prefix: impl Into<String>, cache_ttl: Option<u64>) -> Self {
+        Self { kv, prefix: prefix.into(), cache_ttl }
+    }
+
+    fn ns(&self) -> &KvNamespace {
+        wasm_bindgen::JsCast::unchecked_ref(&self.kv)
     }
 
     fn name(&self, key: &SessionKey) -> String {
@@ -47,14 +52,15 @@ impl KvCache {
 impl CacheStore for KvCache {
     async fn get(&self, key: &SessionKey) -> Result<Option<Record>, StoreError> {
         count(|c| c.kv_get += 1);
-        let mut get = self.kv.get(&self.name(key));
+        let mut options = vec![("type", JsValue::from_str("text"))];
         if let Some(ttl) = self.cache_ttl {
-            get = get.cache_ttl(ttl);
+            options.push(("cacheTtl", JsValue::from_f64(ttl as f64)));
         }
-        let text = get.text().await.map_err(|e| backend_error("KV get", e))?;
-        // A value that does not decode is treated as absent (and logged):
-        // it can only come from another writer of the namespace.
-        Ok(text.and_then(|t| match Record::from_json(&t) {
+        let promise = self.ns().get_text(&self.name(key), &object(&options)).map_err(|e| js_error("KV get", &e))?;
+        let value = JsFuture::from(promise).await.map_err(|e| js_error("KV get", &e))?;
+        // A value that does not decode is treated as absent (and logged): it
+        // can only come from another writer of the namespace.
+        Ok(value.as_string().and_then(|t| match Record::from_json(&t) {
             Ok(r) => Some(r),
             Err(e) => {
                 crate::log::warn(&format!("KV record for a session does not decode: {e}"));
@@ -65,18 +71,16 @@ impl CacheStore for KvCache {
 
     async fn set(&self, key: &SessionKey, record: &Record) -> Result<(), StoreError> {
         count(|c| c.kv_put += 1);
-        let ttl = (record.expires_at - self.clock.now()).max(KV_MIN_TTL) as u64;
-        self.kv
-            .put(&self.name(key), record.to_json())
-            .map_err(|e| backend_error("KV put", e))?
-            .expiration_ttl(ttl)
-            .execute()
-            .await
-            .map_err(|e| backend_error("KV put", e))
+        let ttl = (record.expires_at - WorkersClock.now()).max(KV_MIN_TTL);
+        let options = object(&[("expirationTtl", JsValue::from_f64(ttl as f64))]);
+        let promise =
+            self.ns().put(&self.name(key), &record.to_json(), &options).map_err(|e| js_error("KV put", &e))?;
+        JsFuture::from(promise).await.map(drop).map_err(|e| js_error("KV put", &e))
     }
 
     async fn remove(&self, key: &SessionKey) -> Result<(), StoreError> {
         count(|c| c.kv_delete += 1);
-        self.kv.delete(&self.name(key)).await.map_err(|e| backend_error("KV delete", e))
+        let promise = self.ns().remove(&self.name(key)).map_err(|e| js_error("KV delete", &e))?;
+        JsFuture::from(promise).await.map(drop).map_err(|e| js_error("KV delete", &e))
     }
 }

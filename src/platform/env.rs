@@ -1,0 +1,165 @@
+//! Settings and stores from a Worker's `env`.
+//!
+//! Settings are read under Django's names from vars (`[vars]`, `.dev.vars`,
+//! `--var NAME:VALUE`) and secrets (`SECRET_KEY`, `SECRET_KEY_FALLBACKS`); a var
+//! written as a TOML number or boolean reads as its text. Four more vars name
+//! the platform pieces:
+//!
+//! | var | default | |
+//! |---|---|---|
+//! | `SESSION_KV_BINDING` | `SESSION_KV` | the KV namespace (`cache`, `cached_db`) |
+//! | `SESSION_DO_BINDING` | `SESSION_DO` | the Durable Object namespace (`db`, `cached_db`) |
+//! | `SESSION_KV_PREFIX` | `django.contrib.sessions.cache` | KV key prefix |
+//! | `SESSION_KV_CACHE_TTL` | unset (KV's 60 s) | `cacheTtl` of KV reads, seconds, at least 60 |
+
+use std::fmt;
+use wasm_bindgen::JsValue;
+
+use super::{AnyStore, DurableStore, KvCache, WorkersClock};
+use crate::settings::{Engine, Settings, SettingsError, SETTING_NAMES};
+use crate::store::cache::{CacheEngine, CachedStore};
+
+/// The default KV binding name.
+pub const DEFAULT_KV_BINDING: &str = "SESSION_KV";
+/// The default Durable Object binding name.
+pub const DEFAULT_DO_BINDING: &str = "SESSION_DO";
+const DEFAULT_KV_PREFIX: &str = "django.contrib.sessions.cache";
+
+/// The Worker is not configured for the chosen engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigError {
+    /// A setting was refused.
+    Settings(SettingsError),
+    /// The engine needs a binding that `env` does not have.
+    MissingBinding {
+        /// The binding's name.
+        binding: String,
+        /// What it must be.
+        kind: &'static str,
+        /// The engine that needs it.
+        engine: Engine,
+    },
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Settings(e) => write!(f, "edge-session configuration: {e}"),
+            Self::MissingBinding { binding, kind, engine } => write!(
+                f,
+                "edge-session configuration: SESSION_ENGINE={} needs a {kind} binding named {binding:?} in wrangler.toml (or set {})",
+                engine.as_str(),
+                if *kind == "KV namespace" { "SESSION_KV_BINDING" } else { "SESSION_DO_BINDING" }
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl From<SettingsError> for ConfigError {
+    fn from(e: SettingsError) -> Self {
+        Self::Settings(e)
+    }
+}
+
+/// Where settings and bindings come from: a Worker's `env`, with optional
+/// overrides (the npm package's `options`).
+#[derive(Clone)]
+pub struct EnvSource {
+    env: JsValue,
+    overrides: Vec<(String, String)>,
+    kv: Option<JsValue>,
+    durable: Option<JsValue>,
+}
+
+impl EnvSource {
+    /// Settings and bindings from `env`.
+    pub fn new(env: JsValue) -> Self {
+        Self { env, overrides: Vec::new(), kv: None, durable: None }
+    }
+
+    /// Overrides one setting.
+    pub fn set(&mut self, name: &str, value: &str) {
+        self.overrides.push((name.to_owned(), value.to_owned()));
+    }
+
+    /// Uses this KV binding instead of the one named in `env`.
+    pub fn set_kv(&mut self, binding: JsValue) {
+        self.kv = Some(binding);
+    }
+
+    /// Uses this Durable Object binding instead of the one named in `env`.
+    pub fn set_durable_object(&mut self, binding: JsValue) {
+        self.durable = Some(binding);
+    }
+
+    /// The text of a setting: an override, else the env var or secret;
+    /// `None` when absent or not a scalar.
+    pub fn var(&self, name: &str) -> Option<String> {
+        if let Some((_, v)) = self.overrides.iter().rev().find(|(k, _)| k == name) {
+            return Some(v.clone());
+        }
+        let value = js_sys::Reflect::get(&self.env, &JsValue::from_str(name)).ok()?;
+        if let Some(s) = value.as_string() {
+            Some(s)
+        } else if let Some(n) = value.as_f64() {
+            Some(if n.fract() == 0.0 && n.abs() < 1e15 { format!("{}", n as i64) } else { n.to_string() })
+        } else {
+            value.as_bool().map(|b| b.to_string())
+        }
+    }
+
+    /// Every setting's text, to tell whether a cached configuration still applies.
+    pub(crate) fn fingerprint(&self) -> String {
+        SETTING_NAMES.iter().map(|n| format!("{n}={:?}\u{0}", self.var(n))).collect()
+    }
+
+    fn binding(&self, explicit: &Option<JsValue>, var: &str, default: &str) -> (String, Option<JsValue>) {
+        if let Some(b) = explicit {
+            return ("(passed in options)".to_owned(), Some(b.clone()));
+        }
+        let name = self.var(var).unwrap_or_else(|| default.to_owned());
+        let value = js_sys::Reflect::get(&self.env, &JsValue::from_str(&name)).ok().filter(JsValue::is_object);
+        (name, value)
+    }
+}
+
+/// The session settings from `env`.
+pub fn settings_from_env(env: &EnvSource) -> Result<Settings, SettingsError> {
+    Settings::from_lookup(|name| env.var(name))
+}
+
+/// The store of `settings.engine`, from the bindings in `env`.
+pub(crate) fn store_from_env(env: &EnvSource, settings: &Settings) -> Result<AnyStore, ConfigError> {
+    let engine = settings.engine;
+    let kv = || -> Result<KvCache, ConfigError> {
+        let (binding, value) = env.binding(&env.kv, "SESSION_KV_BINDING", DEFAULT_KV_BINDING);
+        let value = value.ok_or(ConfigError::MissingBinding { binding, kind: "KV namespace", engine })?;
+        let prefix = env.var("SESSION_KV_PREFIX").unwrap_or_else(|| DEFAULT_KV_PREFIX.to_owned());
+        let cache_ttl = match env.var("SESSION_KV_CACHE_TTL") {
+            None => None,
+            Some(raw) => match raw.trim().parse::<u64>() {
+                Ok(n) if n >= 60 => Some(n),
+                _ => {
+                    return Err(ConfigError::Settings(SettingsError {
+                        setting: "SESSION_KV_CACHE_TTL",
+                        rule: format!("must be an integer number of seconds, at least 60 (KV's minimum), got {raw:?}"),
+                    }))
+                }
+            },
+        };
+        Ok(KvCache::new(value, prefix, cache_ttl))
+    };
+    let durable = || -> Result<DurableStore, ConfigError> {
+        let (binding, value) = env.binding(&env.durable, "SESSION_DO_BINDING", DEFAULT_DO_BINDING);
+        let value = value.ok_or(ConfigError::MissingBinding { binding, kind: "Durable Object namespace", engine })?;
+        Ok(DurableStore::new(value))
+    };
+    Ok(match engine {
+        Engine::Cache => AnyStore::Cache(CacheEngine::new(kv()?, WorkersClock)),
+        Engine::Db => AnyStore::Db(durable()?),
+        Engine::CachedDb => AnyStore::CachedDb(CachedStore::new(kv()?, durable()?, WorkersClock)),
+        Engine::SignedCookies => AnyStore::None,
+    })
+}

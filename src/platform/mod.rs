@@ -1,0 +1,76 @@
+//! The platform layer shared by both front doors (wasm32 only): Workers KV and
+//! Durable Object stores over the raw JavaScript bindings (`js-sys`, no
+//! `worker` crate), settings from a Worker's `env`, and the per-isolate
+//! configuration. The Rust integration (`workers`) and the npm package (`js`)
+//! both run on it, so they read and write the same sessions.
+
+mod any;
+mod bindings;
+mod durable;
+pub(crate) mod env;
+mod kv;
+
+pub use any::AnyStore;
+pub use bindings::{DurableObjectNamespace, KvNamespace};
+pub use durable::DurableStore;
+pub use env::{settings_from_env, ConfigError, EnvSource, DEFAULT_DO_BINDING, DEFAULT_KV_BINDING};
+pub use kv::{KvCache, KV_MIN_TTL};
+
+use std::cell::RefCell;
+
+use crate::clock::Clock;
+use crate::key::OsKeySource;
+use crate::manager::{SessionConfig, SessionManager};
+
+/// The clock of a Worker: `Date.now()`, in whole seconds.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WorkersClock;
+
+impl Clock for WorkersClock {
+    fn now(&self) -> i64 {
+        (js_sys::Date::now() / 1000.0).floor() as i64
+    }
+}
+
+thread_local! {
+    /// The configuration, built once per isolate (per distinct settings):
+    /// settings are validated and the signing keys derived on first use only.
+    static CONFIG: RefCell<Option<(String, SessionConfig)>> = const { RefCell::new(None) };
+}
+
+/// The per-isolate configuration, built from `env` on first use. `warn`
+/// receives the loud warning of the insecure development secret.
+pub fn config(env: &EnvSource, warn: fn(&str)) -> Result<SessionConfig, ConfigError> {
+    let fingerprint = env.fingerprint();
+    let cached = CONFIG.with(|c| c.borrow().as_ref().filter(|(f, _)| *f == fingerprint).map(|(_, c)| c.clone()));
+    if let Some(c) = cached {
+        return Ok(c);
+    }
+    crate::log::set_warn_hook(warn);
+    let settings = settings_from_env(env)?;
+    if settings.insecure_dev_secret {
+        warn(
+            "NO SECRET_KEY IS SET; using the public development secret because \
+             SESSION_INSECURE_DEV_SECRET=1. Anyone can forge sessions. Never deploy this.",
+        );
+    }
+    let config = SessionConfig::new(settings, WorkersClock, OsKeySource);
+    CONFIG.with(|c| *c.borrow_mut() = Some((fingerprint, config.clone())));
+    Ok(config)
+}
+
+/// A manager over the configured engine's store, from a Worker's `env`.
+pub fn manager_from_env(env: &EnvSource, warn: fn(&str)) -> Result<SessionManager<AnyStore>, ConfigError> {
+    let config = config(env, warn)?;
+    let store = env::store_from_env(env, config.settings())?;
+    Ok(SessionManager::from_config(config, store))
+}
+
+fn js_error(what: &str, e: &wasm_bindgen::JsValue) -> crate::store::StoreError {
+    let message = js_sys::Reflect::get(e, &"message".into())
+        .ok()
+        .and_then(|m| m.as_string())
+        .or_else(|| e.as_string())
+        .unwrap_or_else(|| "JavaScript exception".to_owned());
+    crate::store::StoreError::Backend(format!("{what}: {message}"))
+}

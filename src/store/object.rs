@@ -1,0 +1,188 @@
+//! The protocol between the `db` store client and the session Durable Object,
+//! as pure functions, so that the Rust class (`workers` feature) and the
+//! JavaScript class of the npm package behave identically on one namespace.
+//!
+//! Each session is one object holding at most one record. A request is a JSON
+//! body `{"op": "load" | "create" | "save" | "delete", "record": "<record JSON>"}`;
+//! the object answers `{"record": "<record JSON>" | null}`, `{"version": n}`,
+//! `{"deleted": true}` or `{"error": "exists" | "missing" | "<message>"}`.
+
+use serde_json::{json, Value};
+
+use super::StoreError;
+use crate::record::Record;
+
+/// An operation on a session object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ObjectOp {
+    /// Read the live record.
+    Load,
+    /// Store a new record unless a live one exists.
+    Create(Record),
+    /// Replace the live record; fails when there is none.
+    Save(Record),
+    /// Remove everything.
+    Delete,
+}
+
+impl ObjectOp {
+    /// The request body.
+    pub fn to_body(&self) -> String {
+        match self {
+            Self::Load => json!({ "op": "load" }),
+            Self::Create(r) => json!({ "op": "create", "record": r.to_json() }),
+            Self::Save(r) => json!({ "op": "save", "record": r.to_json() }),
+            Self::Delete => json!({ "op": "delete" }),
+        }
+        .to_string()
+    }
+
+    fn from_body(body: &str) -> Result<Self, String> {
+        let request: Value = serde_json::from_str(body).map_err(|e| format!("bad request: {e}"))?;
+        let record = || {
+            let text = request.get("record").and_then(Value::as_str).unwrap_or_default();
+            Record::from_json(text).map_err(|e| format!("bad record: {e}"))
+        };
+        match request.get("op").and_then(Value::as_str) {
+            Some("load") => Ok(Self::Load),
+            Some("create") => Ok(Self::Create(record()?)),
+            Some("save") => Ok(Self::Save(record()?)),
+            Some("delete") => Ok(Self::Delete),
+            other => Err(format!("unknown op {other:?}")),
+        }
+    }
+}
+
+/// What the object must do for one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectStep {
+    /// The reply body.
+    pub reply: String,
+    /// A record to store (then set the alarm at its `expires_at`).
+    pub write: Option<Record>,
+    /// Remove everything (the record and the alarm).
+    pub delete_all: bool,
+}
+
+/// Decides one request, given the stored record text (if any) and the time.
+///
+/// ```
+/// use edge_session::store::object::{handle, ObjectOp};
+/// use edge_session::record::Record;
+/// let r = Record { data: "d".into(), expires_at: 100, version: 1 };
+/// let step = handle(&ObjectOp::Create(r.clone()).to_body(), None, 10);
+/// assert_eq!(step.write, Some(r.clone()));
+/// let again = handle(&ObjectOp::Create(r.clone()).to_body(), Some(&r.to_json()), 10);
+/// assert_eq!(again.reply, r#"{"error":"exists"}"#);
+/// ```
+pub fn handle(body: &str, stored: Option<&str>, now: i64) -> ObjectStep {
+    let live = stored.and_then(|t| Record::from_json(t).ok()).filter(|r| !r.is_expired(now));
+    let step = |reply: Value, write: Option<Record>, delete_all: bool| ObjectStep {
+        reply: reply.to_string(),
+        write,
+        delete_all,
+    };
+    match ObjectOp::from_body(body) {
+        Err(e) => step(json!({ "error": e }), None, false),
+        Ok(ObjectOp::Load) => step(json!({ "record": live.map(|r| r.to_json()) }), None, false),
+        Ok(ObjectOp::Create(record)) => match live {
+            Some(_) => step(json!({ "error": "exists" }), None, false),
+            None => step(json!({ "version": record.version }), Some(record), false),
+        },
+        Ok(ObjectOp::Save(mut record)) => match live {
+            None => step(json!({ "error": "missing" }), None, false),
+            Some(current) => {
+                record.version = record.version.max(current.version + 1);
+                step(json!({ "version": record.version }), Some(record), false)
+            }
+        },
+        Ok(ObjectOp::Delete) => step(json!({ "deleted": true }), None, true),
+    }
+}
+
+/// What the object's alarm must do: `Some(expires_at)` to re-arm for a record
+/// saved since, `None` to delete everything (expired or gone).
+pub fn on_alarm(stored: Option<&str>, now: i64) -> Option<i64> {
+    stored.and_then(|t| Record::from_json(t).ok()).filter(|r| !r.is_expired(now)).map(|r| r.expires_at)
+}
+
+/// Reads a reply: the JSON value, or the store error it reports.
+pub fn parse_reply(text: &str) -> Result<Value, StoreError> {
+    let reply: Value =
+        serde_json::from_str(text).map_err(|_| StoreError::Backend("session object: reply is not JSON".into()))?;
+    match reply.get("error").and_then(Value::as_str) {
+        None => Ok(reply),
+        Some("exists") => Err(StoreError::Exists),
+        Some("missing") => Err(StoreError::Missing),
+        Some(other) => Err(StoreError::Backend(format!("session object: {other}"))),
+    }
+}
+
+/// The record in a `load` reply.
+pub fn reply_record(reply: &Value) -> Result<Option<Record>, StoreError> {
+    match reply.get("record").and_then(Value::as_str) {
+        None => Ok(None),
+        Some(text) => {
+            Record::from_json(text).map(Some).map_err(|e| StoreError::Backend(format!("session object: {e}")))
+        }
+    }
+}
+
+/// The version in a `create`/`save` reply.
+pub fn reply_version(reply: &Value) -> Result<u64, StoreError> {
+    reply
+        .get("version")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| StoreError::Backend("session object: reply without version".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(v: u64, exp: i64) -> Record {
+        Record { data: "d".into(), expires_at: exp, version: v }
+    }
+
+    #[test]
+    fn save_of_a_missing_or_expired_record_is_refused() {
+        let body = ObjectOp::Save(rec(2, 100)).to_body();
+        assert_eq!(parse_reply(&handle(&body, None, 10).reply), Err(StoreError::Missing));
+        let expired = rec(1, 10).to_json();
+        let step = handle(&body, Some(&expired), 10);
+        assert_eq!(step.write, None);
+        assert_eq!(parse_reply(&step.reply), Err(StoreError::Missing));
+    }
+
+    #[test]
+    fn save_increments_the_version_atomically() {
+        let step = handle(&ObjectOp::Save(rec(2, 100)).to_body(), Some(&rec(5, 100).to_json()), 10);
+        assert_eq!(step.write.unwrap().version, 6);
+        assert_eq!(reply_version(&parse_reply(&step.reply).unwrap()), Ok(6));
+    }
+
+    #[test]
+    fn load_returns_only_a_live_record() {
+        let live = handle(&ObjectOp::Load.to_body(), Some(&rec(1, 100).to_json()), 10);
+        assert_eq!(reply_record(&parse_reply(&live.reply).unwrap()), Ok(Some(rec(1, 100))));
+        let dead = handle(&ObjectOp::Load.to_body(), Some(&rec(1, 100).to_json()), 100);
+        assert_eq!(reply_record(&parse_reply(&dead.reply).unwrap()), Ok(None));
+    }
+
+    #[test]
+    fn delete_removes_everything_and_bad_requests_are_errors() {
+        assert!(handle(&ObjectOp::Delete.to_body(), None, 0).delete_all);
+        for bad in ["", "{}", r#"{"op":"create","record":"nope"}"#, r#"{"op":"drop"}"#] {
+            let step = handle(bad, None, 0);
+            assert!(step.write.is_none() && !step.delete_all);
+            assert!(matches!(parse_reply(&step.reply), Err(StoreError::Backend(_))), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_alarm_rearms_for_a_live_record_and_deletes_otherwise() {
+        assert_eq!(on_alarm(Some(&rec(1, 100).to_json()), 50), Some(100));
+        assert_eq!(on_alarm(Some(&rec(1, 100).to_json()), 100), None);
+        assert_eq!(on_alarm(None, 0), None);
+    }
+}
