@@ -45,6 +45,12 @@ wasm_size() {
 step "worker wasm size"             wasm_size
 step "worker integration (node --test)" node --test 'tests/worker/*.test.mjs'
 
+# --- npm package (issue 4) ---
+
+# --- demo site in headless Chromium (issue 5) ---
+
+# --- fuzzing, bounded (issue 7) ---
+
 echo
 echo "==== summary ===="
 printf '%s\n' "${results[@]}"

@@ -7,6 +7,8 @@
 use serde_json::json;
 use worker::{console_error, event, Context, Env, Method, Request, Response, Result, ScheduleContext, ScheduledEvent};
 
+mod site;
+
 use crate::metrics::{counters, Counters};
 use crate::ops::OpsRequest;
 use crate::platform::EnvSource;
@@ -24,7 +26,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         let rest = rest.to_owned();
         return test_api(req, &env, &rest).await;
     }
-    Response::error("Not Found", 404)
+    site::route(req, &env).await
 }
 
 /// Django's `clearsessions`, on the cron trigger.
