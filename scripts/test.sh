@@ -6,7 +6,7 @@ set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 
-bash scripts/setup.sh
+bash scripts/setup.sh --wasm-pack
 # shellcheck source=scripts/env.sh
 source scripts/env.sh
 
@@ -32,6 +32,7 @@ step "cargo fmt --check"            cargo fmt --check
 step "cargo clippy (host)"          cargo clippy --all-targets -- -D warnings
 step "cargo clippy (wasm32)"        cargo clippy --lib --target wasm32-unknown-unknown -- -D warnings
 step "cargo clippy (wasm32, demo)"  cargo clippy --lib --target wasm32-unknown-unknown --features demo -- -D warnings
+step "cargo clippy (wasm32, js)"    cargo clippy --lib --target wasm32-unknown-unknown --features js -- -D warnings
 step "cargo test"                   cargo test
 step "cargo build (wasm32 release)" cargo build --lib --target wasm32-unknown-unknown --release
 
@@ -46,6 +47,12 @@ step "worker wasm size"             wasm_size
 step "worker integration (node --test)" node --test 'tests/worker/*.test.mjs'
 
 # --- npm package (issue 4) ---
+step "npm package build (wasm-pack)" bash scripts/build-npm.sh
+step "npm bindings (wasm-bindgen-test in node)" env CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+  cargo test --target wasm32-unknown-unknown --features js --test js_bindings
+step "npm package flows on workerd (packed tarball)" env EDGE_SESSION_WORKER=js \
+  node --test 'tests/worker/engines.test.mjs' 'tests/worker/platform.test.mjs'
+step "npm/Rust interop on workerd" node --test 'tests/npm/*.test.mjs'
 
 # --- demo site in headless Chromium (issue 5) ---
 

@@ -48,6 +48,8 @@ pub mod decision;
 mod demo;
 pub mod encoding;
 pub mod expiry;
+#[cfg(feature = "js")]
+pub mod js;
 pub mod key;
 pub mod log;
 pub mod manager;

@@ -57,6 +57,17 @@ pub enum FinishError {
 }
 
 impl FinishError {
+    /// A short name for the error (`SessionInterrupted`, `StoreError`, ...).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Interrupted => "SessionInterrupted",
+            Self::Store(_) => "StoreError",
+            Self::TooLarge { .. } => "TooLarge",
+            Self::CookieTooLarge { .. } => "CookieTooLarge",
+            Self::Session(e) => e.name(),
+        }
+    }
+
     /// The HTTP status the response should get instead.
     pub fn status(&self) -> u16 {
         match self {

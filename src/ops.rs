@@ -103,43 +103,20 @@ impl OpsRequest {
         if raw_ops.len() > MAX_OPS {
             return bad(format!("at most {MAX_OPS} ops per request"));
         }
-        let mut ops = Vec::with_capacity(raw_ops.len());
-        for (i, raw) in raw_ops.iter().enumerate() {
-            let Value::Object(op) = raw else { return bad(format!("ops[{i}] must be an object")) };
-            let Some(Value::String(name)) = op.get("op") else {
-                return bad(format!("ops[{i}]: \"op\" must be a string"));
-            };
-            ops.push(match name.as_str() {
-                "get" => Op::Get { key: key_of(op, i)?, default: op.get("default").cloned() },
-                "set" => Op::Set { key: key_of(op, i)?, value: value_of(op, i)? },
-                "delete" => Op::Delete { key: key_of(op, i)? },
-                "contains" => Op::Contains { key: key_of(op, i)? },
-                "pop" => Op::Pop { key: key_of(op, i)?, default: op.get("default").cloned() },
-                "setdefault" => Op::SetDefault { key: key_of(op, i)?, value: value_of(op, i)? },
-                "update" => match op.get("values") {
-                    Some(Value::Object(values)) => Op::Update { values: values.clone() },
-                    _ => return bad(format!("ops[{i}]: \"values\" must be an object")),
-                },
-                "keys" => Op::Keys,
-                "values" => Op::Values,
-                "items" => Op::Items,
-                "clear" => Op::Clear,
-                "is_empty" => Op::IsEmpty,
-                "flush" => Op::Flush,
-                "cycle_key" => Op::CycleKey,
-                "set_test_cookie" => Op::SetTestCookie,
-                "test_cookie_worked" => Op::TestCookieWorked,
-                "delete_test_cookie" => Op::DeleteTestCookie,
-                "set_expiry" => Op::SetExpiry { value: op.get("value").cloned().unwrap_or(Value::Null) },
-                "get_expiry_age" => Op::GetExpiryAge,
-                "get_expiry_date" => Op::GetExpiryDate,
-                "get_expire_at_browser_close" => Op::GetExpireAtBrowserClose,
-                "session_key" => Op::SessionKey,
-                "mark_modified" => Op::MarkModified,
-                other => return bad(format!("ops[{i}]: unknown op {other:?}")),
-            });
-        }
+        let ops = raw_ops.iter().enumerate().map(|(i, raw)| parse_op(raw, i)).collect::<Result<_, _>>()?;
         Ok(Self { ops, status })
+    }
+
+    /// Runs one op given as JSON (`{"op": "get", "key": "k"}`): its result, or
+    /// `{"error": name, "message": ...}`. The npm package's `Session` methods
+    /// are this call, so they and the ops endpoint share one implementation.
+    pub async fn run_one<S: SessionStore>(session: &mut Session<S>, op: &str) -> Value {
+        let parsed =
+            serde_json::from_str::<Value>(op).map_err(|e| OpsError(e.to_string())).and_then(|v| parse_op(&v, 0));
+        match parsed {
+            Ok(op) => run_op(session, &op).await.unwrap_or_else(|e| error_json(&e)),
+            Err(e) => json!({ "error": "TypeError", "message": e.0 }),
+        }
     }
 
     /// Runs the ops in order; a failing op yields `{"error", "message"}` and
@@ -148,7 +125,7 @@ impl OpsRequest {
         let mut results = Vec::with_capacity(self.ops.len());
         for op in &self.ops {
             let result = run_op(session, op).await;
-            results.push(result.unwrap_or_else(|e| json!({ "error": e.name(), "message": e.to_string() })));
+            results.push(result.unwrap_or_else(|e| error_json(&e)));
         }
         json!({
             "results": results,
@@ -157,6 +134,44 @@ impl OpsRequest {
             "accessed": session.accessed(),
         })
     }
+}
+
+fn error_json(e: &SessionError) -> Value {
+    json!({ "error": e.name(), "message": e.to_string() })
+}
+
+fn parse_op(raw: &Value, i: usize) -> Result<Op, OpsError> {
+    let Value::Object(op) = raw else { return bad(format!("ops[{i}] must be an object")) };
+    let Some(Value::String(name)) = op.get("op") else { return bad(format!("ops[{i}]: \"op\" must be a string")) };
+    Ok(match name.as_str() {
+        "get" => Op::Get { key: key_of(op, i)?, default: op.get("default").cloned() },
+        "set" => Op::Set { key: key_of(op, i)?, value: value_of(op, i)? },
+        "delete" => Op::Delete { key: key_of(op, i)? },
+        "contains" => Op::Contains { key: key_of(op, i)? },
+        "pop" => Op::Pop { key: key_of(op, i)?, default: op.get("default").cloned() },
+        "setdefault" => Op::SetDefault { key: key_of(op, i)?, value: value_of(op, i)? },
+        "update" => match op.get("values") {
+            Some(Value::Object(values)) => Op::Update { values: values.clone() },
+            _ => return bad(format!("ops[{i}]: \"values\" must be an object")),
+        },
+        "keys" => Op::Keys,
+        "values" => Op::Values,
+        "items" => Op::Items,
+        "clear" => Op::Clear,
+        "is_empty" => Op::IsEmpty,
+        "flush" => Op::Flush,
+        "cycle_key" => Op::CycleKey,
+        "set_test_cookie" => Op::SetTestCookie,
+        "test_cookie_worked" => Op::TestCookieWorked,
+        "delete_test_cookie" => Op::DeleteTestCookie,
+        "set_expiry" => Op::SetExpiry { value: op.get("value").cloned().unwrap_or(Value::Null) },
+        "get_expiry_age" => Op::GetExpiryAge,
+        "get_expiry_date" => Op::GetExpiryDate,
+        "get_expire_at_browser_close" => Op::GetExpireAtBrowserClose,
+        "session_key" => Op::SessionKey,
+        "mark_modified" => Op::MarkModified,
+        other => return bad(format!("ops[{i}]: unknown op {other:?}")),
+    })
 }
 
 async fn run_op<S: SessionStore>(s: &mut Session<S>, op: &Op) -> Result<Value, SessionError> {

@@ -10,7 +10,7 @@
 //! | `SESSION_KV_BINDING` | `SESSION_KV` | the KV namespace (`cache`, `cached_db`) |
 //! | `SESSION_DO_BINDING` | `SESSION_DO` | the Durable Object namespace (`db`, `cached_db`) |
 //! | `SESSION_KV_PREFIX` | `django.contrib.sessions.cache` | KV key prefix |
-//! | `SESSION_KV_CACHE_TTL` | unset (KV's 60 s) | `cacheTtl` of KV reads, seconds, at least 60 |
+//! | `SESSION_KV_CACHE_TTL` | unset (KV's default, 60 s) | `cacheTtl` of KV reads, seconds, at least 30 |
 
 use std::fmt;
 use wasm_bindgen::JsValue;
@@ -140,11 +140,11 @@ pub(crate) fn store_from_env(env: &EnvSource, settings: &Settings) -> Result<Any
         let cache_ttl = match env.var("SESSION_KV_CACHE_TTL") {
             None => None,
             Some(raw) => match raw.trim().parse::<u64>() {
-                Ok(n) if n >= 60 => Some(n),
+                Ok(n) if n >= 30 => Some(n),
                 _ => {
                     return Err(ConfigError::Settings(SettingsError {
                         setting: "SESSION_KV_CACHE_TTL",
-                        rule: format!("must be an integer number of seconds, at least 60 (KV's minimum), got {raw:?}"),
+                        rule: format!("must be an integer number of seconds, at least 30 (KV's minimum), got {raw:?}"),
                     }))
                 }
             },

@@ -6,7 +6,7 @@
 //! the record's remaining life but never below KV's 60-second minimum; the
 //! record's own `expires` is checked on every read, so a session set to expire
 //! in 2 s is dead after 2 s although KV keeps the entry for 60 s. Reads pass
-//! `SESSION_KV_CACHE_TTL` (seconds, at least 60) as `cacheTtl` when set.
+//! `SESSION_KV_CACHE_TTL` (seconds, at least 30) as `cacheTtl` when set.
 //!
 //! KV is eventually consistent: another location may see an old copy, or a
 //! cached miss, for about 60 s after a write, and entries may vanish early.

@@ -4,16 +4,29 @@
 import { Miniflare } from "miniflare";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
+import { packAndBundle } from "../npm/pack.mjs";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const SECRET = "integration-test-secret";
 export const KV_PREFIX = "django.contrib.sessions.cache";
 
-export async function startWorker({ vars = {}, kv = true, durable = true } = {}) {
+/** Where each worker's built script is: the Rust demo, or the npm package's test worker. */
+let jsBundle;
+function script(kind) {
+  if (kind === "js") {
+    jsBundle ??= packAndBundle().dist;
+    return { scriptPath: path.join(jsBundle, "worker.js"), modulesRoot: jsBundle };
+  }
+  return { scriptPath: path.join(ROOT, "build/worker/shim.mjs"), modulesRoot: path.join(ROOT, "build") };
+}
+
+/** `EDGE_SESSION_WORKER=js` runs the suites against the npm package's worker. */
+export const WORKER_KIND = process.env.EDGE_SESSION_WORKER ?? "rust";
+
+export async function startWorker({ vars = {}, kv = true, durable = true, worker = WORKER_KIND } = {}) {
   const mf = new Miniflare({
     modules: true,
-    scriptPath: path.join(ROOT, "build/worker/shim.mjs"),
-    modulesRoot: path.join(ROOT, "build"),
+    ...script(worker),
     modulesRules: [
       { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
       { type: "CompiledWasm", include: ["**/*.wasm"] },

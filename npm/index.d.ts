@@ -1,0 +1,129 @@
+// Types of the edge-session npm package.
+
+/** A JSON value: what a session can hold. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/** Settings under Django's names (strings, as Workers vars are). */
+export interface SessionSettings {
+  SESSION_ENGINE?: "cache" | "db" | "cached_db" | "signed_cookies" | string;
+  SESSION_COOKIE_AGE?: string | number;
+  SESSION_COOKIE_NAME?: string;
+  SESSION_COOKIE_DOMAIN?: string;
+  SESSION_COOKIE_PATH?: string;
+  SESSION_COOKIE_SECURE?: string | boolean;
+  SESSION_COOKIE_HTTPONLY?: string | boolean;
+  SESSION_COOKIE_SAMESITE?: "Lax" | "Strict" | "None" | "off" | string;
+  SESSION_EXPIRE_AT_BROWSER_CLOSE?: string | boolean;
+  SESSION_SAVE_EVERY_REQUEST?: string | boolean;
+  SECRET_KEY?: string;
+  /** A JSON array of strings. */
+  SECRET_KEY_FALLBACKS?: string;
+  SESSION_KV_BINDING?: string;
+  SESSION_DO_BINDING?: string;
+  SESSION_KV_PREFIX?: string;
+  SESSION_KV_CACHE_TTL?: string | number;
+  [name: string]: string | number | boolean | undefined;
+}
+
+export interface SessionsOptions {
+  /** Overrides of the env vars. */
+  settings?: SessionSettings;
+  /** The KV namespace to use instead of `env[SESSION_KV_BINDING ?? "SESSION_KV"]`. */
+  kv?: unknown;
+  /** The Durable Object namespace to use instead of `env[SESSION_DO_BINDING ?? "SESSION_DO"]`. */
+  durableObject?: unknown;
+}
+
+/** Django's KeyError. */
+export class KeyError extends Error {
+  name: "KeyError";
+}
+
+/** A failure of the session framework (`StoreError`, `ReservedKey`, `ValueError`, ...). */
+export class SessionError extends Error {}
+
+/**
+ * `request.session`. Data methods load the session lazily (one store read on
+ * first use) and so return promises; calls run one at a time, in order.
+ */
+export class Session {
+  private constructor();
+  get<T extends JsonValue = JsonValue>(key: string): Promise<T | undefined>;
+  get<T extends JsonValue = JsonValue, D = T>(key: string, defaultValue: D): Promise<T | D>;
+  /** Rejects with a TypeError when `value` is not JSON-serialisable. */
+  set(key: string, value: JsonValue): Promise<void>;
+  /** Rejects with KeyError when absent. */
+  delete(key: string): Promise<void>;
+  has(key: string): Promise<boolean>;
+  keys(): Promise<string[]>;
+  values(): Promise<JsonValue[]>;
+  entries(): Promise<[string, JsonValue][]>;
+  /** Rejects with KeyError when absent and no default is given. */
+  pop<T extends JsonValue = JsonValue>(key: string): Promise<T>;
+  pop<T extends JsonValue = JsonValue, D = T>(key: string, defaultValue: D): Promise<T | D>;
+  setDefault<T extends JsonValue>(key: string, value: T): Promise<T>;
+  update(values: { [key: string]: JsonValue }): Promise<void>;
+  /** Empties the data (keeps the key). */
+  clear(): Promise<void>;
+  /** Logout: drops data and key; the stored record is deleted on commit. */
+  flush(): Promise<void>;
+  /** Keeps the data under a new key; call it at login. */
+  cycleKey(): Promise<void>;
+  setTestCookie(): Promise<void>;
+  testCookieWorked(): Promise<boolean>;
+  deleteTestCookie(): Promise<void>;
+  /** Seconds of inactivity, `0` for a browser-length cookie, `null` for the global policy, or a Date. */
+  setExpiry(value: number | Date | null): Promise<void>;
+  getExpiryAge(): Promise<number>;
+  getExpiryDate(): Promise<Date>;
+  getExpireAtBrowserClose(): Promise<boolean>;
+  /** No key and no data; never loads. */
+  isEmpty(): boolean;
+  /** The session key, or null (a new session gets one when committed). */
+  readonly sessionKey: string | null;
+  /** Set to true after changing a stored value in place. */
+  modified: boolean;
+  readonly accessed: boolean;
+}
+
+export class Sessions {
+  constructor(env: object, options?: SessionsOptions);
+  /** The request's session; no store is touched until it is used. */
+  load(request: Request): Promise<Session>;
+  /** Saves as needed and returns the response with Set-Cookie and Vary: Cookie. */
+  commit(session: Session, response: Response): Promise<Response>;
+  /** A session by key, outside a request. */
+  open(key: string): Session;
+  /** Django's `session.save()` outside a request; resolves to the cookie value. */
+  save(session: Session): Promise<string>;
+  /** Django's `clear_expired()`. */
+  clearExpired(): Promise<number>;
+  /** Django's `decode(session_data)`. */
+  decode(sessionData: string): { [key: string]: JsonValue } | undefined;
+  readonly settings: { [name: string]: JsonValue };
+}
+
+/** `export default { fetch: withSessions(async (request, env, ctx, session) => response) }`. */
+export function withSessions<Env = unknown, Ctx = unknown>(
+  handler: (request: Request, env: Env, ctx: Ctx, session: Session) => Response | Promise<Response>,
+  options?: SessionsOptions,
+): (request: Request, env: Env, ctx: Ctx) => Promise<Response>;
+
+/** Hono middleware: `app.use(sessionMiddleware())`, then `c.get("session")`. */
+export function sessionMiddleware(options?: SessionsOptions): (c: any, next: () => Promise<void>) => Promise<void>;
+
+/** The Durable Object class of the `db` and `cached_db` engines; re-export it and bind it as SESSION_DO. */
+export class SessionObject {
+  constructor(ctx: unknown, env: unknown);
+  fetch(request: Request): Promise<Response>;
+  alarm(): Promise<void>;
+}
+
+/** HMACs and storage operations so far in this isolate. */
+export function metrics(): { crypto: number; kv_get: number; kv_put: number; kv_delete: number; do_call: number };
+
+declare module "hono" {
+  interface ContextVariableMap {
+    session: Session;
+  }
+}

@@ -1,0 +1,339 @@
+// edge-session for JavaScript workers: Django's session semantics in
+// WebAssembly, with a JS-idiomatic API, a fetch-handler wrapper, a Hono
+// middleware and the Durable Object class of the `db` engines.
+import { initSync, WasmSessions, objectStep, objectAlarm, counters } from "./pkg/edge_session.js";
+import wasmModule from "./pkg/edge_session_bg.wasm";
+
+initSync({ module: wasmModule });
+
+/** Django's KeyError, for `delete`, `pop` without default and `deleteTestCookie`. */
+export class KeyError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = "KeyError";
+  }
+}
+
+/** A failure of the session framework (a store error, a reserved key, ...). */
+export class SessionError extends Error {
+  constructor(name, message) {
+    super(message);
+    this.name = name;
+  }
+}
+
+/** JSON text of a value, or a TypeError naming what is not JSON-able. */
+function toJson(value, what) {
+  const check = (key, v) => {
+    const t = typeof v;
+    if (t === "undefined" || t === "function" || t === "symbol" || t === "bigint") {
+      throw new TypeError(`edge-session: ${what}${key ? ` (at ${JSON.stringify(key)})` : ""} is a ${t}, which is not JSON-serialisable`);
+    }
+    if (t === "number" && !Number.isFinite(v)) {
+      throw new TypeError(`edge-session: ${what}${key ? ` (at ${JSON.stringify(key)})` : ""} is ${v}, which is not JSON-serialisable`);
+    }
+    return v;
+  };
+  return JSON.stringify(value, check);
+}
+
+function unwrap(text) {
+  const result = JSON.parse(text);
+  if (result !== null && typeof result === "object" && !Array.isArray(result) && typeof result.error === "string" && typeof result.message === "string" && Object.keys(result).length === 2) {
+    if (result.error === "KeyError") throw new KeyError(result.message);
+    throw new SessionError(result.error, result.message);
+  }
+  return result;
+}
+
+/**
+ * `request.session`: Django's session dictionary. Methods that read or write
+ * data load the session on first use (lazily), so they return promises;
+ * `clear`, `flush`, `isEmpty` and the flags never load.
+ */
+export class Session {
+  #inner;
+  #queue = Promise.resolve();
+
+  constructor(inner) {
+    this.#inner = inner;
+  }
+
+  /** @internal */
+  get _inner() {
+    return this.#inner;
+  }
+
+  // Calls run one at a time, in order, even when not awaited.
+  #run(f) {
+    const next = this.#queue.then(f);
+    this.#queue = next.catch(() => {});
+    return next;
+  }
+
+  #op(op) {
+    return this.#run(() => this.#inner.op(JSON.stringify(op))).then(unwrap);
+  }
+
+  /** The value under `key`, or `defaultValue` (undefined) when absent. */
+  get(key, defaultValue) {
+    return this.#run(() => this.#inner.get(String(key))).then((text) => (text === undefined ? defaultValue : JSON.parse(text)));
+  }
+  /** `session[key] = value`; `value` must be JSON-serialisable (else a TypeError). */
+  set(key, value) {
+    const json = toJson(value, `the value of ${JSON.stringify(key)}`);
+    return this.#op({ op: "set", key: String(key), value: JSON.parse(json) });
+  }
+  /** `del session[key]`: rejects with KeyError when absent. */
+  delete(key) {
+    return this.#op({ op: "delete", key: String(key) });
+  }
+  /** `key in session`. */
+  has(key) {
+    return this.#op({ op: "contains", key: String(key) });
+  }
+  keys() {
+    return this.#op({ op: "keys" });
+  }
+  values() {
+    return this.#op({ op: "values" });
+  }
+  /** `[key, value]` pairs. */
+  entries() {
+    return this.#op({ op: "items" });
+  }
+  /** `session.pop(key[, default])`: KeyError when absent and no default given. */
+  pop(key, ...defaultValue) {
+    const op = { op: "pop", key: String(key) };
+    if (defaultValue.length > 0) op.default = JSON.parse(toJson(defaultValue[0], "the default"));
+    return this.#op(op);
+  }
+  setDefault(key, value) {
+    return this.#op({ op: "setdefault", key: String(key), value: JSON.parse(toJson(value, `the value of ${JSON.stringify(key)}`)) });
+  }
+  /** `session.update(values)` from an object. */
+  update(values) {
+    return this.#op({ op: "update", values: JSON.parse(toJson(values, "the values")) });
+  }
+  /** Empties the data without loading it. */
+  clear() {
+    return this.#op({ op: "clear" });
+  }
+  /** Logout: drops the data and the key; the record is deleted when the response is committed. */
+  flush() {
+    return this.#op({ op: "flush" });
+  }
+  /** Keeps the data under a new key (call it at login). */
+  cycleKey() {
+    return this.#op({ op: "cycle_key" });
+  }
+  setTestCookie() {
+    return this.#op({ op: "set_test_cookie" });
+  }
+  testCookieWorked() {
+    return this.#op({ op: "test_cookie_worked" });
+  }
+  deleteTestCookie() {
+    return this.#op({ op: "delete_test_cookie" });
+  }
+  /** Seconds (number), `0` (browser close), `null` (the global policy), or a Date. */
+  setExpiry(value) {
+    const v = value instanceof Date ? value.toISOString() : value;
+    return this.#op({ op: "set_expiry", value: v === undefined ? null : v });
+  }
+  getExpiryAge() {
+    return this.#op({ op: "get_expiry_age" });
+  }
+  /** Resolves to a Date. */
+  getExpiryDate() {
+    return this.#op({ op: "get_expiry_date" }).then((iso) => new Date(iso));
+  }
+  getExpireAtBrowserClose() {
+    return this.#op({ op: "get_expire_at_browser_close" });
+  }
+  /** No key and no data (never loads). */
+  isEmpty() {
+    return this.#inner.isEmpty();
+  }
+  /** The session key, or null (a new session gets one when committed). */
+  get sessionKey() {
+    return this.#inner.sessionKey ?? null;
+  }
+  get modified() {
+    return this.#inner.modified;
+  }
+  /** Set to true after changing a value in place (e.g. an array you pushed to). */
+  set modified(value) {
+    this.#inner.modified = Boolean(value);
+  }
+  get accessed() {
+    return this.#inner.accessed;
+  }
+  /** @internal Waits for pending calls. */
+  _settled() {
+    return this.#queue;
+  }
+}
+
+function settingsFrom(options) {
+  return options?.settings ?? {};
+}
+
+/** Sessions for one worker `env`: settings from vars under Django's names, overridable by `options.settings`. */
+export class Sessions {
+  #inner;
+
+  /**
+   * @param env the worker's env (vars, secrets and bindings)
+   * @param options `{ settings?: {SESSION_ENGINE: "cached_db", ...}, kv?: KVNamespace, durableObject?: DurableObjectNamespace }`
+   */
+  constructor(env, options = {}) {
+    this.#inner = new WasmSessions(env ?? {}, settingsFrom(options), options.kv, options.durableObject);
+  }
+
+  /** The request's session (no store access until it is used). */
+  async load(request) {
+    return new Session(this.#inner.load(request.headers.get("cookie") ?? undefined));
+  }
+
+  /**
+   * Finishes the response as Django's SessionMiddleware does: saves when
+   * needed, appends Set-Cookie and Vary: Cookie. Returns the response to
+   * send (a 500, or Django's 400 SessionInterrupted, when saving failed: no
+   * cookie is ever sent for data that was not saved).
+   */
+  async commit(session, response) {
+    await session._settled();
+    const outcome = JSON.parse(await this.#inner.finish(session._inner, response.status));
+    if (outcome.error) {
+      console.error(`edge-session: ${outcome.message}`);
+      const body = outcome.status === 400 ? outcome.message : "Internal Server Error";
+      return new Response(body, { status: outcome.status });
+    }
+    return applyOutcome(response, outcome);
+  }
+
+  /** A session by key, outside a request (a cron job, a queue consumer). */
+  open(key) {
+    return new Session(this.#inner.open(String(key)));
+  }
+
+  /** Django's `session.save()` outside a request; resolves to the cookie value. */
+  async save(session) {
+    await session._settled();
+    return this.#inner.save(session._inner);
+  }
+
+  /** Django's `clear_expired()`; resolves to the number removed. */
+  clearExpired() {
+    return this.#inner.clearExpired();
+  }
+
+  /** Django's `decode(session_data)`: the data in a stored record, or undefined. */
+  decode(sessionData) {
+    const json = this.#inner.decode(sessionData);
+    return json === undefined ? undefined : JSON.parse(json);
+  }
+
+  /** The effective settings (never the secrets). */
+  get settings() {
+    return JSON.parse(this.#inner.settings());
+  }
+}
+
+function patchVary(headers) {
+  const vary = headers.get("vary") ?? "";
+  const tokens = vary.split(",").map((t) => t.trim().toLowerCase());
+  if (!tokens.includes("cookie") && !tokens.includes("*")) {
+    headers.set("vary", vary.trim() ? `${vary}, Cookie` : "Cookie");
+  }
+}
+
+function applyHeaders(headers, outcome) {
+  if (outcome.setCookie) headers.append("set-cookie", outcome.setCookie);
+  if (outcome.vary) patchVary(headers);
+}
+
+function applyOutcome(response, outcome) {
+  if (!outcome.setCookie && !outcome.vary) return response;
+  try {
+    applyHeaders(response.headers, outcome);
+    return response;
+  } catch {
+    // Immutable headers (a response from fetch): copy it.
+    const copy = new Response(response.body, response);
+    applyHeaders(copy.headers, outcome);
+    return copy;
+  }
+}
+
+/**
+ * Wraps a fetch handler: `export default { fetch: withSessions(async (request, env, ctx, session) => ...) }`.
+ */
+export function withSessions(handler, options) {
+  return async (request, env, ctx) => {
+    const sessions = new Sessions(env, options);
+    const session = await sessions.load(request);
+    let response;
+    try {
+      response = await handler(request, env, ctx, session);
+    } catch (e) {
+      console.error("edge-session: handler failed:", e);
+      response = new Response("Internal Server Error", { status: 500 });
+    }
+    return sessions.commit(session, response);
+  };
+}
+
+/** Hono middleware: `app.use(sessionMiddleware())`, then `c.get("session")`. */
+export function sessionMiddleware(options) {
+  return async (c, next) => {
+    const sessions = new Sessions(c.env, options);
+    const session = await sessions.load(c.req.raw);
+    c.set("session", session);
+    await next();
+    const response = c.res;
+    const committed = await sessions.commit(session, response);
+    if (committed !== response) {
+      // Hono merges the old response's headers into a new one; clear it first.
+      c.res = undefined;
+      c.res = committed;
+    }
+  };
+}
+
+/**
+ * The Durable Object class of the `db` and `cached_db` engines: one session
+ * per object, deleted by an alarm at expiry. Re-export it from your worker
+ * (`export { SessionObject } from "edge-session"`) and bind it as `SESSION_DO`.
+ */
+export class SessionObject {
+  constructor(ctx, env) {
+    this.ctx = ctx;
+    this.env = env;
+  }
+
+  async fetch(request) {
+    const body = await request.text();
+    const stored = await this.ctx.storage.get("record");
+    const step = JSON.parse(objectStep(body, stored ?? undefined, Math.floor(Date.now() / 1000)));
+    if (step.write !== null) {
+      await this.ctx.storage.put("record", step.write);
+      await this.ctx.storage.setAlarm(step.expiresAt * 1000);
+    }
+    if (step.deleteAll) await this.ctx.storage.deleteAll();
+    return new Response(step.reply);
+  }
+
+  async alarm() {
+    const stored = await this.ctx.storage.get("record");
+    const expiresAt = objectAlarm(stored ?? undefined, Math.floor(Date.now() / 1000));
+    if (expiresAt === undefined) await this.ctx.storage.deleteAll();
+    else await this.ctx.storage.setAlarm(expiresAt * 1000);
+  }
+}
+
+/** HMACs and storage operations so far in this isolate: `{crypto, kv_get, kv_put, kv_delete, do_call}`. */
+export function metrics() {
+  return JSON.parse(counters());
+}

@@ -1,0 +1,245 @@
+//! The wasm-bindgen API of the npm package (feature `js`, wasm32 only).
+//!
+//! This is the thin layer under `npm/index.js`: JSON text in, JSON text out,
+//! promises for everything that may touch a store. The JavaScript wrapper
+//! turns it into the idiomatic `Sessions` / `Session` API, the fetch-handler
+//! wrapper, the Hono middleware and the `SessionObject` class. It runs on the
+//! same [`platform`](crate::platform) stores as the Rust integration, so both
+//! read and write the same sessions.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use serde_json::{json, Value};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+use crate::manager::SessionManager;
+use crate::ops::OpsRequest;
+use crate::platform::{manager_from_env, AnyStore, EnvSource};
+use crate::session::Session;
+use crate::store::object;
+
+fn console_warn(message: &str) {
+    web_sys_warn(&format!("edge-session: {message}"));
+}
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = console, js_name = warn)]
+    fn web_sys_warn(message: &str);
+}
+
+/// Sessions for one Worker `env` (the JavaScript `Sessions` wraps it).
+#[wasm_bindgen]
+pub struct WasmSessions {
+    manager: SessionManager<AnyStore>,
+}
+
+type Shared = Rc<RefCell<Option<Session<AnyStore>>>>;
+
+/// One request's session (the JavaScript `Session` wraps it).
+#[wasm_bindgen]
+pub struct WasmSession {
+    inner: Shared,
+}
+
+fn busy() -> JsValue {
+    JsError::new("edge-session: the session is in use by another call, or already committed (await each call)").into()
+}
+
+/// Runs `f` on the session, taken out of its cell for the duration of the call.
+fn with_session<F>(inner: &Shared, f: F) -> js_sys::Promise
+where
+    F: AsyncFnOnce(&mut Session<AnyStore>) -> Result<JsValue, JsValue> + 'static,
+{
+    let inner = inner.clone();
+    future_to_promise(async move {
+        let mut session = inner.borrow_mut().take().ok_or_else(busy)?;
+        let result = f(&mut session).await;
+        *inner.borrow_mut() = Some(session);
+        result
+    })
+}
+
+#[wasm_bindgen]
+impl WasmSessions {
+    /// Settings from `env` vars (Django's names), overridden by the string
+    /// properties of `settings`; the KV and Durable Object bindings from
+    /// `env` unless `kv` / `durable_object` are given.
+    #[wasm_bindgen(constructor)]
+    pub fn new(env: JsValue, settings: JsValue, kv: JsValue, durable_object: JsValue) -> Result<WasmSessions, JsError> {
+        let mut source = EnvSource::new(env);
+        if settings.is_object() {
+            for entry in js_sys::Object::entries(settings.unchecked_ref()).iter() {
+                let pair: js_sys::Array = entry.unchecked_into();
+                let (k, v) = (pair.get(0).as_string().unwrap_or_default(), pair.get(1));
+                let text = v
+                    .as_string()
+                    .or_else(|| v.as_f64().map(|n| n.to_string()))
+                    .or_else(|| v.as_bool().map(|b| b.to_string()));
+                if let Some(text) = text {
+                    source.set(&k, &text);
+                }
+            }
+        }
+        if kv.is_object() {
+            source.set_kv(kv);
+        }
+        if durable_object.is_object() {
+            source.set_durable_object(durable_object);
+        }
+        let manager = manager_from_env(&source, console_warn).map_err(|e| JsError::new(&e.to_string()))?;
+        Ok(Self { manager })
+    }
+
+    /// The request's session, from its `Cookie` header (no store access yet).
+    pub fn load(&self, cookie_header: Option<String>) -> WasmSession {
+        let session = self.manager.load(cookie_header.as_deref().map(str::as_bytes));
+        WasmSession { inner: Rc::new(RefCell::new(Some(session))) }
+    }
+
+    /// A session opened by key, outside a request.
+    pub fn open(&self, key: &str) -> WasmSession {
+        WasmSession { inner: Rc::new(RefCell::new(Some(self.manager.open(key)))) }
+    }
+
+    /// A new empty session, outside a request.
+    #[wasm_bindgen(js_name = newSession)]
+    pub fn new_session(&self) -> WasmSession {
+        WasmSession { inner: Rc::new(RefCell::new(Some(self.manager.new_session()))) }
+    }
+
+    /// Finishes the response: resolves to JSON
+    /// `{"setCookie": string|null, "vary": bool}` or `{"error", "message", "status"}`.
+    /// The session cannot be used afterwards.
+    pub fn finish(&self, session: &WasmSession, status: u16) -> js_sys::Promise {
+        let manager = self.manager.clone();
+        let inner = session.inner.clone();
+        future_to_promise(async move {
+            let session = inner.borrow_mut().take().ok_or_else(busy)?;
+            let out = match manager.finish(session, status).await {
+                Ok(o) => json!({ "setCookie": o.set_cookie, "vary": o.vary_cookie }),
+                Err(e) => json!({ "error": e.name(), "message": e.to_string(), "status": e.status() }),
+            };
+            Ok(JsValue::from_str(&out.to_string()))
+        })
+    }
+
+    /// Django's `session.save()` outside a request; resolves to the cookie value.
+    pub fn save(&self, session: &WasmSession) -> js_sys::Promise {
+        let manager = self.manager.clone();
+        with_session(&session.inner, async move |s| {
+            manager.save(s).await.map(|v| JsValue::from_str(&v)).map_err(|e| JsError::new(&e.to_string()).into())
+        })
+    }
+
+    /// Django's `clear_expired()`; resolves to the number removed.
+    #[wasm_bindgen(js_name = clearExpired)]
+    pub fn clear_expired(&self) -> js_sys::Promise {
+        let manager = self.manager.clone();
+        future_to_promise(async move {
+            manager
+                .clear_expired()
+                .await
+                .map(|n| JsValue::from_f64(n as f64))
+                .map_err(|e| JsError::new(&e.to_string()).into())
+        })
+    }
+
+    /// Django's `decode(session_data)`: the data as JSON, or `undefined`.
+    pub fn decode(&self, session_data: &str) -> Option<String> {
+        self.manager.decode(session_data).map(|m| Value::Object(m).to_string())
+    }
+
+    /// The effective settings as JSON (never the secrets).
+    pub fn settings(&self) -> String {
+        self.manager.settings().to_public_json().to_string()
+    }
+}
+
+#[wasm_bindgen]
+impl WasmSession {
+    /// The value under `key` as JSON, or `undefined` when absent.
+    pub fn get(&self, key: String) -> js_sys::Promise {
+        with_session(&self.inner, async move |s| match s.get(&key).await {
+            Ok(Some(v)) => Ok(JsValue::from_str(&v.to_string())),
+            Ok(None) => Ok(JsValue::UNDEFINED),
+            Err(e) => Err(JsError::new(&e.to_string()).into()),
+        })
+    }
+
+    /// Runs one op of the ops contract (`{"op": ..., ...}` as JSON) and
+    /// resolves to its result as JSON, or `{"error", "message"}`.
+    pub fn op(&self, op: String) -> js_sys::Promise {
+        with_session(&self.inner, async move |s| Ok(JsValue::from_str(&OpsRequest::run_one(s, &op).await.to_string())))
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Session<AnyStore>) -> T) -> Result<T, JsError> {
+        self.inner
+            .borrow()
+            .as_ref()
+            .map(f)
+            .ok_or_else(|| JsError::new("edge-session: the session is in use or committed"))
+    }
+
+    /// `session.modified`.
+    #[wasm_bindgen(getter)]
+    pub fn modified(&self) -> Result<bool, JsError> {
+        self.read(Session::modified)
+    }
+
+    /// `session.modified = value`.
+    #[wasm_bindgen(setter)]
+    pub fn set_modified(&self, value: bool) -> Result<(), JsError> {
+        let mut cell = self.inner.borrow_mut();
+        cell.as_mut()
+            .map(|s| s.set_modified(value))
+            .ok_or_else(|| JsError::new("edge-session: the session is in use or committed"))
+    }
+
+    /// `session.accessed`.
+    #[wasm_bindgen(getter)]
+    pub fn accessed(&self) -> Result<bool, JsError> {
+        self.read(Session::accessed)
+    }
+
+    /// `session.session_key`.
+    #[wasm_bindgen(getter, js_name = sessionKey)]
+    pub fn session_key(&self) -> Result<Option<String>, JsError> {
+        self.read(|s| s.session_key().map(str::to_owned))
+    }
+
+    /// `session.is_empty()` (never loads).
+    #[wasm_bindgen(js_name = isEmpty)]
+    pub fn is_empty(&self) -> Result<bool, JsError> {
+        self.read(Session::is_empty)
+    }
+}
+
+/// The Durable Object's decision for one request (see `store::object`):
+/// JSON `{"reply": string, "write": string|null, "expiresAt": number|null, "deleteAll": bool}`.
+#[wasm_bindgen(js_name = objectStep)]
+pub fn object_step(body: &str, stored: Option<String>, now: f64) -> String {
+    let step = object::handle(body, stored.as_deref(), now as i64);
+    json!({
+        "reply": step.reply,
+        "write": step.write.as_ref().map(|r| r.to_json()),
+        "expiresAt": step.write.as_ref().map(|r| r.expires_at),
+        "deleteAll": step.delete_all,
+    })
+    .to_string()
+}
+
+/// The Durable Object alarm's decision: the expiry to re-arm for, or `undefined` to delete.
+#[wasm_bindgen(js_name = objectAlarm)]
+pub fn object_alarm(stored: Option<String>, now: f64) -> Option<f64> {
+    object::on_alarm(stored.as_deref(), now as i64).map(|t| t as f64)
+}
+
+/// HMACs and storage operations so far in this isolate (for tests and benchmarks).
+#[wasm_bindgen]
+pub fn counters() -> String {
+    let c = crate::metrics::counters();
+    json!({ "crypto": c.crypto, "kv_get": c.kv_get, "kv_put": c.kv_put, "kv_delete": c.kv_delete, "do_call": c.do_call }).to_string()
+}

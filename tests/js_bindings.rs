@@ -1,0 +1,120 @@
+//! The npm package's wasm-bindgen layer, run in Node by `wasm-pack test
+//! --node -- --features js --test js_bindings`: the JS-facing API over
+//! JavaScript KV and Durable Object bindings (plain JS objects here), the
+//! Durable Object protocol exports, and the value conversions.
+#![cfg(all(target_arch = "wasm32", feature = "js"))]
+
+use edge_session::js::{counters, object_alarm, object_step, WasmSessions};
+use serde_json::{json, Value};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+#[wasm_bindgen(inline_js = r#"
+export function memoryKv() {
+  const map = new Map();
+  return {
+    map,
+    async get(key, options) { return map.has(key) ? map.get(key) : null; },
+    async put(key, value, options) {
+      if (!(options.expirationTtl >= 60)) throw new Error("expirationTtl below 60");
+      map.set(key, value);
+    },
+    async delete(key) { map.delete(key); },
+  };
+}
+export function failingKv() {
+  return {
+    async get() { throw new Error("KV GET failed: 503"); },
+    async put() { throw new Error("KV PUT failed: 429 Too Many Requests"); },
+    async delete() { throw new Error("KV DELETE failed"); },
+  };
+}
+export function kvSize(kv) { return kv.map.size; }
+export function env(vars) { return Object.assign({}, vars); }
+"#)]
+extern "C" {
+    fn memoryKv() -> JsValue;
+    fn failingKv() -> JsValue;
+    #[wasm_bindgen(js_name = kvSize)]
+    fn kv_size(kv: &JsValue) -> u32;
+    fn env(vars: JsValue) -> JsValue;
+}
+
+fn vars(pairs: &[(&str, &str)]) -> JsValue {
+    let o = js_sys::Object::new();
+    for (k, v) in pairs {
+        js_sys::Reflect::set(&o, &(*k).into(), &(*v).into()).unwrap();
+    }
+    env(o.into())
+}
+
+async fn text(p: js_sys::Promise) -> Result<Option<String>, JsValue> {
+    JsFuture::from(p).await.map(|v| v.as_string())
+}
+
+async fn op(session: &edge_session::js::WasmSession, op: Value) -> Value {
+    serde_json::from_str(&text(session.op(op.to_string())).await.unwrap().unwrap()).unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn a_cache_session_round_trips_through_a_js_kv_binding() {
+    let kv = memoryKv();
+    let sessions = WasmSessions::new(vars(&[("SECRET_KEY", "k"), ("SESSION_ENGINE", "cache")]), JsValue::UNDEFINED, kv.clone(), JsValue::UNDEFINED).unwrap();
+    let session = sessions.load(None);
+    assert_eq!(op(&session, json!({"op": "set", "key": "cart", "value": [1, 2]})).await, Value::Null);
+    let outcome: Value = serde_json::from_str(&text(sessions.finish(&session, 200)).await.unwrap().unwrap()).unwrap();
+    let cookie = outcome["setCookie"].as_str().unwrap().split(';').next().unwrap().to_owned();
+    assert_eq!(kv_size(&kv), 1);
+    let again = sessions.load(Some(cookie));
+    assert_eq!(text(again.get("cart".into())).await.unwrap().as_deref(), Some("[1,2]"));
+    assert_eq!(text(again.get("missing".into())).await.unwrap(), None, "absent keys are undefined");
+    assert!(!again.modified().unwrap());
+    assert!(again.accessed().unwrap());
+}
+
+#[wasm_bindgen_test]
+async fn errors_come_back_as_named_results_not_panics() {
+    let sessions = WasmSessions::new(vars(&[("SECRET_KEY", "k"), ("SESSION_ENGINE", "signed_cookies")]), JsValue::UNDEFINED, JsValue::UNDEFINED, JsValue::UNDEFINED).unwrap();
+    let session = sessions.load(Some("sessionid=garbage".into()));
+    assert_eq!(op(&session, json!({"op": "delete", "key": "nope"})).await["error"], "KeyError");
+    assert_eq!(op(&session, json!({"op": "set", "key": "_x", "value": 1})).await["error"], "ReservedKey");
+    assert_eq!(op(&session, json!({"op": "explode"})).await["error"], "TypeError");
+    assert_eq!(op(&session, json!("not an object")).await["error"], "TypeError");
+}
+
+#[wasm_bindgen_test]
+async fn a_failing_kv_is_an_error_and_sends_no_cookie() {
+    let sessions = WasmSessions::new(vars(&[("SECRET_KEY", "k"), ("SESSION_ENGINE", "cache")]), JsValue::UNDEFINED, failingKv(), JsValue::UNDEFINED).unwrap();
+    let session = sessions.load(None);
+    op(&session, json!({"op": "set", "key": "x", "value": 1})).await;
+    let outcome: Value = serde_json::from_str(&text(sessions.finish(&session, 200)).await.unwrap().unwrap()).unwrap();
+    assert_eq!(outcome["status"], 500);
+    assert!(outcome["message"].as_str().unwrap().contains("429"), "{outcome}");
+    assert!(outcome.get("setCookie").is_none());
+}
+
+#[wasm_bindgen_test]
+fn configuration_errors_name_the_setting_or_binding() {
+    let e = WasmSessions::new(vars(&[("SESSION_ENGINE", "db")]), JsValue::UNDEFINED, JsValue::UNDEFINED, JsValue::UNDEFINED);
+    assert!(e.is_err());
+    let settings = js_sys::Object::new();
+    js_sys::Reflect::set(&settings, &"SECRET_KEY".into(), &"k".into()).unwrap();
+    js_sys::Reflect::set(&settings, &"SESSION_ENGINE".into(), &"db".into()).unwrap();
+    let missing = WasmSessions::new(vars(&[]), settings.into(), JsValue::UNDEFINED, JsValue::UNDEFINED);
+    assert!(missing.is_err(), "db without a Durable Object binding is refused");
+}
+
+#[wasm_bindgen_test]
+fn the_durable_object_protocol_is_exported() {
+    let record = r#"{"data":"d","expires":100,"version":1}"#;
+    let step: Value = serde_json::from_str(&object_step(&json!({"op": "create", "record": record}).to_string(), None, 10.0)).unwrap();
+    assert_eq!(step["write"], record);
+    assert_eq!(step["expiresAt"], 100);
+    let again: Value = serde_json::from_str(&object_step(&json!({"op": "create", "record": record}).to_string(), Some(record.into()), 10.0)).unwrap();
+    assert_eq!(again["reply"], r#"{"error":"exists"}"#);
+    assert_eq!(object_alarm(Some(record.into()), 50.0), Some(100.0));
+    assert_eq!(object_alarm(Some(record.into()), 100.0), None);
+    let c: Value = serde_json::from_str(&counters()).unwrap();
+    assert!(c["crypto"].is_u64());
+}

@@ -1,0 +1,103 @@
+// The package's JS API on workerd: the Hono middleware, the one-line
+// withSessions wrapper, TypeError for values that are not JSON, and the sizes
+// of what the package ships.
+import { describe, it, before, after } from "node:test";
+import assert from "node:assert/strict";
+import path from "node:path";
+import { Miniflare } from "miniflare";
+import { ROOT, SECRET, pair } from "../worker/harness.mjs";
+import { packAndBundle, packageSizes } from "./pack.mjs";
+
+function start(entry, deps, engine = "cached_db") {
+  const { dist } = packAndBundle(path.join(ROOT, "tests/npm", entry), deps);
+  return new Miniflare({
+    modules: true,
+    scriptPath: path.join(dist, "worker.js"),
+    modulesRoot: dist,
+    modulesRules: [
+      { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
+      { type: "CompiledWasm", include: ["**/*.wasm"] },
+    ],
+    compatibilityDate: "2025-09-01",
+    cf: false,
+    kvNamespaces: ["SESSION_KV"],
+    durableObjects: { SESSION_DO: { className: "SessionObject", useSQLite: true } },
+    bindings: { SECRET_KEY: SECRET, SESSION_ENGINE: engine },
+  });
+}
+
+describe("Hono middleware", () => {
+  let mf;
+  before(async () => {
+    mf = start("hono-worker.js", ["hono@4.13.19"]);
+    await mf.ready;
+  });
+  after(async () => mf?.dispose());
+
+  const get = (p, cookie, init = {}) =>
+    mf.dispatchFetch(`http://127.0.0.1${p}`, { redirect: "manual", ...init, headers: cookie ? { cookie } : {} });
+
+  it("gives handlers c.get('session') and commits it on the way out", async () => {
+    const first = await get("/visit");
+    assert.deepEqual(await first.json(), { visits: 1 });
+    const cookie = pair(first.headers.getSetCookie()[0]);
+    assert.match(first.headers.getSetCookie()[0], /HttpOnly; Max-Age=1209600; Path=\/; SameSite=Lax$/);
+    assert.equal(first.headers.get("vary"), "Cookie");
+    const second = await get("/visit", cookie);
+    assert.deepEqual(await second.json(), { visits: 2 });
+    const peek = await get("/peek", pair(second.headers.getSetCookie()[0]));
+    assert.deepEqual(await peek.json(), { visits: 2 });
+    assert.equal(peek.headers.getSetCookie().length, 0, "reading sends no cookie");
+  });
+
+  it("sets the cookie on a response with immutable headers", async () => {
+    const r = await get("/go");
+    assert.equal(r.status, 302);
+    assert.equal(r.headers.getSetCookie().length, 1);
+    const peek = await get("/peek", pair(r.headers.getSetCookie()[0]));
+    assert.equal(peek.status, 200);
+  });
+
+  it("logout flushes and deletes the cookie", async () => {
+    const cookie = pair((await get("/visit")).headers.getSetCookie()[0]);
+    const out = await get("/logout", cookie, { method: "POST" });
+    assert.match(out.headers.getSetCookie()[0], /^sessionid=""; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0/);
+    assert.deepEqual(await (await get("/peek", cookie)).json(), { visits: null });
+  });
+
+  it("refuses a value that is not JSON with a TypeError", async () => {
+    const r = await get("/bad");
+    const body = await r.json();
+    assert.equal(body.name, "TypeError");
+    assert.match(body.message, /"x".*function.*not JSON-serialisable/);
+  });
+});
+
+describe("withSessions", () => {
+  let mf;
+  before(async () => {
+    mf = start("plain-worker.js", [], "db");
+    await mf.ready;
+  });
+  after(async () => mf?.dispose());
+
+  it("wraps a plain fetch handler in one line", async () => {
+    const a = await mf.dispatchFetch("http://127.0.0.1/?add=apple");
+    const cookie = pair(a.headers.getSetCookie()[0]);
+    const body = await a.json();
+    assert.deepEqual(body.cart, ["apple"]);
+    const b = await mf.dispatchFetch("http://127.0.0.1/?add=pear", { headers: { cookie } });
+    assert.deepEqual((await b.json()).cart, ["apple", "pear"]);
+    const c = await mf.dispatchFetch("http://127.0.0.1/", { headers: { cookie: pair(b.headers.getSetCookie()[0]) } });
+    assert.deepEqual((await c.json()).cart, ["apple", "pear"]);
+    assert.equal(c.headers.getSetCookie().length, 0);
+  });
+});
+
+describe("package size", () => {
+  it("reports the .wasm and JS glue sizes", () => {
+    const s = packageSizes();
+    console.log(`npm package: wasm ${s.wasm_raw} B raw / ${s.wasm_gz} B gzip; JS ${s.js_raw} B raw / ${s.js_gz} B gzip; total gzip ${s.wasm_gz + s.js_gz} B`);
+    assert.ok(s.wasm_raw > 0 && s.js_raw > 0);
+  });
+});

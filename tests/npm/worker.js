@@ -1,0 +1,109 @@
+// A JavaScript worker built on the npm package, as a user would write it. It
+// serves the ops endpoint of SESSION-TEST-API.md through the package's public
+// API (each op is a Session method call), so the engines' flows can be driven
+// exactly as for the Rust demo worker.
+import { Sessions, SessionObject, KeyError, metrics } from "edge-session";
+
+export { SessionObject };
+
+const OPS = {
+  get: (s, o) => s.get(o.key, o.default ?? null),
+  set: (s, o) => s.set(o.key, o.value).then(() => null),
+  delete: (s, o) => s.delete(o.key).then(() => null),
+  contains: (s, o) => s.has(o.key),
+  pop: (s, o) => ("default" in o ? s.pop(o.key, o.default) : s.pop(o.key)),
+  setdefault: (s, o) => s.setDefault(o.key, o.value),
+  update: (s, o) => s.update(o.values).then(() => null),
+  keys: (s) => s.keys(),
+  values: (s) => s.values(),
+  items: (s) => s.entries(),
+  clear: (s) => s.clear().then(() => null),
+  is_empty: (s) => s.isEmpty(),
+  flush: (s) => s.flush().then(() => null),
+  cycle_key: (s) => s.cycleKey().then(() => null),
+  set_test_cookie: (s) => s.setTestCookie().then(() => null),
+  test_cookie_worked: (s) => s.testCookieWorked(),
+  delete_test_cookie: (s) => s.deleteTestCookie().then(() => null),
+  set_expiry: (s, o) => s.setExpiry(typeof o.value === "string" ? new Date(o.value) : o.value).then(() => null),
+  get_expiry_age: (s) => s.getExpiryAge(),
+  get_expiry_date: (s) => s.getExpiryDate().then((d) => d.toISOString()),
+  get_expire_at_browser_close: (s) => s.getExpireAtBrowserClose(),
+  session_key: (s) => s.sessionKey,
+  mark_modified: (s) => {
+    s.modified = true;
+    return null;
+  },
+};
+
+function json(body, status = 200) {
+  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+}
+
+function withCounters(response, before) {
+  const after = metrics();
+  const c = Object.fromEntries(Object.keys(after).map((k) => [k, after[k] - before[k]]));
+  const headers = new Headers(response.headers);
+  headers.set("x-edge-session-counters", `crypto=${c.crypto},kv_get=${c.kv_get},kv_put=${c.kv_put},kv_delete=${c.kv_delete},do_call=${c.do_call}`);
+  return new Response(response.body, { status: response.status, headers });
+}
+
+async function ops(request, sessions) {
+  let body;
+  try {
+    body = JSON.parse(await request.text());
+  } catch (e) {
+    return json({ error: "BadRequest", message: `body is not valid JSON: ${e.message}` }, 400);
+  }
+  const list = body?.ops;
+  const status = body?.status ?? 200;
+  if (!Array.isArray(list) || !Number.isInteger(status) || status < 200 || status > 599) {
+    return json({ error: "BadRequest", message: "ops must be an array and status 200-599" }, 400);
+  }
+  for (const o of list) {
+    if (!o || !(o.op in OPS)) return json({ error: "BadRequest", message: `unknown op ${JSON.stringify(o?.op)}` }, 400);
+  }
+  const session = await sessions.load(request);
+  const results = [];
+  for (const o of list) {
+    try {
+      results.push(await OPS[o.op](session, o));
+    } catch (e) {
+      results.push({ error: e instanceof KeyError ? "KeyError" : e.name, message: e.message });
+    }
+  }
+  const out = { results, session_key: session.sessionKey, modified: session.modified, accessed: session.accessed };
+  return sessions.commit(session, json(out, status));
+}
+
+export default {
+  async fetch(request, env) {
+    const url = new URL(request.url);
+    if (!url.pathname.startsWith("/_session/")) return new Response("Not Found", { status: 404 });
+    if (env.SESSION_TEST_API !== "1") return new Response("Not Found", { status: 404 });
+    const before = metrics();
+    let sessions;
+    try {
+      sessions = new Sessions(env);
+    } catch (e) {
+      return json({ error: "ConfigError", message: e.message }, 500);
+    }
+    let response;
+    if (request.method === "POST" && url.pathname === "/_session/ops") {
+      response = await ops(request, sessions);
+    } else if (request.method === "GET" && url.pathname === "/_session/config") {
+      response = json(sessions.settings);
+    } else if (request.method === "POST" && url.pathname === "/_session/clear_expired") {
+      response = json({ cleared: await sessions.clearExpired() });
+    } else if (request.method === "POST" && url.pathname.startsWith("/_session/by_key/")) {
+      const session = sessions.open(url.pathname.slice("/_session/by_key/".length));
+      const { ops: list } = JSON.parse(await request.text());
+      const results = [];
+      for (const o of list) results.push(await OPS[o.op](session, o));
+      if (session.modified) await sessions.save(session);
+      response = json({ results, data: Object.fromEntries(await session.entries()) });
+    } else {
+      response = new Response("Not Found", { status: 404 });
+    }
+    return withCounters(response, before);
+  },
+};
