@@ -204,12 +204,22 @@ struct AsciiFormatter;
 
 /// Python's `repr(float)`: the shortest round-trip digits, fixed notation for
 /// exponents from -4 to 15 (with `.0` when integral), otherwise `1e-07` style.
+/// The digits come from serde_json's shortest formatting (no `core::fmt`
+/// float machinery, which would add ~15 KB to the wasm).
 fn python_float(value: f64) -> String {
-    let sci = format!("{value:e}");
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let sign = if mantissa.starts_with('-') { "-" } else { "" };
-    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let shortest = serde_json::Number::from_f64(value).map(|n| n.to_string()).unwrap_or_else(|| "0.0".to_owned());
+    let (sign, unsigned) = match shortest.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", shortest.as_str()),
+    };
+    let (mantissa, exp) = unsigned.split_once(['e', 'E']).unwrap_or((unsigned, "0"));
+    let exp: i32 = exp.trim_start_matches('+').parse().unwrap_or(0);
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let all: String = int.chars().chain(frac.chars()).collect();
+    let leading = all.len() - all.trim_start_matches('0').len();
+    let digits = all.trim_matches('0');
+    let (digits, exp) =
+        if digits.is_empty() { ("0", 0) } else { (digits, int.len() as i32 - 1 + exp - leading as i32) };
     if (-4..16).contains(&exp) {
         if exp >= 0 {
             let int_len = exp as usize + 1;
@@ -283,6 +293,11 @@ mod tests {
             (-2.5e-300, "-2.5e-300"),
             (1.0 / 3.0, "0.3333333333333333"),
             (123456789012345678.0, "1.2345678901234568e+17"),
+            (0.0, "0.0"),
+            (5e-324, "5e-324"),
+            (1.7976931348623157e308, "1.7976931348623157e+308"),
+            (100.0, "100.0"),
+            (0.00012, "0.00012"),
         ] {
             assert_eq!(python_float(v), py, "{v}");
         }

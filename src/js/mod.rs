@@ -76,7 +76,7 @@ impl WasmSessions {
                 let (k, v) = (pair.get(0).as_string().unwrap_or_default(), pair.get(1));
                 let text = v
                     .as_string()
-                    .or_else(|| v.as_f64().map(|n| n.to_string()))
+                    .or_else(|| v.as_f64().map(crate::platform::env::number_text))
                     .or_else(|| v.as_bool().map(|b| b.to_string()));
                 if let Some(text) = text {
                     source.set(&k, &text);

@@ -104,7 +104,7 @@ impl EnvSource {
         if let Some(s) = value.as_string() {
             Some(s)
         } else if let Some(n) = value.as_f64() {
-            Some(if n.fract() == 0.0 && n.abs() < 1e15 { format!("{}", n as i64) } else { n.to_string() })
+            Some(number_text(n))
         } else {
             value.as_bool().map(|b| b.to_string())
         }
@@ -122,6 +122,15 @@ impl EnvSource {
         let name = self.var(var).unwrap_or_else(|| default.to_owned());
         let value = js_sys::Reflect::get(&self.env, &JsValue::from_str(&name)).ok().filter(JsValue::is_object);
         (name, value)
+    }
+}
+
+/// The text of a number var (`600`, not `600.0`), without `core::fmt`'s float code.
+pub(crate) fn number_text(n: f64) -> String {
+    if n.fract() == 0.0 && n.abs() < 1e15 {
+        (n as i64).to_string()
+    } else {
+        serde_json::Number::from_f64(n).map(|n| n.to_string()).unwrap_or_default()
     }
 }
 
