@@ -19,7 +19,7 @@ PATH="${_es_path%:}"
 export PATH
 
 export WASM_BINDGEN_BIN="$_es_cargo_bin/wasm-bindgen"
-export WASM_OPT_BIN="$REPO/node_modules/.bin/wasm-opt"   # binaryen 132 (node script; needs Node on PATH)
+export WASM_OPT_BIN="$REPO/scripts/wasm-opt-release.sh"   # binaryen 132 without --debuginfo (node script; needs Node on PATH)
 
 # esbuild: the native binary wrangler's dependency installed (worker-build 0.8.7 expects 0.28.x).
 ESBUILD_BIN=""
