@@ -41,6 +41,12 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     }
 }
 
+fn json_headers() -> Result<worker::Headers> {
+    let headers = worker::Headers::new();
+    headers.set("Content-Type", "application/json")?;
+    Ok(headers)
+}
+
 fn json_response(body: &serde_json::Value, status: u16) -> Result<Response> {
     Ok(Response::from_json(body)?.with_status(status))
 }
@@ -100,6 +106,17 @@ async fn test_api(mut req: Request, env: &Env, route: &str) -> Result<Response> 
             result["data"] =
                 json!(session.items().await.map(|items| items.into_iter().collect::<serde_json::Map<_, _>>()).ok());
             json_response(&result, 200)?
+        }
+        // The raw reply of a session's Durable Object to a load (tests check
+        // that the expiry alarm really deleted the record).
+        (Method::Get, object) if object.starts_with("object/") => {
+            let key = &object["object/".len()..];
+            let ns = env.durable_object(crate::platform::DEFAULT_DO_BINDING)?;
+            let stub = ns.id_from_name(key)?.get_stub()?;
+            let mut init = worker::RequestInit::new();
+            init.with_method(Method::Post).with_body(Some(crate::store::object::ObjectOp::Load.to_body().into()));
+            let mut reply = stub.fetch_with_request(Request::new_with_init("https://session-object/", &init)?).await?;
+            Response::ok(reply.text().await?)?.with_headers(json_headers()?)
         }
         _ => Response::error("Not Found", 404)?,
     };

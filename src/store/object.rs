@@ -4,7 +4,7 @@
 //!
 //! Each session is one object holding at most one record. A request is a JSON
 //! body `{"op": "load" | "create" | "save" | "delete", "record": "<record JSON>"}`;
-//! the object answers `{"record": "<record JSON>" | null}`, `{"version": n}`,
+//! the object answers `{"record": "<record JSON>" | null, "held": bool}`, `{"version": n}`,
 //! `{"deleted": true}` or `{"error": "exists" | "missing" | "<message>"}`.
 
 use serde_json::{json, Value};
@@ -84,7 +84,11 @@ pub fn handle(body: &str, stored: Option<&str>, now: i64) -> ObjectStep {
     };
     match ObjectOp::from_body(body) {
         Err(e) => step(json!({ "error": e }), None, false),
-        Ok(ObjectOp::Load) => step(json!({ "record": live.map(|r| r.to_json()) }), None, false),
+        // `held` says whether any record text is stored at all, expired or
+        // not: the tests use it to see the expiry alarm delete the record.
+        Ok(ObjectOp::Load) => {
+            step(json!({ "record": live.map(|r| r.to_json()), "held": stored.is_some() }), None, false)
+        }
         Ok(ObjectOp::Create(record)) => match live {
             Some(_) => step(json!({ "error": "exists" }), None, false),
             None => step(json!({ "version": record.version }), Some(record), false),

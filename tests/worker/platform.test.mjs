@@ -91,6 +91,25 @@ describe("cached_db read-your-writes on eventually consistent KV", () => {
   });
 });
 
+describe("db: expired sessions are removed by the object's alarm", () => {
+  it("deletes the record at its expiry without any cleanup job", async () => {
+    await withWorker({ vars: { SESSION_ENGINE: "db" } }, async (w) => {
+      const r = await w.ops(null, [{ op: "set", key: "x", value: 1 }, { op: "set_expiry", value: 1 }]);
+      const key = keyOf(pair(r.setCookie));
+      const before = await (await w.get(`/_session/object/${key}`)).json();
+      assert.equal(before.held, true);
+      assert.ok(before.record);
+      let after;
+      for (let i = 0; i < 40; i++) {
+        await new Promise((res) => setTimeout(res, 250));
+        after = await (await w.get(`/_session/object/${key}`)).json();
+        if (!after.held) break;
+      }
+      assert.deepEqual(after, { record: null, held: false }, "the alarm deleted the stored record");
+    });
+  });
+});
+
 describe("sessions outside a request", () => {
   for (const engine of ["cache", "db", "cached_db"]) {
     it(`opens a session by key, changes and saves it, and clears expired sessions (${engine})`, async () => {
