@@ -55,6 +55,9 @@ step "npm package flows on workerd (packed tarball)" env EDGE_SESSION_WORKER=js 
 step "npm/Rust interop on workerd" node --test 'tests/npm/*.test.mjs'
 
 # --- demo site in headless Chromium (issue 5) ---
+# Debian's chromium (apt-get when /usr/bin/chromium is missing), driven by playwright-core; the site on workerd.
+step "setup --chromium"             bash scripts/setup.sh --chromium
+step "browser tests (chromium)"     node --test 'tests/browser/*.test.mjs'
 
 # --- fuzzing, bounded (issue 7) ---
 

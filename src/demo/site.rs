@@ -1,8 +1,403 @@
-//! The demo site's dynamic pages (static files come from `www/`).
+//! The demo site's dynamic pages (static files come from `www/`): a small tea
+//! shop whose cart, login and "remember me" live in the session, with a panel
+//! showing the session as the server sees it. Plain forms and
+//! POST/redirect/GET throughout; nothing needs JavaScript (`www/app.js` only
+//! shows what page scripts can read of the cookies).
+//!
+//! | route | what |
+//! |---|---|
+//! | `GET /` | the shop; `POST /cart` adds, removes, empties |
+//! | `GET /cart` | the cart |
+//! | `GET /login` | the form; calls `set_test_cookie` |
+//! | `POST /login` | `test_cookie_worked`, then `cycle_key` (or `flush` for another user), `set_expiry` |
+//! | `POST /logout` | `flush` |
 
-use worker::{Env, Request, Response, Result};
+use serde_json::{Map, Value};
+use worker::{Method, Request, Response, Result};
+
+use crate::expiry::Expiry;
+use crate::session::Session;
+use crate::workers::{with_session, AnyStore};
+
+type S = Session<AnyStore>;
+
+/// id, name, price in pence.
+const PRODUCTS: &[(&str, &str, i64)] = &[
+    ("tea", "Earl Grey tea", 450),
+    ("scone", "Fruit scone", 300),
+    ("jam", "Strawberry jam", 525),
+    ("cream", "Clotted cream", 375),
+];
+
+const COOKIES_OFF: &str = "Please enable cookies and try again.";
 
 /// Serves the site's dynamic routes.
-pub(super) async fn route(_req: Request, _env: &Env) -> Result<Response> {
-    Response::error("Not Found", 404)
+pub(super) async fn route(req: Request, env: &worker::Env) -> Result<Response> {
+    with_session(req, env, async |req, session| site(req, session).await).await
+}
+
+async fn site(mut req: Request, s: &mut S) -> Result<Response> {
+    let post = match req.method() {
+        Method::Get | Method::Head => false,
+        Method::Post => true,
+        _ => return Response::error("Method Not Allowed", 405),
+    };
+    // SameSite=Lax keeps the cookie off cross-site POSTs already; refuse
+    // them outright too (browsers send Sec-Fetch-Site on every request).
+    if post && req.headers().get("Sec-Fetch-Site")?.as_deref() == Some("cross-site") {
+        return Response::error("Forbidden: cross-site form", 403);
+    }
+    let f = match post {
+        true => match form(&mut req).await? {
+            Some(f) => f,
+            None => return Response::error("Payload Too Large", 413),
+        },
+        false => Vec::new(),
+    };
+    let path = req.path();
+    match (path.as_str(), post) {
+        ("/", false) => {
+            // The raw URL (parsing it with `req.url()` would pull the `url`
+            // crate and its Unicode tables into the wasm).
+            let url = req.inner().url();
+            home(s, url.split_once('?').is_some_and(|(_, q)| q.split('#').next() == Some("bye"))).await
+        }
+        ("/cart", false) => cart_page(s).await,
+        ("/cart", true) => cart_post(s, &f).await,
+        ("/login", false) => {
+            if s.get("user").await?.is_some() {
+                return redirect("/");
+            }
+            s.set_test_cookie().await?;
+            login_page(s, None, "").await
+        }
+        ("/login", true) => login_post(s, &f).await,
+        ("/logout", true) => {
+            // Django's logout(): the record is deleted, the cookie removed.
+            s.flush();
+            redirect("/?bye")
+        }
+        ("/logout", false) => redirect("/"),
+        _ => {
+            let main = "<h1>Not found</h1><p>No such page. <a href=\"/\">Back to the shop</a>.</p>";
+            page(s, "Not found", main).await.map(|r| r.with_status(404))
+        }
+    }
+}
+
+// --- pages ---
+
+async fn home(s: &mut S, bye: bool) -> Result<Response> {
+    let mut main = String::new();
+    if bye {
+        main += "<p class=\"note ok\" id=\"notice\">You are logged out: <code>flush()</code> deleted the session \
+                 record and the cookie.</p>";
+    }
+    main += &match user(s).await? {
+        Some(name) => {
+            let how = if s.get_expire_at_browser_close().await? {
+                "Your session ends when you close the browser."
+            } else {
+                "You are remembered on this browser for 14 days."
+            };
+            format!("<p class=\"note\">Welcome back, <b>{}</b>. {how}</p>", esc(&name))
+        }
+        None => "<p class=\"note\">You are browsing anonymously: the cart lives in the session all the same. \
+                 <a href=\"/login\">Log in</a> and it stays, under a new session key.</p>"
+            .into(),
+    };
+    main += "<h1>Shop</h1><ul class=\"shop\">";
+    for (id, name, price) in PRODUCTS {
+        main += &format!(
+            "<li class=\"card\"><span class=\"swatch {id}\" aria-hidden=\"true\"></span><b>{name}</b>\
+             <span class=\"price\">{}</span>{}</li>",
+            money(*price),
+            cart_button("add", id, "/", &format!("Add {name}"), "Add to cart")
+        );
+    }
+    main += "</ul>";
+    page(s, "Shop", &main).await
+}
+
+async fn cart_page(s: &mut S) -> Result<Response> {
+    let cart = cart(s).await?;
+    let mut main = String::from("<h1>Your cart</h1>");
+    if cart.is_empty() {
+        main += "<p class=\"note\" id=\"cart-empty\">Your cart is empty. <a href=\"/\">Back to the shop</a>.</p>";
+        return page(s, "Cart", &main).await;
+    }
+    main += "<table class=\"cart\" id=\"cart\"><tbody>";
+    let mut total = 0;
+    for (id, name, price) in PRODUCTS {
+        let Some(n) = cart.get(*id).and_then(Value::as_i64) else { continue };
+        total += n * price;
+        main += &format!(
+            "<tr data-item=\"{id}\"><th scope=\"row\">{name}</th><td><div class=\"qty\">{}<span class=\"n\">{n}</span>{}</div></td>\
+             <td class=\"num\">{}</td></tr>",
+            cart_button("sub", id, "/cart", &format!("One {name} less"), "−"),
+            cart_button("add", id, "/cart", &format!("One {name} more"), "+"),
+            money(n * price)
+        );
+    }
+    main += &format!(
+        "</tbody><tfoot><tr><th scope=\"row\">Total</th><td></td><td class=\"num\" id=\"total\">{}</td></tr></tfoot>\
+         </table><div class=\"row\">{}<a href=\"/\">Keep shopping</a></div>",
+        money(total),
+        cart_button("clear", "", "/cart", "Empty the cart", "Empty cart")
+    );
+    page(s, "Cart", &main).await
+}
+
+async fn login_page(s: &mut S, error: Option<&str>, name: &str) -> Result<Response> {
+    let error = error.map_or(String::new(), |e| format!("<p class=\"note bad\" id=\"error\" role=\"alert\">{e}</p>"));
+    let main = format!(
+        "<h1>Log in</h1>{error}\
+         <form method=\"post\" action=\"/login\" class=\"card login\">\
+         <label>Name <input name=\"username\" value=\"{}\" required maxlength=\"40\" autocomplete=\"username\"></label>\
+         <label>Password <input type=\"password\" name=\"password\" required autocomplete=\"current-password\">\
+         <small>Any password works in this demo.</small></label>\
+         <label class=\"check\"><input type=\"checkbox\" name=\"remember\" value=\"1\"> <span>Remember me for 14 days\
+         <small>Unchecked, the session ends when you close the browser: <code>set_expiry(0)</code>.</small></span></label>\
+         <button>Log in</button></form>\
+         <p class=\"hint\">Showing this form called <code>set_test_cookie()</code>; logging in first checks \
+         <code>test_cookie_worked()</code>, then <code>cycle_key()</code> moves your session to a new key.</p>",
+        esc(name)
+    );
+    page(s, "Log in", &main).await
+}
+
+// --- actions ---
+
+async fn login_post(s: &mut S, f: &[(String, String)]) -> Result<Response> {
+    let name = field(f, "username").unwrap_or("").trim().to_owned();
+    if !s.test_cookie_worked().await? {
+        // As Django's docs do: set it again and ask the user to retry.
+        s.set_test_cookie().await?;
+        return login_page(s, Some(COOKIES_OFF), &name).await.map(|r| r.with_status(400));
+    }
+    let problem = if name.is_empty() || name.chars().count() > 40 || name.chars().any(char::is_control) {
+        Some("Enter a name of 1 to 40 characters.")
+    } else if field(f, "password").unwrap_or("").is_empty() {
+        Some("Enter a password (any will do).")
+    } else {
+        None
+    };
+    if let Some(problem) = problem {
+        return login_page(s, Some(problem), &name).await.map(|r| r.with_status(400));
+    }
+    s.delete_test_cookie().await?;
+    // Django's login(): another user's session is flushed, otherwise the data
+    // (the cart) moves to a new key against session fixation.
+    match s.get("user").await?.as_ref().and_then(Value::as_str) {
+        Some(old) if old != name => s.flush(),
+        _ => s.cycle_key().await?,
+    }
+    s.set("user", Value::from(name)).await?;
+    let remember = field(f, "remember").is_some();
+    s.set_expiry(if remember { Expiry::Default } else { Expiry::BrowserClose }).await?;
+    redirect("/")
+}
+
+async fn cart_post(s: &mut S, f: &[(String, String)]) -> Result<Response> {
+    let back = if field(f, "back") == Some("/cart") { "/cart" } else { "/" };
+    let item = field(f, "item").filter(|i| PRODUCTS.iter().any(|p| p.0 == *i));
+    let mut cart = cart(s).await?;
+    match (field(f, "action"), item) {
+        (Some("add"), Some(i)) => {
+            let n = cart.get(i).and_then(Value::as_i64).unwrap_or(0);
+            cart.insert(i.into(), (n + 1).min(99).into());
+        }
+        (Some("sub"), Some(i)) => match cart.get(i).and_then(Value::as_i64) {
+            Some(n) if n > 1 => {
+                cart.insert(i.into(), (n - 1).into());
+            }
+            _ => {
+                cart.shift_remove(i);
+            }
+        },
+        (Some("clear"), _) => cart.clear(),
+        _ => return Response::error("Bad Request: unknown cart action", 400),
+    }
+    if cart.is_empty() {
+        s.pop_or("cart", Value::Null).await?;
+    } else {
+        s.set("cart", Value::Object(cart)).await?;
+    }
+    redirect(back)
+}
+
+// --- the frame: header, session panel ---
+
+async fn page(s: &mut S, title: &str, main: &str) -> Result<Response> {
+    let count: i64 = cart(s).await?.values().filter_map(Value::as_i64).sum();
+    let account = match user(s).await? {
+        Some(name) => format!(
+            "<span class=\"who\" id=\"user\">{}</span><form method=\"post\" action=\"/logout\"><button class=\"link\">Log out</button></form>",
+            esc(&name)
+        ),
+        None => "<a href=\"/login\">Log in</a>".into(),
+    };
+    let panel = panel(s).await?;
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title} · edge-session demo</title><link rel=\"stylesheet\" href=\"/style.css\">\
+         <link rel=\"icon\" href=\"/favicon.svg\"><script src=\"/app.js\" defer></script></head><body>\
+         <header class=\"top\"><a class=\"brand\" href=\"/\">edge<span>·</span>session</a><nav>\
+         <a href=\"/\">Shop</a><a href=\"/cart\">Cart <span class=\"badge\" id=\"cart-count\">{count}</span></a>{account}\
+         </nav></header><div class=\"wrap\"><main>{main}</main>{panel}</div>\
+         <footer>Django's session framework in Rust, on Cloudflare Workers. Works without JavaScript.</footer>\
+         </body></html>"
+    );
+    let mut r = Response::from_html(html)?;
+    let h = r.headers_mut();
+    h.set("Cache-Control", "no-store")?;
+    h.set(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    )?;
+    h.set("X-Content-Type-Options", "nosniff")?;
+    h.set("Referrer-Policy", "same-origin")?;
+    Ok(r)
+}
+
+async fn panel(s: &mut S) -> Result<String> {
+    let data: Map<String, Value> = s.items().await?.into_iter().collect();
+    let data = serde_json::to_string_pretty(&data).unwrap_or_default();
+    let key = match s.session_key() {
+        Some(k) => match (k.get(..6), k.get(k.len().saturating_sub(4)..)) {
+            (Some(head), Some(tail)) if k.len() > 12 => format!("<code>{}…{}</code>", esc(head), esc(tail)),
+            _ => format!("<code>{}</code>", esc(k)),
+        },
+        None if s.modified() => "<i>new: assigned when this response is saved</i>".into(),
+        None => "<i>none: no session yet</i>".into(),
+    };
+    let age = s.get_expiry_age().await?;
+    let date = s.get_expiry_date().await?.to_iso();
+    let close = s.get_expire_at_browser_close().await?;
+    let flush = if s.is_empty() {
+        ""
+    } else {
+        "<form method=\"post\" action=\"/logout\"><button class=\"link\">flush()</button></form>"
+    };
+    Ok(format!(
+        "<aside class=\"panel\" aria-labelledby=\"panel-title\"><h2 id=\"panel-title\">Your session</h2><dl>\
+         <dt>engine</dt><dd><code id=\"engine\">{}</code></dd>\
+         <dt>session_key</dt><dd id=\"session-key\">{key}</dd>\
+         <dt>get_expiry_age()</dt><dd id=\"expiry-age\">{age} s <small>({})</small></dd>\
+         <dt>get_expiry_date()</dt><dd><time id=\"expiry-date\" datetime=\"{date}\">{}</time></dd>\
+         <dt>get_expire_at_browser_close()</dt><dd><span id=\"browser-close\">{}</span> <small>({})</small></dd>\
+         <dt>data</dt><dd><pre id=\"session-data\">{}</pre></dd>\
+         <dt>document.cookie</dt><dd><code id=\"js-cookie\">(needs JavaScript)</code></dd>\
+         </dl>{flush}</aside>",
+        s.engine().as_str(),
+        duration(age),
+        date.replacen('T', " ", 1).replace("+00:00", " UTC"),
+        if close { "True" } else { "False" },
+        match (close, s.session_key().is_some() || s.modified()) {
+            (_, false) => "no cookie yet",
+            (true, _) => "a cookie without Expires: gone when the browser closes",
+            (false, _) => "the cookie carries Max-Age",
+        },
+        esc(&data),
+    ))
+}
+
+// --- helpers ---
+
+async fn user(s: &mut S) -> Result<Option<String>> {
+    Ok(s.get("user").await?.and_then(|v| v.as_str().map(str::to_owned)))
+}
+
+async fn cart(s: &mut S) -> Result<Map<String, Value>> {
+    Ok(match s.get("cart").await? {
+        Some(Value::Object(m)) => m,
+        _ => Map::new(),
+    })
+}
+
+fn cart_button(action: &str, item: &str, back: &str, label: &str, text: &str) -> String {
+    format!(
+        "<form method=\"post\" action=\"/cart\"><input type=\"hidden\" name=\"action\" value=\"{action}\">\
+         <input type=\"hidden\" name=\"item\" value=\"{item}\"><input type=\"hidden\" name=\"back\" value=\"{back}\">\
+         <button aria-label=\"{label}\" data-action=\"{action}\" data-item=\"{item}\">{text}</button></form>"
+    )
+}
+
+fn redirect(location: &str) -> Result<Response> {
+    let mut r = Response::empty()?.with_status(303);
+    r.headers_mut().set("Location", location)?;
+    r.headers_mut().set("Cache-Control", "no-store")?;
+    Ok(r)
+}
+
+fn money(pence: i64) -> String {
+    format!("£{}.{:02}", pence / 100, pence % 100)
+}
+
+fn duration(secs: i64) -> String {
+    match secs {
+        s if s >= 86_400 && s % 86_400 == 0 => format!("{} days", s / 86_400),
+        s if s >= 3600 => format!("{} h {} min", s / 3600, s % 3600 / 60),
+        s => format!("{s} seconds"),
+    }
+}
+
+/// HTML-escapes text for element content and quoted attributes.
+fn esc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// An `application/x-www-form-urlencoded` body; `None` over 8 KiB.
+async fn form(req: &mut Request) -> Result<Option<Vec<(String, String)>>> {
+    let body = req.text().await?;
+    if body.len() > 8192 {
+        return Ok(None);
+    }
+    Ok(Some(
+        body.split('&')
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                (unescape(k), unescape(v))
+            })
+            .collect(),
+    ))
+}
+
+fn field<'a>(f: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    f.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+fn unescape(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let hex = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => match (hex(b[i + 1]), hex(b[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
