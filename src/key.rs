@@ -10,8 +10,7 @@
 
 use std::fmt;
 
-use crate::encoding::{b64_encode, constant_time_eq};
-use crate::signing::SaltedHmac;
+use crate::signing::KeyRing;
 
 /// The length of a session key.
 pub const KEY_LEN: usize = 32;
@@ -126,29 +125,19 @@ pub struct SessionCookie {
 /// Signs and verifies the `KEY.VERSION.MAC` cookie value of the server-side engines.
 #[derive(Clone, Debug)]
 pub struct CookieSigner {
-    /// The current secret first, then the fallbacks.
-    keys: Vec<SaltedHmac>,
+    ring: KeyRing,
 }
 
 impl CookieSigner {
     /// A signer bound to `cookie_name`, with `secret` and its `fallbacks`.
     pub fn new(cookie_name: &str, secret: &str, fallbacks: &[String]) -> Self {
-        let salt = format!("edge_session.cookie:{cookie_name}");
-        let keys = std::iter::once(secret)
-            .chain(fallbacks.iter().map(String::as_str))
-            .map(|s| SaltedHmac::new(&salt, s))
-            .collect();
-        Self { keys }
-    }
-
-    fn mac(key: &SaltedHmac, signed_part: &str) -> String {
-        b64_encode(&key.mac(signed_part.as_bytes())[..MAC_LEN])
+        Self { ring: KeyRing::new(&format!("edge_session.cookie:{cookie_name}"), secret, fallbacks) }
     }
 
     /// The cookie value for `key` at `version`.
     pub fn sign(&self, key: &SessionKey, version: u64) -> String {
         let signed_part = format!("{}.{version}", key.as_str());
-        let mac = Self::mac(&self.keys[0], &signed_part);
+        let mac = self.ring.tag(&signed_part, MAC_LEN);
         format!("{signed_part}.{mac}")
     }
 
@@ -179,8 +168,7 @@ impl CookieSigner {
             return None;
         }
         let version: u64 = version.parse().ok()?;
-        let position =
-            self.keys.iter().position(|k| constant_time_eq(Self::mac(k, signed_part).as_bytes(), mac.as_bytes()))?;
+        let position = self.ring.verify(signed_part, mac, MAC_LEN)?;
         Some(SessionCookie { key, version, used_fallback: position > 0 })
     }
 }

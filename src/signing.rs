@@ -51,6 +51,39 @@ impl fmt::Debug for SaltedHmac {
     }
 }
 
+/// `SECRET_KEY` then each of `SECRET_KEY_FALLBACKS`, keyed for one salt:
+/// signs with the current key, verifies against all of them in constant time.
+#[derive(Clone, Debug)]
+pub struct KeyRing {
+    /// The current key first, then the fallbacks.
+    keys: Vec<SaltedHmac>,
+}
+
+impl KeyRing {
+    /// Keys `sha256(key_salt + secret)` for the secret and each fallback.
+    pub fn new(key_salt: &str, secret: &str, fallbacks: &[String]) -> Self {
+        let keys = std::iter::once(secret)
+            .chain(fallbacks.iter().map(String::as_str))
+            .map(|s| SaltedHmac::new(key_salt, s))
+            .collect();
+        Self { keys }
+    }
+
+    fn tag_with(key: &SaltedHmac, message: &str, len: usize) -> String {
+        b64_encode(&key.mac(message.as_bytes())[..len])
+    }
+
+    /// The first `len` bytes of the current key's MAC of `message`, URL-safe base64.
+    pub fn tag(&self, message: &str, len: usize) -> String {
+        Self::tag_with(&self.keys[0], message, len)
+    }
+
+    /// Which key made `tag` (0: the current one, more: a fallback), or `None`.
+    pub fn verify(&self, message: &str, tag: &str, len: usize) -> Option<usize> {
+        self.keys.iter().position(|key| constant_time_eq(Self::tag_with(key, message, len).as_bytes(), tag.as_bytes()))
+    }
+}
+
 /// Why a signed value was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SigningError {
@@ -88,23 +121,16 @@ pub struct Unsigned<T> {
 /// Django's `TimestampSigner(key, salt=salt, fallback_keys=...)`, algorithm SHA-256.
 #[derive(Clone, Debug)]
 pub struct TimestampSigner {
-    /// The current key first, then the fallbacks.
-    keys: Vec<SaltedHmac>,
+    ring: KeyRing,
 }
+
+/// A SHA-256 signature: 32 bytes, 43 characters of base64.
+const SIGNATURE_LEN: usize = 32;
 
 impl TimestampSigner {
     /// A signer for `salt`, signing with `secret` and also accepting `fallbacks`.
     pub fn new(secret: &str, fallbacks: &[String], salt: &str) -> Self {
-        let key_salt = format!("{salt}signer");
-        let keys = std::iter::once(secret)
-            .chain(fallbacks.iter().map(String::as_str))
-            .map(|s| SaltedHmac::new(&key_salt, s))
-            .collect();
-        Self { keys }
-    }
-
-    fn signature(key: &SaltedHmac, value: &str) -> String {
-        b64_encode(&key.mac(value.as_bytes()))
+        Self { ring: KeyRing::new(&format!("{salt}signer"), secret, fallbacks) }
     }
 
     /// `value:timestamp:signature`, signed with the current key at `now`.
@@ -118,7 +144,7 @@ impl TimestampSigner {
     /// ```
     pub fn sign(&self, value: &str, now: i64) -> String {
         let stamped = format!("{value}:{}", b62_encode(now.max(0) as u64));
-        let sig = Self::signature(&self.keys[0], &stamped);
+        let sig = self.ring.tag(&stamped, SIGNATURE_LEN);
         format!("{stamped}:{sig}")
     }
 
@@ -135,11 +161,7 @@ impl TimestampSigner {
         if sig.len() != 43 {
             return Err(SigningError::BadSignature);
         }
-        let position = self
-            .keys
-            .iter()
-            .position(|key| constant_time_eq(Self::signature(key, stamped).as_bytes(), sig.as_bytes()))
-            .ok_or(SigningError::BadSignature)?;
+        let position = self.ring.verify(stamped, sig, SIGNATURE_LEN).ok_or(SigningError::BadSignature)?;
         let (value, ts) = stamped.rsplit_once(':').ok_or(SigningError::BadSignature)?;
         let timestamp = b62_decode(ts).and_then(|t| i64::try_from(t).ok()).ok_or(SigningError::BadSignature)?;
         if let Some(max_age) = max_age {
