@@ -60,7 +60,13 @@ async fn op(session: &edge_session::js::WasmSession, op: Value) -> Value {
 #[wasm_bindgen_test]
 async fn a_cache_session_round_trips_through_a_js_kv_binding() {
     let kv = memoryKv();
-    let sessions = WasmSessions::new(vars(&[("SECRET_KEY", "k"), ("SESSION_ENGINE", "cache")]), JsValue::UNDEFINED, kv.clone(), JsValue::UNDEFINED).unwrap();
+    let sessions = WasmSessions::new(
+        vars(&[("SECRET_KEY", "k"), ("SESSION_ENGINE", "cache")]),
+        JsValue::UNDEFINED,
+        kv.clone(),
+        JsValue::UNDEFINED,
+    )
+    .unwrap();
     let session = sessions.load(None);
     assert_eq!(op(&session, json!({"op": "set", "key": "cart", "value": [1, 2]})).await, Value::Null);
     let outcome: Value = serde_json::from_str(&text(sessions.finish(&session, 200)).await.unwrap().unwrap()).unwrap();
@@ -75,7 +81,13 @@ async fn a_cache_session_round_trips_through_a_js_kv_binding() {
 
 #[wasm_bindgen_test]
 async fn errors_come_back_as_named_results_not_panics() {
-    let sessions = WasmSessions::new(vars(&[("SECRET_KEY", "k"), ("SESSION_ENGINE", "signed_cookies")]), JsValue::UNDEFINED, JsValue::UNDEFINED, JsValue::UNDEFINED).unwrap();
+    let sessions = WasmSessions::new(
+        vars(&[("SECRET_KEY", "k"), ("SESSION_ENGINE", "signed_cookies")]),
+        JsValue::UNDEFINED,
+        JsValue::UNDEFINED,
+        JsValue::UNDEFINED,
+    )
+    .unwrap();
     let session = sessions.load(Some("sessionid=garbage".into()));
     assert_eq!(op(&session, json!({"op": "delete", "key": "nope"})).await["error"], "KeyError");
     assert_eq!(op(&session, json!({"op": "set", "key": "_x", "value": 1})).await["error"], "ReservedKey");
@@ -85,7 +97,13 @@ async fn errors_come_back_as_named_results_not_panics() {
 
 #[wasm_bindgen_test]
 async fn a_failing_kv_is_an_error_and_sends_no_cookie() {
-    let sessions = WasmSessions::new(vars(&[("SECRET_KEY", "k"), ("SESSION_ENGINE", "cache")]), JsValue::UNDEFINED, failingKv(), JsValue::UNDEFINED).unwrap();
+    let sessions = WasmSessions::new(
+        vars(&[("SECRET_KEY", "k"), ("SESSION_ENGINE", "cache")]),
+        JsValue::UNDEFINED,
+        failingKv(),
+        JsValue::UNDEFINED,
+    )
+    .unwrap();
     let session = sessions.load(None);
     op(&session, json!({"op": "set", "key": "x", "value": 1})).await;
     let outcome: Value = serde_json::from_str(&text(sessions.finish(&session, 200)).await.unwrap().unwrap()).unwrap();
@@ -96,7 +114,12 @@ async fn a_failing_kv_is_an_error_and_sends_no_cookie() {
 
 #[wasm_bindgen_test]
 fn configuration_errors_name_the_setting_or_binding() {
-    let e = WasmSessions::new(vars(&[("SESSION_ENGINE", "db")]), JsValue::UNDEFINED, JsValue::UNDEFINED, JsValue::UNDEFINED);
+    let e = WasmSessions::new(
+        vars(&[("SESSION_ENGINE", "db")]),
+        JsValue::UNDEFINED,
+        JsValue::UNDEFINED,
+        JsValue::UNDEFINED,
+    );
     assert!(e.is_err());
     let settings = js_sys::Object::new();
     js_sys::Reflect::set(&settings, &"SECRET_KEY".into(), &"k".into()).unwrap();
@@ -108,10 +131,16 @@ fn configuration_errors_name_the_setting_or_binding() {
 #[wasm_bindgen_test]
 fn the_durable_object_protocol_is_exported() {
     let record = r#"{"data":"d","expires":100,"version":1}"#;
-    let step: Value = serde_json::from_str(&object_step(&json!({"op": "create", "record": record}).to_string(), None, 10.0)).unwrap();
+    let step: Value =
+        serde_json::from_str(&object_step(&json!({"op": "create", "record": record}).to_string(), None, 10.0)).unwrap();
     assert_eq!(step["write"], record);
     assert_eq!(step["expiresAt"], 100);
-    let again: Value = serde_json::from_str(&object_step(&json!({"op": "create", "record": record}).to_string(), Some(record.into()), 10.0)).unwrap();
+    let again: Value = serde_json::from_str(&object_step(
+        &json!({"op": "create", "record": record}).to_string(),
+        Some(record.into()),
+        10.0,
+    ))
+    .unwrap();
     assert_eq!(again["reply"], r#"{"error":"exists"}"#);
     assert_eq!(object_alarm(Some(record.into()), 50.0), Some(100.0));
     assert_eq!(object_alarm(Some(record.into()), 100.0), None);
