@@ -95,7 +95,7 @@ export class Sessions {
   /** A session by key, outside a request. */
   open(key: string): Session;
   /** Django's `session.save()` outside a request; resolves to the cookie value. */
-  save(session: Session): Promise<string>;
+  save(session: Session): Promise<string | null>;
   /** Django's `clear_expired()`. */
   clearExpired(): Promise<number>;
   /** Django's `decode(session_data)`. */

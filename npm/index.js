@@ -218,7 +218,7 @@ export class Sessions {
     return new Session(this.#inner.open(String(key)));
   }
 
-  /** Django's `session.save()` outside a request; resolves to the cookie value. */
+  /** Django's `session.save()` outside a request; resolves to the cookie value (null for an empty session without a record). */
   async save(session) {
     await session._settled();
     return this.#inner.save(session._inner);

@@ -37,6 +37,11 @@ impl fmt::Display for DateTimeError {
 
 impl std::error::Error for DateTimeError {}
 
+/// 0001-01-01T00:00:00Z, the earliest instant Python's `datetime` holds.
+const MIN_UNIX: i64 = -62_135_596_800;
+/// 9999-12-31T23:59:59Z, the latest.
+const MAX_UNIX: i64 = 253_402_300_799;
+
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
 fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     let y = if month <= 2 { year - 1 } else { year };
@@ -77,6 +82,7 @@ fn days_in_month(year: i64, month: u32) -> u32 {
 /// assert_eq!(edge_session::datetime::http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
 /// ```
 pub fn http_date(unix: i64) -> String {
+    let unix = unix.clamp(MIN_UNIX, MAX_UNIX);
     const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
     const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
     let days = unix.div_euclid(86_400);
@@ -107,9 +113,10 @@ fn digits(text: &[u8], at: usize, len: usize) -> Result<u32, DateTimeError> {
 }
 
 impl DateTime {
-    /// The UTC datetime of a Unix timestamp.
+    /// The UTC datetime of a Unix timestamp, clamped to years 1 to 9999
+    /// (Python's `datetime` range; Django would raise OverflowError).
     pub fn from_unix(unix: i64) -> Self {
-        Self { unix, micros: 0, offset_minutes: 0 }
+        Self { unix: unix.clamp(MIN_UNIX, MAX_UNIX), micros: 0, offset_minutes: 0 }
     }
 
     /// Parses what Python's `datetime.fromisoformat` reads for an aware

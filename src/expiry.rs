@@ -101,7 +101,7 @@ pub fn expiry_age(value: Option<&Value>, cookie_age: i64, modification: i64) -> 
 pub fn expiry_date(value: Option<&Value>, cookie_age: i64, modification: i64) -> DateTime {
     match (stored(value), value) {
         (Stored::At(_), Some(Value::String(s))) => DateTime::parse_iso(s).unwrap_or(DateTime::from_unix(modification)),
-        _ => DateTime::from_unix(modification + expiry_age(value, cookie_age, modification)),
+        _ => DateTime::from_unix(modification.saturating_add(expiry_age(value, cookie_age, modification))),
     }
 }
 

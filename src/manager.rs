@@ -207,8 +207,9 @@ impl<S: SessionStore + Clone> SessionManager<S> {
     }
 
     /// Django's `session.save()` outside a request: writes the session now,
-    /// whatever its flags, and returns the cookie value that identifies it.
-    pub async fn save(&self, session: &mut Session<S>) -> Result<String, FinishError> {
+    /// whatever its flags, and returns the cookie value that identifies it
+    /// (`None` when the session is empty and has no record: nothing to save).
+    pub async fn save(&self, session: &mut Session<S>) -> Result<Option<String>, FinishError> {
         session.data().await.map_err(FinishError::Session)?;
         self.delete_flushed(session).await?;
         self.persist(session).await
@@ -239,10 +240,13 @@ impl<S: SessionStore + Clone> SessionManager<S> {
         // Django reads `accessed` before the expiry getters load the session.
         let accessed = session.accessed;
         let settings = &self.ctx.settings;
+        // A save writes the whole session, so it must hold the stored data:
+        // load before saving a session marked modified (or saved every
+        // request, or re-signed) that the handler never read.
         let needs_load = session.cache.is_none()
             && !session.is_empty()
             && status < 500
-            && (settings.save_every_request || session.reissue);
+            && (session.modified || settings.save_every_request || session.reissue);
         if needs_load {
             session.data().await.map_err(FinishError::Session)?;
         }
@@ -262,11 +266,14 @@ impl<S: SessionStore + Clone> SessionManager<S> {
         let plan = decide(&facts);
 
         self.delete_flushed(&mut session).await?;
-        let value = if plan.save { Some(self.persist(&mut session).await?) } else { None };
+        let value = if plan.save { self.persist(&mut session).await? } else { None };
         let config = &settings.cookie;
         let set_cookie = match (plan.cookie, value) {
             (CookieAction::Delete, _) => Some(cookie::delete_cookie(config)),
             (CookieAction::Set(lifetime), Some(v)) => Some(cookie::set_cookie(config, &v, lifetime)),
+            // The session turned out to be gone and empty: nothing was saved,
+            // so drop the client's stale cookie.
+            (CookieAction::Set(_), None) if session.had_cookie => Some(cookie::delete_cookie(config)),
             _ => None,
         };
         Ok(Outcome { vary_cookie: plan.vary_cookie, set_cookie, plan })
@@ -279,8 +286,9 @@ impl<S: SessionStore + Clone> SessionManager<S> {
         Ok(())
     }
 
-    /// Writes the session and returns its new cookie value.
-    async fn persist(&self, session: &mut Session<S>) -> Result<String, FinishError> {
+    /// Writes the session and returns its new cookie value; `None` when the
+    /// session's record turned out to be gone and there is no data to keep.
+    async fn persist(&self, session: &mut Session<S>) -> Result<Option<String>, FinishError> {
         let now = self.ctx.clock.now();
         let empty = Map::new();
         let data = session.cache.as_ref().unwrap_or(&empty);
@@ -292,10 +300,10 @@ impl<S: SessionStore + Clone> SessionManager<S> {
                     return Err(FinishError::CookieTooLarge { bytes });
                 }
                 *token = Some(value.clone());
-                Ok(value)
+                Ok(Some(value))
             }
             Identity::Server { key, stored } => {
-                let mut record = encode_record(&self.ctx, data, now, session.version + 1);
+                let mut record = encode_record(&self.ctx, data, now, session.version.saturating_add(1));
                 let bytes = record.data.len();
                 if bytes > MAX_RECORD_BYTES - 100 {
                     return Err(FinishError::TooLarge { bytes });
@@ -309,6 +317,13 @@ impl<S: SessionStore + Clone> SessionManager<S> {
                     Some(Err(StoreError::Missing)) if *stored == Stored::Yes => return Err(FinishError::Interrupted),
                     Some(Err(e @ StoreError::Backend(_))) | Some(Err(e @ StoreError::Exists)) => {
                         return Err(FinishError::Store(e))
+                    }
+                    // An unloaded key whose record is gone, with no data
+                    // (e.g. `clear()` on a logged-out session): nothing to keep.
+                    Some(Err(StoreError::Missing)) if data.is_empty() && session.cycled_from.is_empty() => {
+                        *key = None;
+                        *stored = Stored::No;
+                        return Ok(None);
                     }
                     // Never saved, or an unloaded key whose record is gone:
                     // create, under a fresh key when the old one is gone.
@@ -330,7 +345,7 @@ impl<S: SessionStore + Clone> SessionManager<S> {
                         crate::log::warn(&format!("cycle_key: deleting the old session record failed ({e})"));
                     }
                 }
-                Ok(self.ctx.cookie_signer.sign(key, version))
+                Ok(Some(self.ctx.cookie_signer.sign(key, version)))
             }
         }
     }

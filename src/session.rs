@@ -19,6 +19,9 @@
 //! | `flush` | `accessed`, without loading | yes; the key is dropped and its record deleted |
 //! | `cycle_key` | yes | yes; a new key, the old record deleted once the new one is saved |
 //!
+//! Values nested deeper than [`MAX_DEPTH`] arrays and objects are refused
+//! ([`SessionError::TooDeep`]): they could be saved, but not read back.
+//!
 //! Keys starting with `_` are reserved for the framework (Django's rule):
 //! they can be read, but writes through the dictionary methods are refused
 //! with [`SessionError::ReservedKey`]; use [`Session::set_expiry`] for
@@ -41,6 +44,10 @@ use crate::store::{SessionStore, StoreError};
 pub const TEST_COOKIE_NAME: &str = "testcookie";
 /// Django's `TEST_COOKIE_VALUE`.
 pub const TEST_COOKIE_VALUE: &str = "worked";
+/// The deepest nesting of arrays and objects a stored value may have (the
+/// session dictionary adds one level; JSON parsers stop at 128).
+pub const MAX_DEPTH: usize = 100;
+
 /// The salt of stored `session_data` (Django's `SessionStore.key_salt`).
 pub const SESSION_DATA_SALT: &str = "django.contrib.sessions.SessionStore";
 /// The salt of the `signed_cookies` engine.
@@ -55,6 +62,9 @@ pub enum SessionError {
     ReservedKey(String),
     /// The expiry datetime is not an ISO-8601 datetime with an offset.
     InvalidExpiry(DateTimeError),
+    /// The value is nested deeper than [`MAX_DEPTH`] arrays and objects: it
+    /// could be saved but not read back (JSON parsers limit nesting).
+    TooDeep,
     /// The store failed to load the session: the data may exist, so the
     /// request must fail rather than continue with an empty session.
     Store(StoreError),
@@ -68,6 +78,7 @@ impl fmt::Display for SessionError {
             Self::KeyError(k) => write!(f, "KeyError: {k:?}"),
             Self::ReservedKey(k) => write!(f, "session keys starting with '_' are reserved for the framework: {k:?}"),
             Self::InvalidExpiry(e) => write!(f, "invalid expiry: {e}"),
+            Self::TooDeep => write!(f, "the value is nested deeper than {MAX_DEPTH} arrays and objects"),
             Self::Store(e) => write!(f, "{e}"),
             Self::Random(e) => write!(f, "{e}"),
         }
@@ -82,7 +93,7 @@ impl SessionError {
         match self {
             Self::KeyError(_) => "KeyError",
             Self::ReservedKey(_) => "ReservedKey",
-            Self::InvalidExpiry(_) => "ValueError",
+            Self::InvalidExpiry(_) | Self::TooDeep => "ValueError",
             Self::Store(_) => "StoreError",
             Self::Random(_) => "RandomError",
         }
@@ -250,6 +261,7 @@ impl<S: SessionStore> Session<S> {
     /// `session[key] = value`. Refuses keys starting with `_`.
     pub async fn set(&mut self, key: &str, value: Value) -> Result<(), SessionError> {
         writable(key)?;
+        storable(&value)?;
         self.data().await?.insert(key.to_owned(), value);
         self.modified = true;
         Ok(())
@@ -291,6 +303,7 @@ impl<S: SessionStore> Session<S> {
     /// `session.setdefault(key, value)`: the stored value; modifies only when absent.
     pub async fn setdefault(&mut self, key: &str, value: Value) -> Result<Value, SessionError> {
         writable(key)?;
+        storable(&value)?;
         let data = self.data().await?;
         if let Some(existing) = data.get(key) {
             return Ok(existing.clone());
@@ -305,6 +318,7 @@ impl<S: SessionStore> Session<S> {
         if let Some(k) = values.keys().find(|k| k.starts_with('_')) {
             return Err(SessionError::ReservedKey(k.clone()));
         }
+        values.values().try_for_each(storable)?;
         self.data().await?.extend(values);
         self.modified = true;
         Ok(())
@@ -464,6 +478,24 @@ impl<S: SessionStore> Session<S> {
 fn writable(key: &str) -> Result<(), SessionError> {
     if key.starts_with('_') {
         return Err(SessionError::ReservedKey(key.to_owned()));
+    }
+    Ok(())
+}
+
+/// Refuses values nested deeper than [`MAX_DEPTH`] (iteratively: a value
+/// built in Rust can be deeper than the stack).
+fn storable(value: &Value) -> Result<(), SessionError> {
+    let mut stack = vec![(value, 0usize)];
+    while let Some((v, depth)) = stack.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match v {
+            Value::Array(items) => Box::new(items.iter()),
+            Value::Object(map) => Box::new(map.values()),
+            _ => continue,
+        };
+        if depth >= MAX_DEPTH {
+            return Err(SessionError::TooDeep);
+        }
+        stack.extend(children.map(|c| (c, depth + 1)));
     }
     Ok(())
 }

@@ -126,11 +126,16 @@ impl WasmSessions {
         })
     }
 
-    /// Django's `session.save()` outside a request; resolves to the cookie value.
+    /// Django's `session.save()` outside a request; resolves to the cookie
+    /// value, or `null` for an empty session without a record.
     pub fn save(&self, session: &WasmSession) -> js_sys::Promise {
         let manager = self.manager.clone();
         with_session(&session.inner, async move |s| {
-            manager.save(s).await.map(|v| JsValue::from_str(&v)).map_err(|e| JsError::new(&e.to_string()).into())
+            manager
+                .save(s)
+                .await
+                .map(|v| v.map_or(JsValue::NULL, |v| JsValue::from_str(&v)))
+                .map_err(|e| JsError::new(&e.to_string()).into())
         })
     }
 

@@ -108,7 +108,7 @@ impl SessionStore for MemoryStore {
     async fn save(&self, key: &SessionKey, record: &Record) -> Result<u64, StoreError> {
         self.write_gate(false)?;
         let current = self.live(key).ok_or(StoreError::Missing)?;
-        let version = record.version.max(current.version + 1);
+        let version = record.version.max(current.version.saturating_add(1));
         let stored = Record { version, ..record.clone() };
         self.inner.records.borrow_mut().insert(key.as_str().to_owned(), stored);
         Ok(version)

@@ -96,7 +96,7 @@ pub fn handle(body: &str, stored: Option<&str>, now: i64) -> ObjectStep {
         Ok(ObjectOp::Save(mut record)) => match live {
             None => step(json!({ "error": "missing" }), None, false),
             Some(current) => {
-                record.version = record.version.max(current.version + 1);
+                record.version = record.version.max(current.version.saturating_add(1));
                 step(json!({ "version": record.version }), Some(record), false)
             }
         },

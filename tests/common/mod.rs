@@ -1,17 +1,33 @@
 //! A request/response driver over the memory store, with a browser-like
 //! cookie jar: the whole middleware cycle on the host, with a fixed clock.
+//!
+//! [`Rig`] drives any store; [`Harness`] is the rig over the memory store.
+//! [`fake_kv`] is an eventually consistent Workers KV with fault injection,
+//! and [`Flaky`] wraps any store to make it fail (issue 7's fault tests).
 #![allow(dead_code)]
 
+pub mod fake_kv;
+
+use std::cell::Cell;
+use std::rc::Rc;
+
 use edge_session::prelude::*;
+use edge_session::store::cache::{CacheEngine, CacheStore, CachedStore, MemoryCache};
 use edge_session::store::OpCounts;
 
 pub const SECRET: &str = "test-secret-key-for-edge-session";
+/// The harness clock's start.
+pub const START: i64 = 1_765_000_000;
 
-pub struct Harness {
+/// One configuration over one store, with a fixed clock.
+pub struct Rig<S> {
     pub clock: FixedClock,
-    pub store: MemoryStore,
-    pub manager: SessionManager<MemoryStore>,
+    pub store: S,
+    pub manager: SessionManager<S>,
 }
+
+/// The rig over the memory store (the `db` engine's semantics).
+pub type Harness = Rig<MemoryStore>;
 
 /// What a response carried.
 #[derive(Debug, Clone)]
@@ -21,16 +37,74 @@ pub struct Response {
     pub vary_cookie: bool,
     pub ops: OpCounts,
     pub crypto_calls: u64,
+    /// Why finishing the response failed, if it did (the status is then its `status()`).
+    pub error: Option<FinishError>,
 }
 
-impl Harness {
+impl Response {
+    /// Whether the response deletes the session cookie.
+    pub fn deletes_cookie(&self) -> bool {
+        self.set_cookie.as_deref().is_some_and(|c| c.contains("Max-Age=0"))
+    }
+}
+
+/// Stores whose operations can be counted.
+pub trait Counted {
+    fn counted(&self) -> OpCounts;
+}
+
+fn add(a: OpCounts, b: OpCounts) -> OpCounts {
+    OpCounts { reads: a.reads + b.reads, writes: a.writes + b.writes, deletes: a.deletes + b.deletes }
+}
+
+impl Counted for MemoryStore {
+    fn counted(&self) -> OpCounts {
+        self.ops()
+    }
+}
+
+impl Counted for MemoryCache {
+    fn counted(&self) -> OpCounts {
+        self.ops()
+    }
+}
+
+impl<K: CacheStore + Counted> Counted for CacheEngine<K> {
+    fn counted(&self) -> OpCounts {
+        self.cache().counted()
+    }
+}
+
+impl<K: CacheStore + Counted, D: SessionStore + Counted> Counted for CachedStore<K, D> {
+    fn counted(&self) -> OpCounts {
+        add(self.cache().counted(), self.durable().counted())
+    }
+}
+
+impl<S: Counted> Counted for Flaky<S> {
+    fn counted(&self) -> OpCounts {
+        self.inner.counted()
+    }
+}
+
+fn settings(extra: &[(&str, &str)]) -> Settings {
+    let mut pairs = vec![("SECRET_KEY", SECRET)];
+    pairs.extend_from_slice(extra);
+    Settings::from_pairs(pairs).expect("settings")
+}
+
+impl Rig<MemoryStore> {
     pub fn new(extra: &[(&str, &str)]) -> Self {
-        let clock = FixedClock::new(1_765_000_000);
+        let clock = FixedClock::new(START);
         let store = MemoryStore::new(clock.clone());
-        let mut pairs = vec![("SECRET_KEY", SECRET)];
-        pairs.extend_from_slice(extra);
-        let settings = Settings::from_pairs(pairs).expect("settings");
-        let manager = SessionManager::new(settings, store.clone(), clock.clone(), OsKeySource);
+        Self::with_store(clock, store, extra)
+    }
+}
+
+impl<S: SessionStore + Clone + Counted> Rig<S> {
+    /// A rig over `store`, whose records expire by `clock`.
+    pub fn with_store(clock: FixedClock, store: S, extra: &[(&str, &str)]) -> Self {
+        let manager = SessionManager::new(settings(extra), store.clone(), clock.clone(), OsKeySource);
         Self { clock, store, manager }
     }
 
@@ -38,18 +112,26 @@ impl Harness {
     /// header), lets `handler` use it and return a status, then finishes.
     pub fn request<F>(&self, cookie: Option<&str>, handler: F) -> Response
     where
-        F: AsyncFnOnce(&mut Session<MemoryStore>) -> u16,
+        F: AsyncFnOnce(&mut Session<S>) -> u16,
     {
-        let ops_before = self.store.ops();
+        self.request_bytes(cookie.map(str::as_bytes), handler)
+    }
+
+    /// [`request`](Self::request) with a `Cookie` header of any bytes.
+    pub fn request_bytes<F>(&self, cookie: Option<&[u8]>, handler: F) -> Response
+    where
+        F: AsyncFnOnce(&mut Session<S>) -> u16,
+    {
+        let ops_before = self.store.counted();
         let crypto_before = edge_session::metrics::crypto_calls();
         pollster::block_on(async {
-            let mut session = self.manager.load(cookie.map(str::as_bytes));
+            let mut session = self.manager.load(cookie);
             let status = handler(&mut session).await;
-            let (status, set_cookie, vary_cookie) = match self.manager.finish(session, status).await {
-                Ok(o) => (status, o.set_cookie, o.vary_cookie),
-                Err(e) => (e.status(), None, false),
+            let (status, set_cookie, vary_cookie, error) = match self.manager.finish(session, status).await {
+                Ok(o) => (status, o.set_cookie, o.vary_cookie, None),
+                Err(e) => (e.status(), None, false, Some(e)),
             };
-            let after = self.store.ops();
+            let after = self.store.counted();
             Response {
                 status,
                 set_cookie,
@@ -60,6 +142,7 @@ impl Harness {
                     deletes: after.deletes - ops_before.deletes,
                 },
                 crypto_calls: edge_session::metrics::crypto_calls() - crypto_before,
+                error,
             }
         })
     }
@@ -90,5 +173,86 @@ impl Jar {
     /// The session key inside a server-side cookie value (`KEY.VERSION.MAC`).
     pub fn key(&self) -> Option<String> {
         self.0.as_ref().map(|c| c.split_once('=').unwrap().1.split('.').next().unwrap().to_owned())
+    }
+
+    /// The record version inside a server-side cookie value.
+    pub fn version(&self) -> Option<u64> {
+        self.0.as_ref().and_then(|c| c.split('.').nth(1)).and_then(|v| v.parse().ok())
+    }
+}
+
+/// How a [`Flaky`] store fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Works.
+    None,
+    /// Every operation throws before reaching the store (a Durable Object
+    /// that is unreachable, or throws on entry).
+    Unreachable,
+    /// Writes and deletes are applied, then the reply is lost (the object
+    /// committed, then the connection broke): the caller sees an error.
+    LostReply,
+    /// Only deletes throw (reads and writes work).
+    DeletesFail,
+}
+
+/// Any store, made to fail on demand.
+#[derive(Clone)]
+pub struct Flaky<S> {
+    pub inner: S,
+    fault: Rc<Cell<Fault>>,
+}
+
+impl<S> Flaky<S> {
+    pub fn new(inner: S) -> Self {
+        Self { inner, fault: Rc::new(Cell::new(Fault::None)) }
+    }
+
+    pub fn set_fault(&self, fault: Fault) {
+        self.fault.set(fault);
+    }
+
+    fn before(&self, what: &str) -> Result<(), StoreError> {
+        match self.fault.get() {
+            Fault::Unreachable => Err(StoreError::Backend(format!("Durable Object unreachable: {what}"))),
+            _ => Ok(()),
+        }
+    }
+
+    fn after<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
+        match (self.fault.get(), result) {
+            (Fault::LostReply, Ok(_)) => Err(StoreError::Backend("Durable Object: network connection lost".into())),
+            (_, r) => r,
+        }
+    }
+}
+
+impl<S: SessionStore> SessionStore for Flaky<S> {
+    async fn load(&self, key: &SessionKey, min_version: u64) -> Result<Option<Record>, StoreError> {
+        self.before("load")?;
+        self.inner.load(key, min_version).await
+    }
+    async fn create(&self, key: &SessionKey, record: &Record) -> Result<u64, StoreError> {
+        self.before("create")?;
+        self.after(self.inner.create(key, record).await)
+    }
+    async fn save(&self, key: &SessionKey, record: &Record) -> Result<u64, StoreError> {
+        self.before("save")?;
+        self.after(self.inner.save(key, record).await)
+    }
+    async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
+        self.before("delete")?;
+        if self.fault.get() == Fault::DeletesFail {
+            return Err(StoreError::Backend("Durable Object: delete threw".into()));
+        }
+        self.after(self.inner.delete(key).await)
+    }
+    async fn exists(&self, key: &SessionKey) -> Result<bool, StoreError> {
+        self.before("exists")?;
+        self.inner.exists(key).await
+    }
+    async fn clear_expired(&self) -> Result<u64, StoreError> {
+        self.before("clear_expired")?;
+        self.inner.clear_expired().await
     }
 }
