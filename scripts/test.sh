@@ -60,6 +60,9 @@ step "setup --chromium"             bash scripts/setup.sh --chromium
 step "browser tests (chromium)"     node --test 'tests/browser/*.test.mjs'
 
 # --- fuzzing, bounded (issue 7) ---
+# FUZZ_SECONDS (default 20) per target; `scripts/fuzz.sh 600` for a longer run.
+step "setup --fuzz (cargo-fuzz)"    bash scripts/setup.sh --fuzz
+step "fuzz (${FUZZ_SECONDS:-20}s per target)" bash scripts/fuzz.sh
 
 echo
 echo "==== summary ===="

@@ -23,8 +23,26 @@ function script(kind) {
 /** `EDGE_SESSION_WORKER=js` runs the suites against the npm package's worker. */
 export const WORKER_KIND = process.env.EDGE_SESSION_WORKER ?? "rust";
 
-export async function startWorker({ vars = {}, kv = true, durable = true, worker = WORKER_KIND } = {}) {
-  const mf = new Miniflare({
+/**
+ * Starts the demo worker (`worker`: "rust" or "js"). `vars` become string (or JSON) bindings; `kv` and
+ * `durable` bind the session namespaces. `persist` (a directory) keeps KV and
+ * Durable Object storage there instead of in memory, so several workers
+ * started one after another with different vars (rotated secrets, broken
+ * bindings) share one store. `durableObjects` adds Durable Object bindings
+ * (`{NAME: {className, scriptName}}`), and `workers` adds worker scripts
+ * (`{name, script}`, ES modules) they can name.
+ */
+export async function startWorker({
+  vars = {},
+  kv = true,
+  durable = true,
+  worker = WORKER_KIND,
+  persist,
+  durableObjects = {},
+  workers = [],
+} = {}) {
+  const main = {
+    name: "main",
     modules: true,
     ...script(worker),
     modulesRules: [
@@ -32,14 +50,22 @@ export async function startWorker({ vars = {}, kv = true, durable = true, worker
       { type: "CompiledWasm", include: ["**/*.wasm"] },
     ],
     compatibilityDate: "2025-09-01",
-    cf: false,
     kvNamespaces: kv ? ["SESSION_KV"] : [],
-    durableObjects: durable ? { SESSION_DO: { className: "SessionObject", useSQLite: true } } : {},
+    durableObjects: {
+      ...(durable ? { SESSION_DO: { className: "SessionObject", useSQLite: true } } : {}),
+      ...durableObjects,
+    },
     // A var given as undefined is left out (to test a missing setting).
     bindings: Object.fromEntries(
       Object.entries({ SESSION_TEST_API: "1", SECRET_KEY: SECRET, ...vars }).filter(([, v]) => v !== undefined),
     ),
-  });
+  };
+  const shared = {
+    cf: false,
+    ...(persist ? { kvPersist: path.join(persist, "kv"), durableObjectsPersist: path.join(persist, "do") } : {}),
+  };
+  const extra = workers.map((w) => ({ modules: true, compatibilityDate: "2025-09-01", ...w }));
+  const mf = new Miniflare(extra.length ? { ...shared, workers: [main, ...extra] } : { ...shared, ...main });
   await mf.ready;
   return new Client(mf);
 }

@@ -1,0 +1,82 @@
+//! The stored-record decoder (`Record::from_json`) and the session Durable
+//! Object's protocol (`store::object::handle`, `on_alarm`, the reply readers).
+//!
+//! Input: any bytes. Without a NUL byte, the input is tried as a stored record
+//! (under every request the object can get) and as a request body; with one,
+//! it is split there into `body \0 stored`. Checked on every input:
+//! * a record that decodes re-encodes to itself;
+//! * the object's reply is always JSON the client can read (a value, or
+//!   `exists` / `missing` / a backend error), never a panic;
+//! * it writes only on `create` / `save`, deletes only on `delete`, never
+//!   creates over a live record, never saves without one, and a saved
+//!   version is greater than the live one it replaces;
+//! * `load` answers exactly the live record.
+#![no_main]
+
+use edge_session::record::Record;
+use edge_session::store::object::{handle, on_alarm, parse_reply, reply_record, reply_version, ObjectOp};
+use libfuzzer_sys::fuzz_target;
+use serde_json::Value;
+
+const NOW: i64 = 1_765_019_800;
+
+fn live(stored: Option<&str>) -> Option<Record> {
+    stored.and_then(|t| Record::from_json(t).ok()).filter(|r| !r.is_expired(NOW))
+}
+
+fn check(body: &str, stored: Option<&str>) {
+    let current = live(stored);
+    let op =
+        serde_json::from_str::<Value>(body).ok().and_then(|v| v.get("op").and_then(Value::as_str).map(str::to_owned));
+    let step = handle(body, stored, NOW);
+    let reply = parse_reply(&step.reply);
+    assert!(serde_json::from_str::<Value>(&step.reply).is_ok(), "reply is JSON: {}", step.reply);
+    if step.write.is_some() {
+        assert!(matches!(op.as_deref(), Some("create" | "save")), "{body}");
+    }
+    if step.delete_all {
+        assert_eq!(op.as_deref(), Some("delete"));
+        assert!(step.write.is_none());
+    }
+    match op.as_deref() {
+        Some("create") if current.is_some() => assert!(step.write.is_none(), "never creates over a live record"),
+        Some("save") => match (&current, &step.write) {
+            (None, Some(_)) => panic!("saved without a live record"),
+            (Some(cur), Some(w)) => {
+                assert!(
+                    w.version > cur.version || cur.version == u64::MAX,
+                    "versions increase, saturating at u64::MAX"
+                );
+                assert_eq!(reply.as_ref().ok().map(reply_version), Some(Ok(w.version)));
+            }
+            _ => {}
+        },
+        Some("load") if reply.is_ok() => {
+            assert_eq!(reply_record(reply.as_ref().expect("ok")), Ok(current.clone()));
+        }
+        _ => {}
+    }
+    let _ = on_alarm(stored, NOW);
+}
+
+fuzz_target!(|data: &[u8]| {
+    let text = String::from_utf8_lossy(data);
+    if let Ok(record) = Record::from_json(&text) {
+        assert_eq!(Record::from_json(&record.to_json()), Ok(record.clone()));
+    }
+    if let Some((body, stored)) = text.split_once('\0') {
+        check(body, Some(stored));
+        return;
+    }
+    check(&text, None);
+    let probe = Record {
+        data: "e30:1vRqGo:qnt0u7xpmvYvTyP4BI2GgvhjaqYnZI0lrOX2oyOQZYY".into(),
+        expires_at: NOW + 60,
+        version: 7,
+    };
+    for op in [ObjectOp::Load, ObjectOp::Create(probe.clone()), ObjectOp::Save(probe), ObjectOp::Delete] {
+        check(&op.to_body(), Some(&text));
+    }
+    // The record as a `load` reply from the object.
+    let _ = parse_reply(&text).map(|v| reply_record(&v));
+});
