@@ -7,9 +7,10 @@
 //!   so `create` relies on 165-bit random keys and `save` cannot raise Missing.
 //! * [`CachedStore`] is Django's `cached_db`: writes go to the durable store
 //!   first, then to the cache; reads use the cache and fall back to the durable
-//!   store on a miss, **or when the cached copy is older than the version the
-//!   client's cookie says it wrote** (read-your-writes on an eventually
-//!   consistent cache); deletes go to the durable store first.
+//!   store on a miss, **or when the cached copy is not the version the
+//!   client's cookie says it wrote** (older: read-your-writes on an eventually
+//!   consistent cache; newer: a write the client has not seen, such as a save
+//!   that raced a logout); deletes go to the durable store first.
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -118,7 +119,12 @@ impl<K: CacheStore, D: SessionStore> SessionStore for CachedStore<K, D> {
     async fn load(&self, key: &SessionKey, min_version: u64) -> Result<Option<Record>, StoreError> {
         let now = self.clock.now();
         match self.cache.get(key).await {
-            Ok(Some(r)) if !r.is_expired(now) && r.version >= min_version => return Ok(Some(r)),
+            // The cached copy is used only when it is exactly the version the
+            // client last wrote (or the caller claims none). Older: a stale
+            // location. Newer: a write the client has not seen, possibly
+            // racing a logout (a save whose KV write lands after the logout's
+            // KV delete); either way the Durable Object decides.
+            Ok(Some(r)) if !r.is_expired(now) && (min_version == 0 || r.version == min_version) => return Ok(Some(r)),
             Ok(_) => {}
             Err(e) => crate::log::warn(&format!("cached_db: cache read failed ({e}); reading the durable store")),
         }

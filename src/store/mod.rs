@@ -45,8 +45,9 @@ impl std::error::Error for StoreError {}
 #[allow(async_fn_in_trait)] // Workers futures are single-threaded; no `Send` bound is wanted.
 pub trait SessionStore {
     /// The live record under `key`, or `None`. `min_version` is the version
-    /// the client last saw written: a store with a cache in front uses it to
-    /// skip a stale cached copy; others may ignore it.
+    /// the client last saw written (0: no claim): a store with a cache in
+    /// front uses it to skip a cached copy that is not that version; others
+    /// may ignore it.
     async fn load(&self, key: &SessionKey, min_version: u64) -> Result<Option<Record>, StoreError>;
 
     /// Stores a new record; never overwrites a live one ([`StoreError::Exists`]).
