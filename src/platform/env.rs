@@ -79,6 +79,16 @@ impl EnvSource {
         Self { env, overrides: Vec::new(), kv: None, durable: None }
     }
 
+    /// The `env` object itself.
+    pub(crate) fn raw(&self) -> &JsValue {
+        &self.env
+    }
+
+    /// No overrides and no explicit bindings: everything comes from `env`.
+    pub(crate) fn is_plain(&self) -> bool {
+        self.overrides.is_empty() && self.kv.is_none() && self.durable.is_none()
+    }
+
     /// Overrides one setting.
     pub fn set(&mut self, name: &str, value: &str) {
         self.overrides.push((name.to_owned(), value.to_owned()));

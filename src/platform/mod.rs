@@ -36,6 +36,11 @@ thread_local! {
     /// The configuration, built once per isolate (per distinct settings):
     /// settings are validated and the signing keys derived on first use only.
     static CONFIG: RefCell<Option<(String, SessionConfig)>> = const { RefCell::new(None) };
+    /// The last manager built from a plain `env` (no overrides), kept while
+    /// requests bring the very same `env` object: workerd hands a module
+    /// worker one `env` per isolate, so the vars and bindings are read once,
+    /// not on every request.
+    static LAST: RefCell<Option<(wasm_bindgen::JsValue, SessionManager<AnyStore>)>> = const { RefCell::new(None) };
 }
 
 /// The per-isolate configuration, built from `env` on first use. `warn`
@@ -61,9 +66,22 @@ pub fn config(env: &EnvSource, warn: fn(&str)) -> Result<SessionConfig, ConfigEr
 
 /// A manager over the configured engine's store, from a Worker's `env`.
 pub fn manager_from_env(env: &EnvSource, warn: fn(&str)) -> Result<SessionManager<AnyStore>, ConfigError> {
+    let reusable = env.is_plain();
+    if reusable {
+        let same = LAST.with(|l| {
+            l.borrow().as_ref().filter(|(last, _)| js_sys::Object::is(last, env.raw())).map(|(_, m)| m.clone())
+        });
+        if let Some(manager) = same {
+            return Ok(manager);
+        }
+    }
     let config = config(env, warn)?;
     let store = env::store_from_env(env, config.settings())?;
-    Ok(SessionManager::from_config(config, store))
+    let manager = SessionManager::from_config(config, store);
+    if reusable {
+        LAST.with(|l| *l.borrow_mut() = Some((env.raw().clone(), manager.clone())));
+    }
+    Ok(manager)
 }
 
 fn js_error(what: &str, e: &wasm_bindgen::JsValue) -> crate::store::StoreError {
