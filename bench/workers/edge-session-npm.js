@@ -1,0 +1,56 @@
+// The bench scenarios on edge-session's npm package, with its fetch-handler
+// wrapper (`withSessions`), as a JS worker would use it.
+import { withSessions, metrics, Sessions, SessionObject } from "edge-session";
+import { benchEnv, counts } from "../rust-worker/js/bench_env.js";
+
+export { SessionObject };
+
+const handler = withSessions(async (request, env, ctx, session) => {
+  switch (new URL(request.url).pathname) {
+    case "/read":
+      return new Response(JSON.stringify((await session.get("user")) ?? null));
+    case "/modify": {
+      const n = ((await session.get("n")) ?? 0) + 1;
+      await session.set("n", n);
+      return new Response(String(n));
+    }
+    case "/login":
+      await session.cycleKey();
+      await session.set("user", "alice");
+      return new Response("in");
+    case "/logout":
+      await session.flush();
+      return new Response("out");
+    default:
+      return new Response("ok");
+  }
+});
+
+export default {
+  fetch(request, env, ctx) {
+    if (request.url.endsWith("/__counters")) return Response.json({ bindings: counts, edge_session: metrics() });
+    if (request.url.includes("/__prof/")) return prof(request, benchEnv(env));
+    return handler(request, benchEnv(env), ctx);
+  },
+};
+
+// Runs one step of the request path n times in one request (GET /__prof/<step>?n=N),
+// so that the bench can tell what each step costs: `sessions` (new Sessions(env)),
+// `load`, `get` (load + the first get), `commit` (load + get + commit).
+async function prof(request, env) {
+  const url = new URL(request.url);
+  const n = Number(url.searchParams.get("n") ?? 0);
+  const step = url.pathname.slice("/__prof/".length);
+  const sessions = new Sessions(env);
+  for (let i = 0; i < n; i++) {
+    if (step === "sessions") new Sessions(env);
+    else if (step === "load") await sessions.load(request);
+    else if (step === "get") await (await sessions.load(request)).get("user");
+    else if (step === "commit") {
+      const s = await sessions.load(request);
+      await s.get("user");
+      await sessions.commit(s, new Response("x"));
+    } else return new Response("unknown step", { status: 404 });
+  }
+  return new Response("ok");
+}
