@@ -231,7 +231,7 @@ impl<S: SessionStore + Clone> SessionManager<S> {
 
     /// Django's `SessionStore().encode(dict)`.
     pub fn encode(&self, data: &Map<String, Value>) -> String {
-        self.ctx.data_signer.sign_object(&Value::Object(data.clone()), true, self.ctx.clock.now())
+        self.ctx.data_signer.sign_object(data, true, self.ctx.clock.now())
     }
 
     /// Finishes the response (Django's `SessionMiddleware.process_response`):
@@ -294,7 +294,7 @@ impl<S: SessionStore + Clone> SessionManager<S> {
         let data = session.cache.as_ref().unwrap_or(&empty);
         match &mut session.identity {
             Identity::Signed { token } => {
-                let value = self.ctx.signed_cookies_signer.sign_object(&Value::Object(data.clone()), true, now);
+                let value = self.ctx.signed_cookies_signer.sign_object(data, true, now);
                 let bytes = self.ctx.settings.cookie.name.len() + 1 + value.len();
                 if bytes > MAX_COOKIE_BYTES {
                     return Err(FinishError::CookieTooLarge { bytes });

@@ -518,9 +518,5 @@ pub(crate) fn decode_signed_cookie(ctx: &Context, token: &str, now: i64) -> Opti
 /// Encodes session data as stored: Django's `SessionStore.encode`.
 pub(crate) fn encode_record(ctx: &Context, data: &Map<String, Value>, now: i64, version: u64) -> Record {
     let age = expiry::expiry_age(data.get(EXPIRY_KEY), ctx.settings.cookie.age, now);
-    Record {
-        data: ctx.data_signer.sign_object(&Value::Object(data.clone()), true, now),
-        expires_at: now.saturating_add(age),
-        version,
-    }
+    Record { data: ctx.data_signer.sign_object(data, true, now), expires_at: now.saturating_add(age), version }
 }

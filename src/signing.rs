@@ -175,7 +175,7 @@ impl TimestampSigner {
     /// Django's `signing.dumps(obj, compress=compress)`: compact JSON with
     /// non-ASCII escaped (as Python's `json.dumps`), zlib when that is shorter,
     /// URL-safe base64, `.` prefix when compressed, then [`sign`](Self::sign).
-    pub fn sign_object(&self, value: &Value, compress: bool, now: i64) -> String {
+    pub fn sign_object<T: serde::Serialize + ?Sized>(&self, value: &T, compress: bool, now: i64) -> String {
         let json = to_python_json(value);
         let mut payload = String::new();
         let compressed = if compress {
@@ -214,10 +214,10 @@ impl TimestampSigner {
 /// Serialises like Python's `json.dumps(value, separators=(",", ":"))`:
 /// compact, and every character outside printable ASCII escaped as `\uXXXX`
 /// (UTF-16, lowercase hex), so the signed bytes match Django's.
-pub fn to_python_json(value: &Value) -> String {
+pub fn to_python_json<T: serde::Serialize + ?Sized>(value: &T) -> String {
     let mut out = Vec::new();
     let mut ser = serde_json::Serializer::with_formatter(&mut out, AsciiFormatter);
-    // Serialising a `Value` into a Vec cannot fail.
+    // Serialising JSON values (string-keyed maps) into a Vec cannot fail.
     let _ = serde::Serialize::serialize(value, &mut ser);
     String::from_utf8(out).unwrap_or_default()
 }
