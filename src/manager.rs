@@ -212,7 +212,7 @@ impl<S: SessionStore + Clone> SessionManager<S> {
     pub async fn save(&self, session: &mut Session<S>) -> Result<Option<String>, FinishError> {
         session.data().await.map_err(FinishError::Session)?;
         self.delete_flushed(session).await?;
-        self.persist(session).await
+        self.persist(session, self.ctx.clock.now()).await
     }
 
     /// Django's `SessionStore.clear_expired()`.
@@ -266,7 +266,7 @@ impl<S: SessionStore + Clone> SessionManager<S> {
         let plan = decide(&facts);
 
         self.delete_flushed(&mut session).await?;
-        let value = if plan.save { self.persist(&mut session).await? } else { None };
+        let value = if plan.save { self.persist(&mut session, now).await? } else { None };
         let config = &settings.cookie;
         let set_cookie = match (plan.cookie, value) {
             (CookieAction::Delete, _) => Some(cookie::delete_cookie(config)),
@@ -288,8 +288,9 @@ impl<S: SessionStore + Clone> SessionManager<S> {
 
     /// Writes the session and returns its new cookie value; `None` when the
     /// session's record turned out to be gone and there is no data to keep.
-    async fn persist(&self, session: &mut Session<S>) -> Result<Option<String>, FinishError> {
-        let now = self.ctx.clock.now();
+    /// `now` is the time the cookie's lifetime was computed from, so the
+    /// record and the cookie expire together.
+    async fn persist(&self, session: &mut Session<S>, now: i64) -> Result<Option<String>, FinishError> {
         let empty = Map::new();
         let data = session.cache.as_ref().unwrap_or(&empty);
         match &mut session.identity {
