@@ -37,13 +37,12 @@ function toJson(value, what) {
   return JSON.stringify(value, check);
 }
 
+/** `{"ok": value}` → value; `{"error", "message"}` → the matching exception. */
 function unwrap(text) {
   const result = JSON.parse(text);
-  if (result !== null && typeof result === "object" && !Array.isArray(result) && typeof result.error === "string" && typeof result.message === "string" && Object.keys(result).length === 2) {
-    if (result.error === "KeyError") throw new KeyError(result.message);
-    throw new SessionError(result.error, result.message);
-  }
-  return result;
+  if ("ok" in result) return result.ok;
+  if (result.error === "KeyError") throw new KeyError(result.message);
+  throw new SessionError(result.error, result.message);
 }
 
 /**

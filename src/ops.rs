@@ -107,14 +107,19 @@ impl OpsRequest {
         Ok(Self { ops, status })
     }
 
-    /// Runs one op given as JSON (`{"op": "get", "key": "k"}`): its result, or
-    /// `{"error": name, "message": ...}`. The npm package's `Session` methods
-    /// are this call, so they and the ops endpoint share one implementation.
+    /// Runs one op given as JSON (`{"op": "get", "key": "k"}`): `{"ok": result}`,
+    /// or `{"error": name, "message": ...}` (the wrapper keeps a stored value
+    /// that looks like an error from being taken for one). The npm package's
+    /// `Session` methods are this call, so they and the ops endpoint share one
+    /// implementation.
     pub async fn run_one<S: SessionStore>(session: &mut Session<S>, op: &str) -> Value {
         let parsed =
             serde_json::from_str::<Value>(op).map_err(|e| OpsError(e.to_string())).and_then(|v| parse_op(&v, 0));
         match parsed {
-            Ok(op) => run_op(session, &op).await.unwrap_or_else(|e| error_json(&e)),
+            Ok(op) => match run_op(session, &op).await {
+                Ok(result) => json!({ "ok": result }),
+                Err(e) => error_json(&e),
+            },
             Err(e) => json!({ "error": "TypeError", "message": e.0 }),
         }
     }

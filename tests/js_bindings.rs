@@ -68,7 +68,7 @@ async fn a_cache_session_round_trips_through_a_js_kv_binding() {
     )
     .unwrap();
     let session = sessions.load(None);
-    assert_eq!(op(&session, json!({"op": "set", "key": "cart", "value": [1, 2]})).await, Value::Null);
+    assert_eq!(op(&session, json!({"op": "set", "key": "cart", "value": [1, 2]})).await, json!({"ok": null}));
     let outcome: Value = serde_json::from_str(&text(sessions.finish(&session, 200)).await.unwrap().unwrap()).unwrap();
     let cookie = outcome["setCookie"].as_str().unwrap().split(';').next().unwrap().to_owned();
     assert_eq!(kv_size(&kv), 1);
@@ -92,6 +92,10 @@ async fn errors_come_back_as_named_results_not_panics() {
     assert_eq!(op(&session, json!({"op": "delete", "key": "nope"})).await["error"], "KeyError");
     assert_eq!(op(&session, json!({"op": "set", "key": "_x", "value": 1})).await["error"], "ReservedKey");
     assert_eq!(op(&session, json!({"op": "explode"})).await["error"], "TypeError");
+    // A stored value shaped like an error is still a value.
+    let lookalike = json!({"error": "KeyError", "message": "not really"});
+    op(&session, json!({"op": "set", "key": "e", "value": lookalike.clone()})).await;
+    assert_eq!(op(&session, json!({"op": "pop", "key": "e"})).await, json!({"ok": lookalike}));
     assert_eq!(op(&session, json!("not an object")).await["error"], "TypeError");
 }
 

@@ -65,6 +65,12 @@ describe("Hono middleware", () => {
     assert.deepEqual(await (await get("/peek", cookie)).json(), { visits: null });
   });
 
+  it("returns a stored value shaped like an error as a value", async () => {
+    const r = await get("/lookalike");
+    assert.equal(r.status, 200);
+    assert.deepEqual(await r.json(), { error: "KeyError", message: "not really" });
+  });
+
   it("refuses a value that is not JSON with a TypeError", async () => {
     const r = await get("/bad");
     const body = await r.json();

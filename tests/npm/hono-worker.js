@@ -27,6 +27,13 @@ app.get("/go", async (c) => {
   return Response.redirect("http://127.0.0.1/peek", 302);
 });
 
+// A stored value shaped like an error object is returned as a value.
+app.get("/lookalike", async (c) => {
+  const session = c.get("session");
+  await session.set("e", { error: "KeyError", message: "not really" });
+  return c.json(await session.pop("e"));
+});
+
 app.get("/bad", async (c) => {
   await c.get("session").set("x", () => 1);
   return c.text("unreachable");
