@@ -118,19 +118,27 @@ impl<K: CacheStore, D: SessionStore> CachedStore<K, D> {
 impl<K: CacheStore, D: SessionStore> SessionStore for CachedStore<K, D> {
     async fn load(&self, key: &SessionKey, min_version: u64) -> Result<Option<Record>, StoreError> {
         let now = self.clock.now();
-        match self.cache.get(key).await {
+        let cached_version = match self.cache.get(key).await {
             // The cached copy is used only when it is exactly the version the
             // client last wrote (or the caller claims none). Older: a stale
             // location. Newer: a write the client has not seen, possibly
             // racing a logout (a save whose KV write lands after the logout's
             // KV delete); either way the Durable Object decides.
             Ok(Some(r)) if !r.is_expired(now) && (min_version == 0 || r.version == min_version) => return Ok(Some(r)),
-            Ok(_) => {}
-            Err(e) => crate::log::warn(&format!("cached_db: cache read failed ({e}); reading the durable store")),
-        }
+            Ok(Some(r)) if !r.is_expired(now) => Some(r.version),
+            Ok(_) => None,
+            Err(e) => {
+                crate::log::warn(&format!("cached_db: cache read failed ({e}); reading the durable store"));
+                None
+            }
+        };
         let found = self.durable.load(key, min_version).await?;
-        if let Some(r) = &found {
-            self.fill(key, r, r.version).await;
+        match &found {
+            // The cache already holds the durable version (a client whose
+            // cookie lags, e.g. after a save outside a request): no rewrite.
+            Some(r) if cached_version == Some(r.version) => {}
+            Some(r) => self.fill(key, r, r.version).await,
+            None => {}
         }
         Ok(found)
     }
@@ -325,6 +333,20 @@ mod tests {
         let got = block_on(store.load(&key(), v2)).unwrap().unwrap();
         assert_eq!(got.data, "v2");
         assert_eq!(store.durable().ops().reads, 1);
+    }
+
+    #[test]
+    fn a_copy_newer_than_the_cookie_is_checked_against_the_durable_store_but_not_rewritten() {
+        let clock = FixedClock::new(1000);
+        let store = CachedStore::new(MemoryCache::new(), MemoryStore::new(clock.clone()), clock.clone());
+        let v1 = block_on(store.create(&key(), &Record { data: "v1".into(), expires_at: 2000, version: 1 })).unwrap();
+        block_on(store.save(&key(), &Record { data: "v2".into(), expires_at: 2000, version: v1 + 1 })).unwrap();
+        let writes = store.cache().ops().writes;
+        // A client still holding v1's cookie: the durable store decides, and
+        // the cache, already at the durable version, is left alone.
+        assert_eq!(block_on(store.load(&key(), v1)).unwrap().unwrap().data, "v2");
+        assert_eq!(store.durable().ops().reads, 1);
+        assert_eq!(store.cache().ops().writes, writes);
     }
 
     #[test]
