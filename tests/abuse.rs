@@ -92,8 +92,9 @@ fn bad_cookies(vanished: &str) -> Vec<Option<String>> {
     ]
 }
 
-fn flood<S: SessionStore + Clone + Counted + 'static>(rig: &Rig<S>, count: impl Fn() -> usize) {
-    // A session that existed, then was logged out: its cookie is well signed.
+/// The cookie of a session that existed, then was logged out: well signed,
+/// naming a record that is gone.
+fn logged_out_cookie<S: SessionStore + Clone + Counted + 'static>(rig: &Rig<S>) -> String {
     let mut jar = Jar::default();
     jar.update(&rig.request(None, async |s| {
         s.set("user", json!("ada")).await.unwrap();
@@ -104,6 +105,11 @@ fn flood<S: SessionStore + Clone + Counted + 'static>(rig: &Rig<S>, count: impl 
         s.flush();
         200
     });
+    vanished
+}
+
+fn flood<S: SessionStore + Clone + Counted + 'static>(rig: &Rig<S>, count: impl Fn() -> usize) {
+    let vanished = logged_out_cookie(rig);
     rig.clock.advance(1);
     assert_eq!(count(), 0);
     let before = rig.store.counted();
@@ -164,16 +170,7 @@ fn requests_without_a_valid_cookie_store_nothing_unless_the_handler_stores_data_
 #[test]
 fn vanished_session_modified_without_loading_stores_nothing() {
     let rig = Rig::new(&[]);
-    let mut jar = Jar::default();
-    jar.update(&rig.request(None, async |s| {
-        s.set("user", json!("ada")).await.unwrap();
-        200
-    }));
-    let vanished = jar.header().unwrap().to_owned();
-    rig.request(Some(&vanished), async |s| {
-        s.flush();
-        200
-    });
+    let vanished = logged_out_cookie(&rig);
     for (name, handler) in readers::<MemoryStore>() {
         if UNLOADED_MODIFICATIONS.contains(&name) {
             let r = rig.request(Some(&vanished), async |s| handler(s).await);
