@@ -38,9 +38,9 @@ impl fmt::Display for DateTimeError {
 impl std::error::Error for DateTimeError {}
 
 /// 0001-01-01T00:00:00Z, the earliest instant Python's `datetime` holds.
-const MIN_UNIX: i64 = -62_135_596_800;
+pub const MIN_UNIX: i64 = -62_135_596_800;
 /// 9999-12-31T23:59:59Z, the latest.
-const MAX_UNIX: i64 = 253_402_300_799;
+pub const MAX_UNIX: i64 = 253_402_300_799;
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
 fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
@@ -225,7 +225,7 @@ impl DateTime {
     /// Whole seconds from `modification` to this instant, rounded down as
     /// Python's `delta.days * 86400 + delta.seconds` does.
     pub fn seconds_since(&self, modification: i64) -> i64 {
-        self.unix - modification
+        self.unix.saturating_sub(modification)
     }
 }
 

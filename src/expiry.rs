@@ -4,10 +4,16 @@
 //!
 //! Expiry counts from the last modification: a save at time `t` stores the
 //! record with `expires_at = t + get_expiry_age(t)`; reading is not activity.
+//!
+//! Ages are clamped once, here: whatever `set_expiry` or `SESSION_COOKIE_AGE`
+//! says, `modification + age` stays within years 1 to 9999 (the range of
+//! Python's `datetime`), so no sum of a time and an age can overflow and a
+//! session saved with any accepted expiry loads back. (Django raises
+//! `OverflowError` for such values; we keep the session until year 9999.)
 
 use serde_json::Value;
 
-use crate::datetime::{DateTime, DateTimeError};
+use crate::datetime::{DateTime, DateTimeError, MAX_UNIX, MIN_UNIX};
 
 /// The session key under which Django keeps the per-session expiry.
 pub const EXPIRY_KEY: &str = "_session_expiry";
@@ -88,13 +94,17 @@ fn stored(value: Option<&Value>) -> Stored {
 
 /// Django's `get_expiry_age(modification=modification)`: seconds from
 /// `modification` until the session expires.
+/// The result is clamped so that `modification + age` is a time between
+/// years 1 and 9999.
 pub fn expiry_age(value: Option<&Value>, cookie_age: i64, modification: i64) -> i64 {
-    match stored(value) {
+    let age = match stored(value) {
         Stored::Falsy => cookie_age,
         Stored::Seconds(s) => s,
-        Stored::At(at) => at - modification,
+        Stored::At(at) => at.saturating_sub(modification),
         Stored::Invalid => 0,
-    }
+    };
+    let modification = modification.clamp(MIN_UNIX, MAX_UNIX);
+    age.clamp(MIN_UNIX - modification, MAX_UNIX - modification)
 }
 
 /// Django's `get_expiry_date(modification=modification)`, as a datetime.
@@ -149,6 +159,19 @@ mod tests {
     fn a_corrupt_expiry_never_extends_the_session() {
         assert_eq!(expiry_age(Some(&json!("2099-01-01T00:00:00")), AGE, 1000), 0);
         assert_eq!(expiry_age(Some(&json!({"a": 1})), AGE, 1000), 0);
+    }
+
+    #[test]
+    fn expiry_ages_are_clamped_so_that_no_end_overflows() {
+        let now = 1_765_000_000;
+        for value in [json!(i64::MAX), json!(1e19), json!(-1e19), json!(i64::MIN + 1)] {
+            let age = expiry_age(Some(&value), AGE, now);
+            let end = now.checked_add(age).expect("no overflow");
+            assert!((MIN_UNIX..=MAX_UNIX).contains(&end), "{value}: {end}");
+        }
+        assert_eq!(now + expiry_age(None, i64::MAX, now), MAX_UNIX, "a huge SESSION_COOKIE_AGE too");
+        assert_eq!(expiry_date(Some(&json!(i64::MAX)), AGE, now).unix, MAX_UNIX);
+        assert_eq!(expiry_age(Some(&json!(300)), AGE, now), 300, "ordinary ages are untouched");
     }
 
     #[test]

@@ -508,7 +508,7 @@ pub(crate) fn decode_signed_cookie(ctx: &Context, token: &str, now: i64) -> Opti
     let unsigned = ctx.signed_cookies_signer.unsign_object(token, Some(age), now).ok()?;
     let Value::Object(map) = unsigned.value else { return None };
     let signed_at = unsigned.timestamp;
-    let expires_at = signed_at + expiry::expiry_age(map.get(EXPIRY_KEY), age, signed_at);
+    let expires_at = signed_at.saturating_add(expiry::expiry_age(map.get(EXPIRY_KEY), age, signed_at));
     if expires_at <= now {
         return None;
     }

@@ -497,6 +497,46 @@ fn the_largest_expiry_is_not_a_panic() {
     });
 }
 
+/// A session saved with any expiry the API accepts loads back: ages near
+/// `i64::MAX` seconds (`setExpiry(1e19)` from JS), far negative ones, and a
+/// huge `SESSION_COOKIE_AGE` once overflowed `signed_at + age` (a panic in
+/// debug builds; in release the cookie just signed was refused).
+#[test]
+fn a_session_saved_with_any_accepted_expiry_loads_back() {
+    let huge_age = i64::MAX.to_string();
+    for engine in ["db", "signed_cookies"] {
+        for (age, expiry) in [
+            (None, Some(Expiry::Seconds(i64::MAX))),
+            (None, Some(Expiry::from_json(&json!(1e19)).unwrap())),
+            (None, Some(Expiry::Seconds(i64::MAX - 1))),
+            (Some(huge_age.as_str()), None),
+            (Some(huge_age.as_str()), Some(Expiry::BrowserClose)),
+        ] {
+            let mut pairs = vec![("SESSION_ENGINE", engine)];
+            pairs.extend(age.map(|a| ("SESSION_COOKIE_AGE", a)));
+            let h = Harness::new(&pairs);
+            let mut jar = Jar::default();
+            let r = h.request(None, async |s| {
+                s.set("x", json!(1)).await.unwrap();
+                if let Some(e) = expiry {
+                    s.set_expiry(e).await.unwrap();
+                }
+                assert!(s.get_expiry_age().await.unwrap() > 0);
+                200
+            });
+            assert_eq!(r.status, 200, "{engine} {age:?} {expiry:?}: {:?}", r.error);
+            jar.update(&r);
+            assert!(jar.header().is_some(), "{engine} {age:?} {expiry:?}: a cookie");
+            let mut got = None;
+            h.request(jar.header(), async |s| {
+                got = s.get("x").await.unwrap();
+                200
+            });
+            assert_eq!(got, Some(json!(1)), "{engine} {age:?} {expiry:?}: loads back");
+        }
+    }
+}
+
 /// A float keeps its exact value through a save and a load: Django (and this
 /// crate) write `repr(float)`, the shortest text that reads back to the same
 /// float, up to 17 significant digits.

@@ -7,18 +7,19 @@
 //! * `cached_db` never loses a write the Durable Object accepted;
 //! * a read failure where data may exist is an error response, never a
 //!   silently empty session (and the handler cannot overwrite the data);
-//! * randomized histories over an eventually consistent KV never show a
-//!   `cached_db` client data older than its own last write, and a logout
-//!   reaches every location within the KV cache window.
+//! * randomized histories over an eventually consistent KV, with reads that
+//!   overlap logouts, never show a `cached_db` client data older than its own
+//!   last write, and a logout reaches every location within the KV cache
+//!   window (twice it, plus propagation, when a read overlapped the logout).
 //!
 //! The fault table, with the test for each row, is in SECURITY.md.
 
 mod common;
 
 use common::fake_kv::{FakeKv, KvAt, KvModel, KV_MIN_TTL};
-use common::{Counted, Fault, Flaky, Jar, Response, Rig, START};
+use common::{Counted, Fault, Flaky, Gate, Jar, Response, Rig, START};
 use edge_session::prelude::*;
-use edge_session::store::cache::{CacheEngine, CachedStore};
+use edge_session::store::cache::{CacheEngine, CachedStore, REFILL_TTL};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
@@ -381,12 +382,33 @@ fn cycle_key_with_the_old_record_undeletable_keeps_the_new_session() {
 /// How long a logout may take to reach every KV location: a location may
 /// have cached the old copy just before the delete propagated.
 const REVOCATION_WINDOW: i64 = KV_MIN_TTL + KvModel::EVENTUAL.propagation;
+/// The same when a read overlapped the logout: its refill may land after the
+/// logout's KV delete; KV keeps it `REFILL_TTL`, and a location that cached
+/// it just before serves it one cache window more.
+const RACING_REVOCATION_WINDOW: i64 = REFILL_TTL + KV_MIN_TTL + KvModel::EVENTUAL.propagation;
 
 #[derive(Debug, Clone)]
 enum Step {
-    Read { client: usize, at: usize },
-    Write { client: usize, at: usize },
-    Logout { client: usize, at: usize },
+    Read {
+        client: usize,
+        at: usize,
+    },
+    Write {
+        client: usize,
+        at: usize,
+    },
+    Logout {
+        client: usize,
+        at: usize,
+    },
+    /// `client` reads at `at`; between its Durable Object read and the rest
+    /// of the read (the KV refill), `by` logs out at `logout_at`.
+    ReadDuringLogout {
+        client: usize,
+        at: usize,
+        by: usize,
+        logout_at: usize,
+    },
     Wait(i64),
     KvPuts(bool),
     KvGets(bool),
@@ -401,7 +423,8 @@ fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
         6 => who.clone().prop_map(|(client, at)| Step::Read { client, at }),
         6 => who.clone().prop_map(|(client, at)| Step::Write { client, at }),
-        2 => who.prop_map(|(client, at)| Step::Logout { client, at }),
+        2 => who.clone().prop_map(|(client, at)| Step::Logout { client, at }),
+        2 => (who.clone(), who).prop_map(|((client, at), (by, logout_at))| Step::ReadDuringLogout { client, at, by, logout_at }),
         5 => prop_oneof![Just(0i64), 1..3i64, 3..30i64, 30..100i64, REVOCATION_WINDOW..2 * REVOCATION_WINDOW].prop_map(Step::Wait),
         1 => any::<bool>().prop_map(Step::KvPuts),
         1 => any::<bool>().prop_map(Step::KvGets),
@@ -409,21 +432,57 @@ fn step() -> impl Strategy<Value = Step> {
     ]
 }
 
+type HistoryRig = Rig<CachedStore<KvAt, Gate<MemoryStore>>>;
+/// Logged-out keys, with the time by which the first clean logout (if any)
+/// must have reached every location.
+type LoggedOut = std::collections::BTreeMap<String, Option<i64>>;
+
+/// Records a logout of `key` at `now` (answered `r`; `raced` by a read that
+/// had read the Durable Object) and updates the client's jar.
+fn record_logout(
+    logged_out: &mut LoggedOut,
+    now: i64,
+    jar: &mut Jar,
+    key: Option<String>,
+    r: &Response,
+    raced: bool,
+) -> Result<(), TestCaseError> {
+    if let Some(key) = key {
+        let first_clean = logged_out.entry(key).or_insert(None);
+        if r.status == 200 && first_clean.is_none() {
+            let window = if raced { RACING_REVOCATION_WINDOW } else { REVOCATION_WINDOW };
+            *first_clean = Some(now + window);
+        }
+    }
+    if r.status == 200 {
+        prop_assert!(r.deletes_cookie() || jar.header().is_none());
+        jar.update(r);
+    } else {
+        // Only the KV delete may fail (after the Durable Object's).
+        prop_assert!(matches!(r.error, Some(FinishError::Store(_))), "{:?}", r.error);
+    }
+    Ok(())
+}
+
 /// One history: clients (each with its own cookie jar, all starting from one
 /// login, as tabs or devices that copied a cookie) read and write one counter
-/// at random locations while time passes and KV fails on and off.
+/// at random locations while time passes and KV fails on and off; some reads
+/// overlap a logout.
 fn history(steps: &[Step]) -> Result<(), TestCaseError> {
     let clock = FixedClock::new(START);
     let kv = FakeKv::new(clock.clone(), KvModel::EVENTUAL, LOCATIONS);
-    let durable = MemoryStore::new(clock.clone());
-    let rigs: Vec<Rig<CachedStore<KvAt, MemoryStore>>> = (0..LOCATIONS)
-        .map(|l| {
-            let store = CachedStore::new(kv.at(l), durable.clone(), clock.clone());
-            Rig::with_store(clock.clone(), store, &[("SESSION_ENGINE", "cached_db")])
-        })
-        .collect();
+    let gate = Gate::new(MemoryStore::new(clock.clone()));
+    let durable = gate.inner.clone();
+    let rigs: std::rc::Rc<Vec<HistoryRig>> = std::rc::Rc::new(
+        (0..LOCATIONS)
+            .map(|l| {
+                let store = CachedStore::new(kv.at(l), gate.clone(), clock.clone());
+                Rig::with_store(clock.clone(), store, &[("SESSION_ENGINE", "cached_db")])
+            })
+            .collect(),
+    );
     let mut counter = 0u64;
-    let mut write = |rig: &Rig<CachedStore<KvAt, MemoryStore>>, jar: &Jar| {
+    let mut write = |rig: &HistoryRig, jar: &Jar| {
         counter += 1;
         let n = counter;
         (n, set(rig, jar, "n", json!(n)))
@@ -435,8 +494,7 @@ fn history(steps: &[Step]) -> Result<(), TestCaseError> {
     let mut jars = vec![first.clone(); CLIENTS];
     // Each client's last accepted write: (key, n).
     let mut last: Vec<Option<(String, u64)>> = vec![Some((first.key().unwrap(), n0)); CLIENTS];
-    // Keys logged out, with the time of the first clean logout (if any).
-    let mut logged_out: std::collections::BTreeMap<String, Option<i64>> = Default::default();
+    let mut logged_out = LoggedOut::new();
 
     for (i, s) in steps.iter().enumerate() {
         match *s {
@@ -476,24 +534,42 @@ fn history(steps: &[Step]) -> Result<(), TestCaseError> {
             Step::Logout { client, at } => {
                 let key = jars[client].key();
                 let r = flush(&rigs[at], &jars[client]);
-                if let Some(key) = key {
-                    let clean = r.status == 200;
-                    let first_clean = logged_out.entry(key).or_insert(None);
-                    if clean && first_clean.is_none() {
-                        *first_clean = Some(clock.now());
-                    }
-                }
-                if r.status == 200 {
-                    prop_assert!(r.deletes_cookie() || jars[client].header().is_none());
-                    jars[client].update(&r);
-                } else {
-                    // Only the KV delete may fail (after the Durable Object's).
-                    prop_assert!(matches!(r.error, Some(FinishError::Store(_))), "step {}: {:?}", i, r.error);
-                }
+                record_logout(&mut logged_out, clock.now(), &mut jars[client], key, &r, false)
+                    .map_err(|e| at_step(i, e))?;
             }
-            Step::Read { client, at } => {
+            Step::Read { .. } | Step::ReadDuringLogout { .. } => {
+                let (client, at) = match *s {
+                    Step::Read { client, at } | Step::ReadDuringLogout { client, at, .. } => (client, at),
+                    _ => unreachable!(),
+                };
                 let jar = jars[client].clone();
+                // The overlapping logout runs inside the read, right after its
+                // Durable Object read; if the read never reached the Durable
+                // Object (a KV hit), the logout runs after it.
+                let racing = match *s {
+                    Step::ReadDuringLogout { by, logout_at, .. } => {
+                        let out = std::rc::Rc::new(std::cell::RefCell::new(None));
+                        let (rigs, victim, slot, clock) = (rigs.clone(), jars[by].clone(), out.clone(), clock.clone());
+                        gate.after_next_load(move || {
+                            let logout = (clock.now(), flush(&rigs[logout_at], &victim));
+                            *slot.borrow_mut() = Some(logout);
+                            // The read resumes a second later (past KV's one
+                            // write per second per key, so its refill lands).
+                            clock.advance(1);
+                        });
+                        Some((by, logout_at, out))
+                    }
+                    _ => None,
+                };
                 let (got, r) = get(&rigs[at], &jar, "n");
+                if let Some((by, logout_at, out)) = racing {
+                    let key = jars[by].key();
+                    let ((when, r), raced) = match gate.take_unfired() {
+                        Some(_) => ((clock.now(), flush(&rigs[logout_at], &jars[by])), false),
+                        None => (out.borrow_mut().take().expect("the logout ran"), true),
+                    };
+                    record_logout(&mut logged_out, when, &mut jars[by], key, &r, raced).map_err(|e| at_step(i, e))?;
+                }
                 prop_assert!(got.is_ok(), "step {}: a read failed: {:?}", i, got);
                 let got = got.unwrap().and_then(|v| v.as_u64());
                 let key = jar.key();
@@ -508,14 +584,14 @@ fn history(steps: &[Step]) -> Result<(), TestCaseError> {
                         }
                     }
                 }
-                if let Some(Some(at_time)) = key.as_ref().and_then(|k| logged_out.get(k)) {
-                    if clock.now() >= at_time + REVOCATION_WINDOW {
+                if let Some(Some(deadline)) = key.as_ref().and_then(|k| logged_out.get(k)) {
+                    if clock.now() >= *deadline {
                         prop_assert_eq!(
                             got,
                             None,
-                            "step {}: logged out at {}, still readable at {}",
+                            "step {}: logged out, unreadable everywhere by {}, still readable at {}",
                             i,
-                            at_time,
+                            deadline,
                             clock.now()
                         );
                     }
@@ -525,6 +601,10 @@ fn history(steps: &[Step]) -> Result<(), TestCaseError> {
         }
     }
     Ok(())
+}
+
+fn at_step(i: usize, e: TestCaseError) -> TestCaseError {
+    TestCaseError::fail(format!("step {i}: {e}"))
 }
 
 proptest! {
@@ -564,6 +644,43 @@ fn a_logout_reaches_every_kv_location_within_the_cache_window() {
     clock.set(logout + REVOCATION_WINDOW);
     for rig in &rigs {
         assert_eq!(user(rig, &stolen), None, "gone everywhere after the window");
+    }
+}
+
+/// A read whose KV copy is missing reads the Durable Object and refills KV.
+/// When a logout (Durable Object delete, then KV delete) lands between that
+/// read and its refill, the refill puts back a copy of the logged-out session
+/// at the version the old cookie names. Refills live at most `REFILL_TTL`,
+/// so the copy is gone everywhere within the racing window, not after the
+/// session's whole life (14 days).
+#[test]
+fn a_read_racing_a_logout_in_cached_db_refills_kv_only_briefly() {
+    let clock = FixedClock::new(START);
+    let kv = FakeKv::new(clock.clone(), KvModel::EVENTUAL, LOCATIONS);
+    let gate = Gate::new(MemoryStore::new(clock.clone()));
+    let rigs: std::rc::Rc<Vec<HistoryRig>> = std::rc::Rc::new(
+        (0..LOCATIONS)
+            .map(|l| Rig::with_store(clock.clone(), CachedStore::new(kv.at(l), gate.clone(), clock.clone()), &[]))
+            .collect(),
+    );
+    let jar = login(&rigs[0]);
+    // Location 1 reads before the login's KV write reached it, and caches
+    // that miss: its next read goes to the Durable Object.
+    assert_eq!(user(&rigs[1], &jar), Some(json!("ada")));
+    clock.advance(2);
+    // That read's refill lands after a logout at location 0.
+    let (victim, inner_rigs, inner_clock) = (jar.clone(), rigs.clone(), clock.clone());
+    gate.after_next_load(move || {
+        assert!(flush(&inner_rigs[0], &victim).deletes_cookie());
+        inner_clock.advance(1);
+    });
+    let logout = clock.now();
+    assert_eq!(user(&rigs[1], &jar), Some(json!("ada")), "the read saw the session before the logout");
+    assert!(gate.take_unfired().is_none(), "the logout ran inside the read");
+    assert!(kv.origin_latest(&key_of(&jar)).is_some(), "the refill landed after the logout's KV delete");
+    clock.set(logout + RACING_REVOCATION_WINDOW);
+    for rig in rigs.iter() {
+        assert_eq!(user(rig, &jar), None, "gone everywhere within the racing window");
     }
 }
 

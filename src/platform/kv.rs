@@ -2,11 +2,12 @@
 //! `cached_db`.
 //!
 //! Records live under `SESSION_KV_PREFIX + key` (Django's cache key prefix,
-//! `django.contrib.sessions.cache`, by default) with `expirationTtl` equal to
-//! the record's remaining life but never below KV's 60-second minimum; the
-//! record's own `expires` is checked on every read, so a session set to expire
-//! in 2 s is dead after 2 s although KV keeps the entry for 60 s. Reads pass
-//! `SESSION_KV_CACHE_TTL` (seconds, at least 30) as `cacheTtl` when set.
+//! `django.contrib.sessions.cache`, by default) with the `expirationTtl` the
+//! store asks for (the record's remaining life for a write, at most 60 s for a
+//! refill after a Durable Object read), never below KV's 60-second minimum;
+//! the record's own `expires` is checked on every read, so a session set to
+//! expire in 2 s is dead after 2 s although KV keeps the entry for 60 s. Reads
+//! pass `SESSION_KV_CACHE_TTL` (seconds, 30 to 300) as `cacheTtl` when set.
 //!
 //! KV is eventually consistent: another location may see an old copy, or a
 //! cached miss, for about 60 s after a write, and entries may vanish early.
@@ -15,8 +16,7 @@ use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
 
 use super::bindings::{object, KvNamespace};
-use super::{js_error, WorkersClock};
-use crate::clock::Clock;
+use super::js_error;
 use crate::key::SessionKey;
 use crate::metrics::count;
 use crate::record::Record;
@@ -69,9 +69,9 @@ impl CacheStore for KvCache {
         }))
     }
 
-    async fn set(&self, key: &SessionKey, record: &Record) -> Result<(), StoreError> {
+    async fn set(&self, key: &SessionKey, record: &Record, ttl: i64) -> Result<(), StoreError> {
         count(|c| c.kv_put += 1);
-        let ttl = (record.expires_at - WorkersClock.now()).max(KV_MIN_TTL);
+        let ttl = ttl.max(KV_MIN_TTL);
         let options = object(&[("expirationTtl", JsValue::from_f64(ttl as f64))]);
         let promise =
             self.ns().put(&self.name(key), &record.to_json(), &options).map_err(|e| js_error("KV put", &e))?;

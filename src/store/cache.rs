@@ -11,6 +11,13 @@
 //!   client's cookie says it wrote** (older: read-your-writes on an eventually
 //!   consistent cache; newer: a write the client has not seen, such as a save
 //!   that raced a logout); deletes go to the durable store first.
+//!
+//! Every cache write names how long the entry must live. A write of the
+//! session (create, save) lives as long as the record; a **refill** (the copy
+//! written back after a read that had to ask the durable store) lives at most
+//! [`REFILL_TTL`]: a read that overlaps a logout may refill the cache after
+//! the logout deleted it, and that late copy must die within the revocation
+//! window SECURITY.md states, not at the end of the session's life.
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -20,13 +27,24 @@ use super::{OpCounts, Record, SessionStore, StoreError};
 use crate::clock::Clock;
 use crate::key::SessionKey;
 
+/// The longest life of a cache entry written back after a read from the
+/// durable store (KV's smallest `expirationTtl`).
+pub const REFILL_TTL: i64 = 60;
+
+/// Seconds from `now` until `record` expires (never negative).
+fn life(record: &Record, now: i64) -> i64 {
+    record.expires_at.saturating_sub(now).max(0)
+}
+
 /// A cache of records (Workers KV in production).
 #[allow(async_fn_in_trait)]
 pub trait CacheStore {
     /// The cached record, if the cache has one (possibly stale).
     async fn get(&self, key: &SessionKey) -> Result<Option<Record>, StoreError>;
-    /// Stores `record` until at least its `expires_at`.
-    async fn set(&self, key: &SessionKey, record: &Record) -> Result<(), StoreError>;
+    /// Stores `record` for `ttl` seconds (a cache may round a short TTL up to
+    /// its minimum, as KV does to 60 s; the record's own `expires_at` is
+    /// checked on every read whatever the cache keeps).
+    async fn set(&self, key: &SessionKey, record: &Record, ttl: i64) -> Result<(), StoreError>;
     /// Removes the record.
     async fn remove(&self, key: &SessionKey) -> Result<(), StoreError>;
 }
@@ -57,12 +75,12 @@ impl<K: CacheStore> SessionStore for CacheEngine<K> {
     }
 
     async fn create(&self, key: &SessionKey, record: &Record) -> Result<u64, StoreError> {
-        self.cache.set(key, record).await?;
+        self.cache.set(key, record, life(record, self.clock.now())).await?;
         Ok(record.version)
     }
 
     async fn save(&self, key: &SessionKey, record: &Record) -> Result<u64, StoreError> {
-        self.cache.set(key, record).await?;
+        self.cache.set(key, record, life(record, self.clock.now())).await?;
         Ok(record.version)
     }
 
@@ -104,12 +122,14 @@ impl<K: CacheStore, D: SessionStore> CachedStore<K, D> {
         &self.durable
     }
 
-    /// Writes `record` (as stored, at `version`) to the cache. A failure is
-    /// logged and swallowed: the durable store already has the data, and
-    /// readers fall back to it because the client's cookie carries `version`.
-    async fn fill(&self, key: &SessionKey, record: &Record, version: u64) {
+    /// Writes `record` (as stored, at `version`) to the cache for at most
+    /// `max_ttl` seconds. A failure is logged and swallowed: the durable store
+    /// already has the data, and readers fall back to it because the client's
+    /// cookie carries `version`.
+    async fn fill(&self, key: &SessionKey, record: &Record, version: u64, max_ttl: i64) {
         let stored = Record { version, ..record.clone() };
-        if let Err(e) = self.cache.set(key, &stored).await {
+        let ttl = life(record, self.clock.now()).min(max_ttl);
+        if let Err(e) = self.cache.set(key, &stored, ttl).await {
             crate::log::warn(&format!("cached_db: cache write failed after the durable write succeeded ({e}); readers fall back to the durable store"));
         }
     }
@@ -137,7 +157,9 @@ impl<K: CacheStore, D: SessionStore> SessionStore for CachedStore<K, D> {
             // The cache already holds the durable version (a client whose
             // cookie lags, e.g. after a save outside a request): no rewrite.
             Some(r) if cached_version == Some(r.version) => {}
-            Some(r) => self.fill(key, r, r.version).await,
+            // A refill: short-lived, since this read may overlap a logout
+            // that has already deleted the cached copy.
+            Some(r) => self.fill(key, r, r.version, REFILL_TTL).await,
             None => {}
         }
         Ok(found)
@@ -145,13 +167,13 @@ impl<K: CacheStore, D: SessionStore> SessionStore for CachedStore<K, D> {
 
     async fn create(&self, key: &SessionKey, record: &Record) -> Result<u64, StoreError> {
         let version = self.durable.create(key, record).await?;
-        self.fill(key, record, version).await;
+        self.fill(key, record, version, i64::MAX).await;
         Ok(version)
     }
 
     async fn save(&self, key: &SessionKey, record: &Record) -> Result<u64, StoreError> {
         let version = self.durable.save(key, record).await?;
-        self.fill(key, record, version).await;
+        self.fill(key, record, version, i64::MAX).await;
         Ok(version)
     }
 
@@ -187,6 +209,7 @@ type History = (Option<Record>, Option<Record>);
 #[derive(Default)]
 struct CacheInner {
     entries: RefCell<BTreeMap<String, History>>,
+    ttls: RefCell<BTreeMap<String, i64>>,
     ops: Cell<OpCounts>,
     staleness: Cell<Option<Staleness>>,
     fail_reads: Cell<bool>,
@@ -225,6 +248,11 @@ impl MemoryCache {
         self.inner.ops.get()
     }
 
+    /// The TTL the latest write of `key` asked for (`None` after a removal).
+    pub fn ttl_of(&self, key: &SessionKey) -> Option<i64> {
+        self.inner.ttls.borrow().get(key.as_str()).copied()
+    }
+
     fn count(&self, f: impl FnOnce(&mut OpCounts)) {
         let mut ops = self.inner.ops.get();
         f(&mut ops);
@@ -258,12 +286,16 @@ impl CacheStore for MemoryCache {
         })
     }
 
-    async fn set(&self, key: &SessionKey, record: &Record) -> Result<(), StoreError> {
-        self.write(key, Some(record.clone()), false)
+    async fn set(&self, key: &SessionKey, record: &Record, ttl: i64) -> Result<(), StoreError> {
+        self.write(key, Some(record.clone()), false)?;
+        self.inner.ttls.borrow_mut().insert(key.as_str().to_owned(), ttl);
+        Ok(())
     }
 
     async fn remove(&self, key: &SessionKey) -> Result<(), StoreError> {
-        self.write(key, None, true)
+        self.write(key, None, true)?;
+        self.inner.ttls.borrow_mut().remove(key.as_str());
+        Ok(())
     }
 }
 
@@ -358,6 +390,18 @@ mod tests {
         assert_eq!(block_on(store.load(&key(), 1)).unwrap().unwrap().data, "v1");
         assert_eq!(store.durable().ops().reads, 1);
         assert_eq!(store.cache().ops().writes, 2, "create and refill");
+    }
+
+    #[test]
+    fn a_refill_after_a_durable_read_is_short_lived_and_a_write_lives_as_long_as_the_record() {
+        let clock = FixedClock::new(1000);
+        let store = CachedStore::new(MemoryCache::new(), MemoryStore::new(clock.clone()), clock.clone());
+        let life = 1_209_600;
+        block_on(store.create(&key(), &Record { data: "v1".into(), expires_at: 1000 + life, version: 1 })).unwrap();
+        assert_eq!(store.cache().ttl_of(&key()), Some(life), "a write: the record's whole life");
+        store.cache().set_staleness(Staleness::Stale); // a cached miss: read the durable store, refill
+        assert_eq!(block_on(store.load(&key(), 1)).unwrap().unwrap().data, "v1");
+        assert_eq!(store.cache().ttl_of(&key()), Some(REFILL_TTL), "a refill: at most REFILL_TTL, not {life}");
     }
 
     #[test]

@@ -25,7 +25,7 @@ impl SessionObject {
 
     /// Sets the alarm at `expires_at` (Unix seconds).
     async fn schedule(&self, expires_at: i64) -> worker::Result<()> {
-        let delay = (expires_at - WorkersClock.now()).max(0) as u64;
+        let delay = expires_at.saturating_sub(WorkersClock.now()).max(0) as u64;
         self.state.storage().set_alarm(Duration::from_secs(delay)).await
     }
 }

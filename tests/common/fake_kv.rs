@@ -6,8 +6,10 @@
 //! * **Per-location caches, cached misses.** A location that read a key keeps
 //!   what it got, a value or a miss, for `cache_ttl` seconds (KV's 60 s
 //!   `cacheTtl` minimum) and answers from that copy meanwhile.
-//! * **Expiry.** An entry dies `max(60, expires - written)` seconds after it
-//!   was written (`expirationTtl`, never below KV's 60 s minimum).
+//! * **Expiry.** An entry dies `max(60, ttl)` seconds after it was written
+//!   (the `expirationTtl` the writer asked for, never below KV's 60 s
+//!   minimum). Taken at its worst, a location that cached a copy keeps
+//!   serving it for its whole `cache_ttl`, even past the entry's death.
 //! * **Rate limit.** A second write to one key within a second fails with
 //!   `429 Too Many Requests`, as on Workers KV; deletes count as writes when
 //!   `rate_limit_deletes`.
@@ -61,6 +63,8 @@ impl KvModel {
 struct Write {
     at: i64,
     value: Option<Record>,
+    /// When the entry dies (`at + max(60, ttl)`).
+    dies_at: i64,
 }
 
 /// What one location read: key -> (read at, what was read).
@@ -158,8 +162,7 @@ impl FakeKv {
         let writes = origin.get(key)?;
         let visible = writes.iter().rev().find(|w| w.at + model.propagation <= now)?;
         let record = visible.value.clone()?;
-        let ttl = (record.expires_at - visible.at).max(KV_MIN_TTL);
-        (now < visible.at + ttl).then_some(record)
+        (now < visible.dies_at).then_some(record)
     }
 
     fn rate_limited(&self, key: &str, delete: bool) -> Result<(), StoreError> {
@@ -177,7 +180,7 @@ impl FakeKv {
         Ok(())
     }
 
-    fn write(&self, location: usize, key: &SessionKey, value: Option<Record>) -> Result<(), StoreError> {
+    fn write(&self, location: usize, key: &SessionKey, value: Option<Record>, ttl: i64) -> Result<(), StoreError> {
         let delete = value.is_none();
         self.count(|o| if delete { o.deletes += 1 } else { o.writes += 1 });
         let failing = if delete { &self.0.fail_deletes } else { &self.0.fail_puts };
@@ -189,12 +192,12 @@ impl FakeKv {
         }
         self.rate_limited(key.as_str(), delete)?;
         let now = self.now();
-        self.0
-            .origin
-            .borrow_mut()
-            .entry(key.as_str().to_owned())
-            .or_default()
-            .push(Write { at: now, value: value.clone() });
+        let dies_at = now.saturating_add(ttl.max(KV_MIN_TTL));
+        self.0.origin.borrow_mut().entry(key.as_str().to_owned()).or_default().push(Write {
+            at: now,
+            value: value.clone(),
+            dies_at,
+        });
         if self.0.model.local_writes_visible {
             self.0.caches.borrow_mut()[location].insert(key.as_str().to_owned(), (now, value));
         }
@@ -224,8 +227,7 @@ impl CacheStore for KvAt {
         let now = kv.now();
         let ttl = kv.0.model.cache_ttl;
         if let Some((read_at, value)) = kv.0.caches.borrow()[self.location].get(key.as_str()) {
-            let entry_alive = value.as_ref().is_none_or(|r| now < read_at + (r.expires_at - read_at).max(KV_MIN_TTL));
-            if now < read_at + ttl && entry_alive {
+            if now < read_at + ttl {
                 return Ok(value.clone());
             }
         }
@@ -234,11 +236,11 @@ impl CacheStore for KvAt {
         Ok(value)
     }
 
-    async fn set(&self, key: &SessionKey, record: &Record) -> Result<(), StoreError> {
-        self.kv.write(self.location, key, Some(record.clone()))
+    async fn set(&self, key: &SessionKey, record: &Record, ttl: i64) -> Result<(), StoreError> {
+        self.kv.write(self.location, key, Some(record.clone()), ttl)
     }
 
     async fn remove(&self, key: &SessionKey) -> Result<(), StoreError> {
-        self.kv.write(self.location, key, None)
+        self.kv.write(self.location, key, None, 0)
     }
 }

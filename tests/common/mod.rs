@@ -256,3 +256,64 @@ impl<S: SessionStore> SessionStore for Flaky<S> {
         self.inner.clear_expired().await
     }
 }
+
+/// A deferred action: another request to run while one is in flight.
+type Hook = Box<dyn FnOnce()>;
+
+/// Any store, with a hook that runs right after the next `load` has read the
+/// store and before it returns: another request (a logout) lands while a read
+/// is in flight, between its durable read and what it does next (for
+/// `cached_db`, the KV refill). Clones share the hook.
+#[derive(Clone)]
+pub struct Gate<S> {
+    pub inner: S,
+    hook: Rc<std::cell::RefCell<Option<Hook>>>,
+}
+
+impl<S> Gate<S> {
+    pub fn new(inner: S) -> Self {
+        Self { inner, hook: Rc::default() }
+    }
+
+    /// Runs `hook` inside the next `load`, after the inner store answered.
+    pub fn after_next_load(&self, hook: impl FnOnce() + 'static) {
+        *self.hook.borrow_mut() = Some(Box::new(hook));
+    }
+
+    /// The hook, if no `load` ran it (the read never reached this store).
+    pub fn take_unfired(&self) -> Option<Hook> {
+        self.hook.borrow_mut().take()
+    }
+}
+
+impl<S: Counted> Counted for Gate<S> {
+    fn counted(&self) -> OpCounts {
+        self.inner.counted()
+    }
+}
+
+impl<S: SessionStore> SessionStore for Gate<S> {
+    async fn load(&self, key: &SessionKey, min_version: u64) -> Result<Option<Record>, StoreError> {
+        let loaded = self.inner.load(key, min_version).await;
+        let hook = self.hook.borrow_mut().take();
+        if let Some(hook) = hook {
+            hook();
+        }
+        loaded
+    }
+    async fn create(&self, key: &SessionKey, record: &Record) -> Result<u64, StoreError> {
+        self.inner.create(key, record).await
+    }
+    async fn save(&self, key: &SessionKey, record: &Record) -> Result<u64, StoreError> {
+        self.inner.save(key, record).await
+    }
+    async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
+        self.inner.delete(key).await
+    }
+    async fn exists(&self, key: &SessionKey) -> Result<bool, StoreError> {
+        self.inner.exists(key).await
+    }
+    async fn clear_expired(&self) -> Result<u64, StoreError> {
+        self.inner.clear_expired().await
+    }
+}

@@ -2,8 +2,14 @@
 // project as a user would, and bundles tests/npm/worker.js against it with
 // esbuild (as wrangler does: `.wasm` imports stay WebAssembly modules).
 // Prints nothing; returns the directory holding `worker.js` and the `.wasm`.
+//
+// Hermetic on purpose: the scratch install uses its own empty npm cache and
+// no registry. Dependencies of the test workers (`hono@4.13.19`) are packed
+// from this repository's `node_modules` (installed by `npm ci` from
+// package-lock.json) after checking their version, so the step passes on a
+// new machine exactly as on one that ran the tests before.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, copyFileSync, writeFileSync, readdirSync, statSync } from "node:fs";
+import { mkdtempSync, mkdirSync, copyFileSync, writeFileSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,7 +18,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 
 const bundles = new Map();
 
-/** Packs once per process; bundles `entry` (with `deps` installed from the npm cache). */
+/** Packs once per process; bundles `entry` (with `deps`, `name@version`, packed from the repo's node_modules). */
 export function packAndBundle(entry = path.join(ROOT, "tests/npm/worker.js"), deps = []) {
   const id = `${entry}|${deps.join(",")}`;
   if (!bundles.has(id)) bundles.set(id, build(entry, deps));
@@ -26,12 +32,28 @@ function build(entry, deps) {
   const project = path.join(scratch, "project");
   mkdirSync(project);
   writeFileSync(path.join(project, "package.json"), JSON.stringify({ name: "user-worker", private: true, type: "module" }));
-  execFileSync("npm", ["install", "--silent", "--no-audit", "--no-fund", "--offline", tarball, ...deps], { cwd: project, stdio: "inherit" });
+  const depTarballs = deps.map((spec) => packDependency(spec, scratch));
+  // An empty private cache and --offline: nothing may come from an earlier run or the network.
+  const env = { ...process.env, npm_config_cache: path.join(scratch, "npm-cache") };
+  execFileSync("npm", ["install", "--silent", "--no-audit", "--no-fund", "--offline", tarball, ...depTarballs], { cwd: project, stdio: "inherit", env });
   copyFileSync(entry, path.join(project, "worker.js"));
   const dist = path.join(project, "dist");
   const esbuild = path.join(ROOT, "node_modules/.bin/esbuild");
   execFileSync(esbuild, ["worker.js", "--bundle", "--format=esm", "--platform=neutral", "--main-fields=module,main", "--loader:.wasm=copy", `--outdir=${dist}`, "--log-level=warning"], { cwd: project, stdio: "inherit" });
   return { dist, tarball };
+}
+
+/** `name@version` from the repository's own node_modules, as a tarball in `dir`. */
+function packDependency(spec, dir) {
+  const at = spec.lastIndexOf("@");
+  const [name, version] = at > 0 ? [spec.slice(0, at), spec.slice(at + 1)] : [spec, undefined];
+  const source = path.join(ROOT, "node_modules", name);
+  const installed = JSON.parse(readFileSync(path.join(source, "package.json"), "utf8")).version;
+  if (version !== undefined && installed !== version) {
+    throw new Error(`tests/npm/pack.mjs: ${name}@${version} wanted, node_modules has ${installed} (run npm ci)`);
+  }
+  const out = execFileSync("npm", ["pack", "--silent", "--pack-destination", dir, source], { cwd: dir, encoding: "utf8" });
+  return path.join(dir, out.trim().split("\n").pop());
 }
 
 /** Sizes of what the package ships: `{ wasm_raw, wasm_gz, js_raw, js_gz }` (JS = glue + wrapper). */
