@@ -42,9 +42,12 @@ pub enum FinishError {
     Interrupted,
     /// The store failed; nothing was acknowledged to the client.
     Store(StoreError),
-    /// The session data is larger than [`MAX_RECORD_BYTES`]; nothing was written.
+    /// The session data could not be read back: its JSON is larger than
+    /// [`MAX_DECOMPRESSED`](crate::signing::MAX_DECOMPRESSED) (however well it
+    /// compresses), or the stored record would be larger than
+    /// [`MAX_RECORD_BYTES`]. Nothing was written, and no cookie sent.
     TooLarge {
-        /// The encoded size.
+        /// The size that is over the limit (of the JSON, or of the encoded data).
         bytes: usize,
     },
     /// A `signed_cookies` session would not fit in a cookie; none was sent.
@@ -82,7 +85,7 @@ impl fmt::Display for FinishError {
         match self {
             Self::Interrupted => f.write_str("The request's session was deleted before the request completed. The user may have logged out in a concurrent request, for example."),
             Self::Store(e) => write!(f, "{e}"),
-            Self::TooLarge { bytes } => write!(f, "session data is {bytes} bytes encoded, over the limit of {MAX_RECORD_BYTES}; nothing was saved"),
+            Self::TooLarge { bytes } => write!(f, "session data is {bytes} bytes, over the limit of {MAX_RECORD_BYTES}; nothing was saved"),
             Self::CookieTooLarge { bytes } => write!(f, "signed_cookies session is {bytes} bytes, over the {MAX_COOKIE_BYTES}-byte cookie limit; the cookie was not sent (store less in the session, or use a server-side engine)"),
             Self::Session(e) => write!(f, "{e}"),
         }
@@ -295,7 +298,11 @@ impl<S: SessionStore + Clone> SessionManager<S> {
         let data = session.cache.as_ref().unwrap_or(&empty);
         match &mut session.identity {
             Identity::Signed { token } => {
-                let value = self.ctx.signed_cookies_signer.sign_object(data, true, now);
+                let value = self
+                    .ctx
+                    .signed_cookies_signer
+                    .sign_object_readable(data, true, now)
+                    .map_err(|bytes| FinishError::TooLarge { bytes })?;
                 let bytes = self.ctx.settings.cookie.name.len() + 1 + value.len();
                 if bytes > MAX_COOKIE_BYTES {
                     return Err(FinishError::CookieTooLarge { bytes });
@@ -304,7 +311,8 @@ impl<S: SessionStore + Clone> SessionManager<S> {
                 Ok(Some(value))
             }
             Identity::Server { key, stored } => {
-                let mut record = encode_record(&self.ctx, data, now, session.version.saturating_add(1));
+                let mut record = encode_record(&self.ctx, data, now, session.version.saturating_add(1))
+                    .map_err(|bytes| FinishError::TooLarge { bytes })?;
                 let bytes = record.data.len();
                 if bytes > MAX_RECORD_BYTES - 100 {
                     return Err(FinishError::TooLarge { bytes });

@@ -515,8 +515,11 @@ pub(crate) fn decode_signed_cookie(ctx: &Context, token: &str, now: i64) -> Opti
     Some((map, unsigned.used_fallback))
 }
 
-/// Encodes session data as stored: Django's `SessionStore.encode`.
-pub(crate) fn encode_record(ctx: &Context, data: &Map<String, Value>, now: i64, version: u64) -> Record {
+/// Encodes session data as stored: Django's `SessionStore.encode`. The error
+/// is the size of data that could not be read back (see
+/// [`TimestampSigner::sign_object_readable`]).
+pub(crate) fn encode_record(ctx: &Context, data: &Map<String, Value>, now: i64, version: u64) -> Result<Record, usize> {
     let age = expiry::expiry_age(data.get(EXPIRY_KEY), ctx.settings.cookie.age, now);
-    Record { data: ctx.data_signer.sign_object(data, true, now), expires_at: now.saturating_add(age), version }
+    let signed = ctx.data_signer.sign_object_readable(data, true, now)?;
+    Ok(Record { data: signed, expires_at: now.saturating_add(age), version })
 }

@@ -176,7 +176,28 @@ impl TimestampSigner {
     /// non-ASCII escaped (as Python's `json.dumps`), zlib when that is shorter,
     /// URL-safe base64, `.` prefix when compressed, then [`sign`](Self::sign).
     pub fn sign_object<T: serde::Serialize + ?Sized>(&self, value: &T, compress: bool, now: i64) -> String {
+        self.sign_json(&to_python_json(value), compress, now)
+    }
+
+    /// [`sign_object`](Self::sign_object), refusing a value that could be
+    /// signed but never read back: JSON larger than [`MAX_DECOMPRESSED`]
+    /// compresses well (a megabyte of one letter fits in a cookie) but
+    /// [`unsign_object`](Self::unsign_object) will not inflate it. The error
+    /// is the size of the JSON.
+    pub fn sign_object_readable<T: serde::Serialize + ?Sized>(
+        &self,
+        value: &T,
+        compress: bool,
+        now: i64,
+    ) -> Result<String, usize> {
         let json = to_python_json(value);
+        if json.len() > MAX_DECOMPRESSED {
+            return Err(json.len());
+        }
+        Ok(self.sign_json(&json, compress, now))
+    }
+
+    fn sign_json(&self, json: &str, compress: bool, now: i64) -> String {
         let mut payload = String::new();
         let compressed = if compress {
             let packed = miniz_oxide::deflate::compress_to_vec_zlib(json.as_bytes(), 6);

@@ -12,6 +12,7 @@ use edge_session::ops::OpsRequest;
 use edge_session::prelude::*;
 use edge_session::record::MAX_RECORD_BYTES;
 use edge_session::signing::SaltedHmac;
+use edge_session::signing::MAX_DECOMPRESSED;
 use edge_session::store::cache::{CacheEngine, CachedStore, MemoryCache};
 use serde_json::{json, Value};
 
@@ -339,6 +340,47 @@ fn oversized_session_data_is_a_clear_error_and_nothing_is_half_written() {
     assert_eq!(c.store.durable().len(), 1);
     let k = cache();
     run(&k, |key| pollster::block_on(edge_session::store::cache::CacheStore::get(k.store.cache(), key)).unwrap());
+}
+
+/// Data that compresses well past the inflate limit (2 MiB of one letter is
+/// a few kilobytes of zlib) used to be saved, answered 200 with a cookie, and
+/// never loaded again: a silent logout and an orphaned record. It is refused
+/// like any oversized data, on every engine; a `signed_cookies` session of
+/// 1.5 MB of one letter (a cookie of ~2 KB) too.
+#[test]
+fn data_that_compresses_past_the_inflate_limit_is_refused_on_every_engine() {
+    fn run<S: SessionStore + Clone + Counted>(rig: &Rig<S>, what: &str) {
+        for len in [2 * MAX_RECORD_BYTES, 1_500_000] {
+            let blob = "a".repeat(len);
+            let jar = login(rig);
+            let r = rig.request(jar.header(), async |s| {
+                s.set("blob", json!(blob)).await.unwrap();
+                200
+            });
+            assert!(matches!(r.error, Some(FinishError::TooLarge { .. })), "{what} {len}: {:?}", r.error);
+            assert_eq!((r.status, r.set_cookie.as_deref()), (500, None), "{what} {len}");
+            assert_eq!((r.ops.writes, r.ops.deletes), (0, 0), "{what} {len}: nothing written");
+            let (user, _) = read_user(rig, jar.header().unwrap().as_bytes());
+            assert_eq!(user, Some(json!("ada")), "{what} {len}: the old session is intact");
+        }
+        // Just under the limit, compressed, saves and loads back.
+        let blob = "a".repeat(MAX_DECOMPRESSED - 100);
+        let mut jar = Jar::default();
+        jar.update(&rig.request(None, async |s| {
+            s.set("blob", json!(blob)).await.unwrap();
+            200
+        }));
+        let mut got = None;
+        rig.request(jar.header(), async |s| {
+            got = s.get("blob").await.unwrap();
+            200
+        });
+        assert_eq!(got.as_ref().and_then(Value::as_str).map(str::len), Some(MAX_DECOMPRESSED - 100), "{what}");
+    }
+    run(&Harness::new(&[]), "db");
+    run(&cached_db(), "cached_db");
+    run(&cache(), "cache");
+    run(&Harness::new(&[("SESSION_ENGINE", "signed_cookies")]), "signed_cookies");
 }
 
 #[test]
