@@ -318,6 +318,14 @@ impl<S: SessionStore + Clone> SessionManager<S> {
                     return Err(FinishError::TooLarge { bytes });
                 }
                 let update = match (&*key, *stored) {
+                    // A blind-put store cannot say the record is gone: ask
+                    // first, so a logged-out key is never written again.
+                    (Some(k), Stored::Unknown) if !self.store.save_detects_missing() => {
+                        match self.store.exists(k).await.map_err(FinishError::Store)? {
+                            true => Some(self.store.save(k, &record).await),
+                            false => Some(Err(StoreError::Missing)),
+                        }
+                    }
                     (Some(k), Stored::Yes | Stored::Unknown) => Some(self.store.save(k, &record).await),
                     _ => None,
                 };

@@ -50,6 +50,9 @@ impl SessionStore for AnyStore {
     async fn exists(&self, key: &SessionKey) -> Result<bool, StoreError> {
         each!(self, s => s.exists(key).await, Err(no_store()))
     }
+    fn save_detects_missing(&self) -> bool {
+        each!(self, s => s.save_detects_missing(), true)
+    }
     async fn clear_expired(&self) -> Result<u64, StoreError> {
         each!(self, s => s.clear_expired().await, Ok(0))
     }

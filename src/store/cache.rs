@@ -4,7 +4,9 @@
 //! * [`CacheEngine`] makes a cache a [`SessionStore`] with Django's `cache`
 //!   engine semantics (writes are blind puts, expiry is the record's plus the
 //!   backend TTL). KV cannot do an atomic create or detect a concurrent delete,
-//!   so `create` relies on 165-bit random keys and `save` cannot raise Missing.
+//!   so `create` relies on 165-bit random keys and `save` cannot raise Missing
+//!   (the manager checks that a never-read session's record exists before it
+//!   saves it: correct for requests that do not overlap, not atomic).
 //! * [`CachedStore`] is Django's `cached_db`: writes go to the durable store
 //!   first, then to the cache; reads use the cache and fall back to the durable
 //!   store on a miss, **or when the cached copy is not the version the
@@ -95,6 +97,10 @@ impl<K: CacheStore> SessionStore for CacheEngine<K> {
     async fn clear_expired(&self) -> Result<u64, StoreError> {
         // KV drops entries by their expirationTtl; there is nothing to scan.
         Ok(0)
+    }
+
+    fn save_detects_missing(&self) -> bool {
+        false
     }
 }
 
@@ -246,6 +252,16 @@ impl MemoryCache {
     /// Operations served so far.
     pub fn ops(&self) -> OpCounts {
         self.inner.ops.get()
+    }
+
+    /// How many keys hold a record.
+    pub fn len(&self) -> usize {
+        self.inner.entries.borrow().values().filter(|(latest, _)| latest.is_some()).count()
+    }
+
+    /// Whether no key holds a record.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// The TTL the latest write of `key` asked for (`None` after a removal).

@@ -67,6 +67,15 @@ pub trait SessionStore {
 
     /// Removes expired records; returns how many (Django's `clear_expired`).
     async fn clear_expired(&self) -> Result<u64, StoreError>;
+
+    /// Whether `save` reports a record that is gone ([`StoreError::Missing`]).
+    /// A store whose save is a blind put (a cache) answers `false`: before
+    /// saving a session it never read, the manager then asks
+    /// [`exists`](Self::exists), so a key whose record is gone (logged out)
+    /// is never written again.
+    fn save_detects_missing(&self) -> bool {
+        true
+    }
 }
 
 /// Counts of the operations a store served (for tests and benchmarks).

@@ -255,6 +255,9 @@ impl<S: SessionStore> SessionStore for Flaky<S> {
         self.before("clear_expired")?;
         self.inner.clear_expired().await
     }
+    fn save_detects_missing(&self) -> bool {
+        self.inner.save_detects_missing()
+    }
 }
 
 /// A deferred action: another request to run while one is in flight.
@@ -315,5 +318,8 @@ impl<S: SessionStore> SessionStore for Gate<S> {
     }
     async fn clear_expired(&self) -> Result<u64, StoreError> {
         self.inner.clear_expired().await
+    }
+    fn save_detects_missing(&self) -> bool {
+        self.inner.save_detects_missing()
     }
 }
