@@ -112,7 +112,7 @@ pub enum Lifetime {
 /// use edge_session::cookie::{set_cookie, Lifetime};
 /// use edge_session::settings::Settings;
 /// let s = Settings::from_pairs([("SECRET_KEY", "k")]).unwrap();
-/// let header = set_cookie(&s.cookie, "VALUE", Lifetime::MaxAge { max_age: 1_209_600, now: 1_796_889_600 - 1_209_600 });
+/// let header = set_cookie(s.cookie(), "VALUE", Lifetime::MaxAge { max_age: 1_209_600, now: 1_796_889_600 - 1_209_600 });
 /// assert_eq!(header, "sessionid=VALUE; expires=Thu, 10 Dec 2026 08:00:00 GMT; HttpOnly; Max-Age=1209600; Path=/; SameSite=Lax");
 /// ```
 pub fn set_cookie(config: &CookieConfig, value: &str, lifetime: Lifetime) -> String {
@@ -145,7 +145,7 @@ pub fn set_cookie(config: &CookieConfig, value: &str, lifetime: Lifetime) -> Str
 /// use edge_session::cookie::delete_cookie;
 /// use edge_session::settings::Settings;
 /// let s = Settings::from_pairs([("SECRET_KEY", "k")]).unwrap();
-/// assert_eq!(delete_cookie(&s.cookie), "sessionid=\"\"; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; SameSite=Lax");
+/// assert_eq!(delete_cookie(s.cookie()), "sessionid=\"\"; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; SameSite=Lax");
 /// ```
 pub fn delete_cookie(config: &CookieConfig) -> String {
     let prefixed = config.name.starts_with("__Secure-") || config.name.starts_with("__Host-");

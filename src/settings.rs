@@ -91,23 +91,55 @@ impl SameSite {
     }
 }
 
-/// The session cookie's attributes (`SESSION_COOKIE_*`).
+/// The session cookie's attributes (`SESSION_COOKIE_*`), validated: a
+/// `CookieConfig` only comes from [`Settings`], so every attribute it writes
+/// into `Set-Cookie` passed the checks of [`Settings::from_lookup`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CookieConfig {
+    pub(crate) name: String,
+    pub(crate) age: i64,
+    pub(crate) domain: Option<String>,
+    pub(crate) path: String,
+    pub(crate) secure: bool,
+    pub(crate) httponly: bool,
+    pub(crate) samesite: Option<SameSite>,
+}
+
+impl CookieConfig {
     /// `SESSION_COOKIE_NAME`.
-    pub name: String,
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// `SESSION_COOKIE_AGE`, seconds.
-    pub age: i64,
+    pub fn age(&self) -> i64 {
+        self.age
+    }
+
     /// `SESSION_COOKIE_DOMAIN`.
-    pub domain: Option<String>,
+    pub fn domain(&self) -> Option<&str> {
+        self.domain.as_deref()
+    }
+
     /// `SESSION_COOKIE_PATH`.
-    pub path: String,
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
     /// `SESSION_COOKIE_SECURE`.
-    pub secure: bool,
+    pub fn secure(&self) -> bool {
+        self.secure
+    }
+
     /// `SESSION_COOKIE_HTTPONLY`.
-    pub httponly: bool,
+    pub fn httponly(&self) -> bool {
+        self.httponly
+    }
+
     /// `SESSION_COOKIE_SAMESITE`; `None` when the attribute is off.
-    pub samesite: Option<SameSite>,
+    pub fn samesite(&self) -> Option<SameSite> {
+        self.samesite
+    }
 }
 
 /// A setting that was refused, with the rule it broke.
@@ -151,20 +183,23 @@ pub const SETTING_NAMES: &[&str] = &[
 /// The secret used when `SESSION_INSECURE_DEV_SECRET=1` and no `SECRET_KEY` is set.
 const DEV_SECRET: &str = "edge-session-insecure-development-secret-do-not-deploy";
 
-/// The effective session settings.
+/// The effective session settings, validated when built: the only ways to
+/// make one are [`Settings::from_pairs`] and [`Settings::from_lookup`], and
+/// its fields are read-only, so no unchecked value (a cookie name with `;`,
+/// `SameSite=None` without `Secure`) reaches a `Set-Cookie` header.
+///
+/// ```compile_fail
+/// # use edge_session::settings::Settings;
+/// let mut s = Settings::from_pairs([("SECRET_KEY", "k")]).unwrap();
+/// s.cookie.name = "bad name;".into(); // private: does not compile
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct Settings {
-    /// `SESSION_ENGINE`.
-    pub engine: Engine,
-    /// The `SESSION_COOKIE_*` settings.
-    pub cookie: CookieConfig,
-    /// `SESSION_EXPIRE_AT_BROWSER_CLOSE`.
-    pub expire_at_browser_close: bool,
-    /// `SESSION_SAVE_EVERY_REQUEST`.
-    pub save_every_request: bool,
-    /// True when no `SECRET_KEY` was given and `SESSION_INSECURE_DEV_SECRET=1`
-    /// chose the public development secret: anyone can forge sessions.
-    pub insecure_dev_secret: bool,
+    pub(crate) engine: Engine,
+    pub(crate) cookie: CookieConfig,
+    pub(crate) expire_at_browser_close: bool,
+    pub(crate) save_every_request: bool,
+    pub(crate) insecure_dev_secret: bool,
     secret_key: String,
     secret_key_fallbacks: Vec<String>,
 }
@@ -209,8 +244,8 @@ impl Settings {
     ///     ("SECRET_KEY", "k"),
     ///     ("SESSION_ENGINE", "django.contrib.sessions.backends.cached_db"),
     /// ]).unwrap();
-    /// assert_eq!(s.engine, Engine::CachedDb);
-    /// assert_eq!(s.cookie.age, 1_209_600);
+    /// assert_eq!(s.engine(), Engine::CachedDb);
+    /// assert_eq!(s.cookie().age(), 1_209_600);
     /// let err = Settings::from_pairs([("SECRET_KEY", "k"), ("SESSION_COOKIE_AGE", "2w")]).unwrap_err();
     /// assert_eq!(err.setting, "SESSION_COOKIE_AGE");
     /// ```
@@ -339,6 +374,32 @@ impl Settings {
             secret_key,
             secret_key_fallbacks,
         })
+    }
+
+    /// `SESSION_ENGINE`.
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// The `SESSION_COOKIE_*` settings.
+    pub fn cookie(&self) -> &CookieConfig {
+        &self.cookie
+    }
+
+    /// `SESSION_EXPIRE_AT_BROWSER_CLOSE`.
+    pub fn expire_at_browser_close(&self) -> bool {
+        self.expire_at_browser_close
+    }
+
+    /// `SESSION_SAVE_EVERY_REQUEST`.
+    pub fn save_every_request(&self) -> bool {
+        self.save_every_request
+    }
+
+    /// True when no `SECRET_KEY` was given and `SESSION_INSECURE_DEV_SECRET=1`
+    /// chose the public development secret: anyone can forge sessions.
+    pub fn insecure_dev_secret(&self) -> bool {
+        self.insecure_dev_secret
     }
 
     /// `SECRET_KEY`.
