@@ -266,12 +266,30 @@ function applyOutcome(response, outcome) {
   }
 }
 
+/** `new Sessions(env, options)`, or null after logging a configuration error. */
+function sessionsOrLog(env, options) {
+  try {
+    return new Sessions(env, options);
+  } catch (e) {
+    console.error(`edge-session: ${e.message}`);
+    return null;
+  }
+}
+
+/** The answer to a configuration error: the detail is in the log, not in the response. */
+function configErrorResponse() {
+  return new Response("Internal Server Error", { status: 500 });
+}
+
 /**
  * Wraps a fetch handler: `export default { fetch: withSessions(async (request, env, ctx, session) => ...) }`.
+ * A configuration error (no SECRET_KEY, a bad setting, a missing binding) is
+ * logged with its detail and answered with a plain 500, as the Rust `with_session` does.
  */
 export function withSessions(handler, options) {
   return async (request, env, ctx) => {
-    const sessions = new Sessions(env, options);
+    const sessions = sessionsOrLog(env, options);
+    if (!sessions) return configErrorResponse();
     const session = await sessions.load(request);
     let response;
     try {
@@ -284,10 +302,14 @@ export function withSessions(handler, options) {
   };
 }
 
-/** Hono middleware: `app.use(sessionMiddleware())`, then `c.get("session")`. */
+/**
+ * Hono middleware: `app.use(sessionMiddleware())`, then `c.get("session")`.
+ * A configuration error is logged and answered with a plain 500 (the route does not run).
+ */
 export function sessionMiddleware(options) {
   return async (c, next) => {
-    const sessions = new Sessions(c.env, options);
+    const sessions = sessionsOrLog(c.env, options);
+    if (!sessions) return configErrorResponse();
     const session = await sessions.load(c.req.raw);
     c.set("session", session);
     await next();

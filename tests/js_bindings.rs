@@ -151,3 +151,48 @@ fn the_durable_object_protocol_is_exported() {
     let c: Value = serde_json::from_str(&counters()).unwrap();
     assert!(c["crypto"].is_u64());
 }
+
+/// Sets `Object.prototype[name] = value` for the duration of `f`.
+fn with_polluted_prototype<T>(name: &str, value: JsValue, f: impl FnOnce() -> T) -> T {
+    let proto = js_sys::Object::get_prototype_of(&js_sys::Object::new());
+    js_sys::Reflect::set(&proto, &name.into(), &value).unwrap();
+    let out = f();
+    js_sys::Reflect::delete_property(&proto.into(), &name.into()).unwrap();
+    out
+}
+
+#[wasm_bindgen_test]
+async fn settings_and_bindings_on_the_prototype_chain_are_ignored() {
+    use edge_session::signing::TimestampSigner;
+    // A cookie forged under a secret the attacker chose.
+    let forged = TimestampSigner::new("attacker", &[], "django.contrib.sessions.backends.signed_cookies").sign_object(
+        &json!({"user": "admin"}),
+        true,
+        (js_sys::Date::now() / 1000.0) as i64,
+    );
+    let sessions = with_polluted_prototype("SECRET_KEY_FALLBACKS", r#"["attacker"]"#.into(), || {
+        WasmSessions::new(
+            vars(&[("SECRET_KEY", "k"), ("SESSION_ENGINE", "signed_cookies")]),
+            JsValue::UNDEFINED,
+            JsValue::UNDEFINED,
+            JsValue::UNDEFINED,
+        )
+        .unwrap()
+    });
+    let session = sessions.load(Some(format!("sessionid={forged}")));
+    assert_eq!(
+        op(&session, json!({"op": "get", "key": "user"})).await,
+        json!({"ok": null}),
+        "the forgery does not load"
+    );
+    // A binding is an own property too: an inherited "KV namespace" is missing.
+    let kv = with_polluted_prototype("SESSION_KV", js_sys::Object::new().into(), || {
+        WasmSessions::new(
+            vars(&[("SECRET_KEY", "k"), ("SESSION_ENGINE", "cache")]),
+            JsValue::UNDEFINED,
+            JsValue::UNDEFINED,
+            JsValue::UNDEFINED,
+        )
+    });
+    assert!(kv.is_err(), "an inherited SESSION_KV is not a binding");
+}

@@ -2,7 +2,8 @@
 //!
 //! Settings are read under Django's names from vars (`[vars]`, `.dev.vars`,
 //! `--var NAME:VALUE`) and secrets (`SECRET_KEY`, `SECRET_KEY_FALLBACKS`); a var
-//! written as a TOML number or boolean reads as its text. Four more vars name
+//! written as a TOML number or boolean reads as its text. Only `env`'s own
+//! properties count, never inherited ones (nothing on `Object.prototype`). Four more vars name
 //! the platform pieces:
 //!
 //! | var | default | |
@@ -13,7 +14,7 @@
 //! | `SESSION_KV_CACHE_TTL` | unset (KV's default, 60 s) | `cacheTtl` of KV reads, seconds, at least 30 |
 
 use std::fmt;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
 use super::{AnyStore, DurableStore, KvCache, WorkersClock};
 use crate::settings::{Engine, Settings, SettingsError, SETTING_NAMES};
@@ -110,7 +111,7 @@ impl EnvSource {
         if let Some((_, v)) = self.overrides.iter().rev().find(|(k, _)| k == name) {
             return Some(v.clone());
         }
-        let value = js_sys::Reflect::get(&self.env, &JsValue::from_str(name)).ok()?;
+        let value = self.own(name)?;
         if let Some(s) = value.as_string() {
             Some(s)
         } else if let Some(n) = value.as_f64() {
@@ -130,8 +131,21 @@ impl EnvSource {
             return ("(passed in options)".to_owned(), Some(b.clone()));
         }
         let name = self.var(var).unwrap_or_else(|| default.to_owned());
-        let value = js_sys::Reflect::get(&self.env, &JsValue::from_str(&name)).ok().filter(JsValue::is_object);
+        let value = self.own(&name).filter(JsValue::is_object);
         (name, value)
+    }
+
+    /// `env[name]` when it is `env`'s own property. A plain property read
+    /// follows the prototype chain: a `SECRET_KEY_FALLBACKS` planted on
+    /// `Object.prototype` by some other bug in the isolate would be read as
+    /// a setting, and let a cookie forged under that secret load.
+    fn own(&self, name: &str) -> Option<JsValue> {
+        let env: &js_sys::Object = self.env.dyn_ref()?;
+        let key = JsValue::from_str(name);
+        if !js_sys::Object::has_own(env, &key) {
+            return None;
+        }
+        js_sys::Reflect::get(env, &key).ok()
     }
 }
 

@@ -97,7 +97,11 @@ impl Sessions {
 }
 
 /// Wraps a fetch handler: `with_session(req, &env, async |req, session| { ... }).await`.
-/// A configuration error is logged and answered with a 500 naming the problem.
+/// A configuration error (a missing `SECRET_KEY`, a bad setting, a missing
+/// binding) is logged with its detail and answered with a plain 500
+/// `Internal Server Error`: the detail names settings and bindings, which is
+/// for the operator's log, not for the client. The npm package's
+/// `withSessions` does the same.
 pub async fn with_session<F>(req: Request, env: &Env, handler: F) -> worker::Result<Response>
 where
     F: AsyncFnOnce(Request, &mut Session<AnyStore>) -> worker::Result<Response>,
@@ -106,7 +110,7 @@ where
         Ok(sessions) => sessions.handle(req, handler).await,
         Err(e) => {
             console_error!("{e}");
-            Response::error(e.to_string(), 500)
+            Response::error("Internal Server Error", 500)
         }
     }
 }

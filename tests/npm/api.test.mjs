@@ -8,7 +8,7 @@ import { Miniflare } from "miniflare";
 import { ROOT, SECRET, pair } from "../worker/harness.mjs";
 import { packAndBundle, packageSizes } from "./pack.mjs";
 
-function start(entry, deps, engine = "cached_db") {
+function start(entry, deps, engine = "cached_db", vars = {}) {
   const { dist } = packAndBundle(path.join(ROOT, "tests/npm", entry), deps);
   return new Miniflare({
     modules: true,
@@ -22,7 +22,8 @@ function start(entry, deps, engine = "cached_db") {
     cf: false,
     kvNamespaces: ["SESSION_KV"],
     durableObjects: { SESSION_DO: { className: "SessionObject", useSQLite: true } },
-    bindings: { SECRET_KEY: SECRET, SESSION_ENGINE: engine },
+    // A var given as undefined is left out (to test a missing setting).
+    bindings: Object.fromEntries(Object.entries({ SECRET_KEY: SECRET, SESSION_ENGINE: engine, ...vars }).filter(([, v]) => v !== undefined)),
   });
 }
 
@@ -106,4 +107,22 @@ describe("package size", () => {
     console.log(`npm package: wasm ${s.wasm_raw} B raw / ${s.wasm_gz} B gzip; JS ${s.js_raw} B raw / ${s.js_gz} B gzip; total gzip ${s.wasm_gz + s.js_gz} B`);
     assert.ok(s.wasm_raw > 0 && s.js_raw > 0);
   });
+});
+
+describe("configuration errors", () => {
+  for (const [entry, deps] of [["plain-worker.js", []], ["hono-worker.js", ["hono@4.13.19"]]]) {
+    it(`are a plain 500 with the detail only in the log (${entry})`, async () => {
+      for (const vars of [{ SECRET_KEY: undefined }, { SESSION_COOKIE_SAMESITE: "None" }]) {
+        const mf = start(entry, deps, "cached_db", vars);
+        try {
+          const res = await mf.dispatchFetch("http://127.0.0.1/visit");
+          assert.equal(res.status, 500);
+          assert.equal(await res.text(), "Internal Server Error");
+          assert.equal(res.headers.getSetCookie().length, 0);
+        } finally {
+          await mf.dispose();
+        }
+      }
+    });
+  }
 });

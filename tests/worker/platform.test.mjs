@@ -46,6 +46,17 @@ describe("configuration", () => {
     });
   });
 
+  it("the site answers a configuration error with a plain 500, the detail only in the log (with_session)", async () => {
+    for (const vars of [{ SECRET_KEY: undefined }, { SESSION_COOKIE_SAMESITE: "None" }]) {
+      await withWorker({ vars }, async (w) => {
+        const res = await w.get("/");
+        assert.equal(res.status, 500);
+        assert.equal(await res.text(), "Internal Server Error");
+        assert.equal(res.headers.getSetCookie().length, 0);
+      });
+    }
+  });
+
   it("settings come from vars under Django's names", async () => {
     const vars = { SESSION_ENGINE: "django.contrib.sessions.backends.db", SESSION_COOKIE_NAME: "sid", SESSION_COOKIE_AGE: "600", SESSION_COOKIE_SECURE: "1", SESSION_COOKIE_SAMESITE: "Strict" };
     await withWorker({ vars }, async (w) => {
