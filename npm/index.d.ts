@@ -72,18 +72,24 @@ export class Session {
   setTestCookie(): Promise<void>;
   testCookieWorked(): Promise<boolean>;
   deleteTestCookie(): Promise<void>;
-  /** Seconds of inactivity, `0` for a browser-length cookie, `null` for the global policy, or a Date. */
+  /**
+   * Seconds of inactivity, `0` for a browser-length cookie, `null` for the global policy, or a Date.
+   * Throws a TypeError for NaN, ±Infinity, numbers past ±Number.MAX_SAFE_INTEGER and invalid Dates.
+   */
   setExpiry(value: number | Date | null): Promise<void>;
   getExpiryAge(): Promise<number>;
   getExpiryDate(): Promise<Date>;
   getExpireAtBrowserClose(): Promise<boolean>;
-  /** No key and no data; never loads. */
+  /** No key and no data; never loads. Throws a TypeError while session calls are pending (await them first). */
   isEmpty(): boolean;
-  /** The session key, or null (a new session gets one when committed). */
+  /** The session key, or null (a new session gets one when committed). Throws a TypeError while calls are pending. */
   readonly sessionKey: string | null;
-  /** Set to true after changing a stored value in place. */
+  /** Set to true after changing a stored value in place (queued after earlier calls). Reading throws a TypeError while calls are pending. */
   modified: boolean;
+  /** Throws a TypeError while calls are pending. */
   readonly accessed: boolean;
+  /** Resolves once every call made so far has run (whether it succeeded or not). */
+  settled(): Promise<void>;
 }
 
 export class Sessions {

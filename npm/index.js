@@ -49,10 +49,19 @@ function unwrap(text) {
  * `request.session`: Django's session dictionary. Methods that read or write
  * data load the session on first use (lazily), so they return promises;
  * `clear`, `flush`, `isEmpty` and the flags never load.
+ *
+ * Calls run one at a time, in the order they were made, even when not
+ * awaited. The synchronous reads (`isEmpty()`, `modified`, `accessed`,
+ * `sessionKey`) answer from the state after every call made so far: with a
+ * call still pending that state does not exist yet, so they throw a
+ * `TypeError` saying to await first (`await session.settled()` waits for all
+ * of them); they never report a state from before a queued call. Setting
+ * `modified` is queued like any call.
  */
 export class Session {
   #inner;
   #queue = Promise.resolve();
+  #pending = 0;
 
   constructor(inner) {
     this.#inner = inner;
@@ -65,9 +74,25 @@ export class Session {
 
   // Calls run one at a time, in order, even when not awaited.
   #run(f) {
-    const next = this.#queue.then(f);
+    this.#pending += 1;
+    const next = this.#queue.then(f).finally(() => {
+      this.#pending -= 1;
+    });
     this.#queue = next.catch(() => {});
     return next;
+  }
+
+  // The state for a synchronous read: only once every queued call has run.
+  #now(what) {
+    if (this.#pending > 0) {
+      throw new TypeError(`edge-session: session.${what} was read while ${this.#pending} session call(s) are still pending; await them (or \`await session.settled()\`) first`);
+    }
+    return this.#inner;
+  }
+
+  /** Resolves once every call made so far has run (whether it succeeded or not). */
+  settled() {
+    return this.#queue;
   }
 
   #op(op) {
@@ -135,10 +160,24 @@ export class Session {
   deleteTestCookie() {
     return this.#op({ op: "delete_test_cookie" });
   }
-  /** Seconds (number), `0` (browser close), `null` (the global policy), or a Date. */
+  /**
+   * Seconds (a finite number within ±Number.MAX_SAFE_INTEGER), `0` (browser
+   * close), `null` (the global policy), or a valid Date; anything else is a
+   * TypeError (`NaN` and `Infinity` never mean "the global policy").
+   */
   setExpiry(value) {
-    const v = value instanceof Date ? value.toISOString() : value;
-    return this.#op({ op: "set_expiry", value: v === undefined ? null : v });
+    let v = value === undefined ? null : value;
+    if (v instanceof Date) {
+      if (Number.isNaN(v.getTime())) throw new TypeError("edge-session: setExpiry() got an invalid Date");
+      v = v.toISOString();
+    } else if (typeof v === "number") {
+      if (!Number.isFinite(v) || Math.abs(v) > Number.MAX_SAFE_INTEGER) {
+        throw new TypeError(`edge-session: setExpiry() takes seconds within ±${Number.MAX_SAFE_INTEGER}, 0, null or a Date; got ${v}`);
+      }
+    } else if (v !== null) {
+      throw new TypeError(`edge-session: setExpiry() takes seconds, 0, null or a Date; got a ${typeof v}`);
+    }
+    return this.#op({ op: "set_expiry", value: v });
   }
   getExpiryAge() {
     return this.#op({ op: "get_expiry_age" });
@@ -150,27 +189,28 @@ export class Session {
   getExpireAtBrowserClose() {
     return this.#op({ op: "get_expire_at_browser_close" });
   }
-  /** No key and no data (never loads). */
+  /** No key and no data (never loads). Throws a TypeError while calls are pending. */
   isEmpty() {
-    return this.#inner.isEmpty();
+    return this.#now("isEmpty()").isEmpty();
   }
-  /** The session key, or null (a new session gets one when committed). */
+  /** The session key, or null (a new session gets one when committed). Throws a TypeError while calls are pending. */
   get sessionKey() {
-    return this.#inner.sessionKey ?? null;
+    return this.#now("sessionKey").sessionKey ?? null;
   }
+  /** Throws a TypeError while calls are pending. */
   get modified() {
-    return this.#inner.modified;
+    return this.#now("modified").modified;
   }
-  /** Set to true after changing a value in place (e.g. an array you pushed to). */
+  /** Set to true after changing a value in place (e.g. an array you pushed to); queued after the calls before it. */
   set modified(value) {
-    this.#inner.modified = Boolean(value);
+    const flag = Boolean(value);
+    this.#run(() => {
+      this.#inner.modified = flag;
+    });
   }
+  /** Throws a TypeError while calls are pending. */
   get accessed() {
-    return this.#inner.accessed;
-  }
-  /** @internal Waits for pending calls. */
-  _settled() {
-    return this.#queue;
+    return this.#now("accessed").accessed;
   }
 }
 
@@ -202,7 +242,7 @@ export class Sessions {
    * cookie is ever sent for data that was not saved).
    */
   async commit(session, response) {
-    await session._settled();
+    await session.settled();
     const outcome = JSON.parse(await this.#inner.finish(session._inner, response.status));
     if (outcome.error) {
       console.error(`edge-session: ${outcome.message}`);
@@ -219,7 +259,7 @@ export class Sessions {
 
   /** Django's `session.save()` outside a request; resolves to the cookie value (null for an empty session without a record). */
   async save(session) {
-    await session._settled();
+    await session.settled();
     return this.#inner.save(session._inner);
   }
 

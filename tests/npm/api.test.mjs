@@ -126,3 +126,39 @@ describe("configuration errors", () => {
     });
   }
 });
+
+describe("the Session call queue and its argument checks", () => {
+  let mf;
+  before(async () => {
+    mf = start("queue-worker.js", []);
+    await mf.ready;
+  });
+  after(async () => mf?.dispose());
+  const run = async (name) => (await mf.dispatchFetch(`http://127.0.0.1/${name}`)).json();
+
+  it("synchronous reads with a call pending throw a TypeError instead of a stale or busy answer", async () => {
+    const { during, after } = await run("readWhilePending");
+    for (const [what, outcome] of Object.entries(during)) {
+      assert.equal(outcome.error, "TypeError", what);
+      assert.match(outcome.message, /still pending; await them/, what);
+    }
+    assert.deepEqual(after, { modified: true, accessed: true, isEmpty: false });
+  });
+
+  it("setting modified is queued after the calls made before it", async () => {
+    assert.deepEqual(await run("setterIsQueued"), { modified: false });
+  });
+
+  it("setExpiry refuses NaN, infinities, out-of-range numbers and invalid dates with a TypeError", async () => {
+    const out = await run("badExpiries");
+    assert.deepEqual(out, {
+      NaN: "TypeError",
+      Infinity: "TypeError",
+      "-Infinity": "TypeError",
+      "1e19": "TypeError",
+      string: "TypeError",
+      invalidDate: "TypeError",
+      age: 300,
+    });
+  });
+});

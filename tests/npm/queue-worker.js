@@ -1,0 +1,54 @@
+// Scenarios of the JS Session's call queue and argument checks, answered as
+// JSON for tests/npm/api.test.mjs: what a handler sees when it does not await.
+import { withSessions, SessionObject } from "edge-session";
+
+export { SessionObject };
+
+/** The outcome of `f()`: its value, or the error's name and message. */
+function attempt(f) {
+  try {
+    return { value: f() };
+  } catch (e) {
+    return { error: e.name, message: e.message };
+  }
+}
+
+const SCENARIOS = {
+  // A synchronous read with a call pending: a TypeError that says what to do;
+  // once settled, the state after the queued calls.
+  async readWhilePending(session) {
+    const pending = session.set("a", 1);
+    const during = {
+      modified: attempt(() => session.modified),
+      accessed: attempt(() => session.accessed),
+      sessionKey: attempt(() => session.sessionKey),
+      isEmpty: attempt(() => session.isEmpty()),
+    };
+    await pending;
+    return { during, after: { modified: session.modified, accessed: session.accessed, isEmpty: session.isEmpty() } };
+  },
+  // `modified = false` made after an unawaited set applies after it.
+  async setterIsQueued(session) {
+    session.set("a", 1);
+    session.modified = false;
+    await session.settled();
+    return { modified: session.modified };
+  },
+  // Non-finite and out-of-range expiries are refused at the call.
+  async badExpiries(session) {
+    const out = {};
+    for (const [name, v] of [["NaN", NaN], ["Infinity", Infinity], ["-Infinity", -Infinity], ["1e19", 1e19], ["string", "300"], ["invalidDate", new Date("nope")]]) {
+      out[name] = attempt(() => session.setExpiry(v)).error ?? "accepted";
+    }
+    await session.setExpiry(300);
+    out.age = await session.getExpiryAge();
+    return out;
+  },
+};
+
+export default {
+  fetch: withSessions(async (request, env, ctx, session) => {
+    const name = new URL(request.url).pathname.slice(1);
+    return Response.json(await SCENARIOS[name](session));
+  }),
+};
