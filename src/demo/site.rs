@@ -359,12 +359,19 @@ fn esc(text: &str) -> String {
     out
 }
 
-/// An `application/x-www-form-urlencoded` body; `None` over 8 KiB.
+/// The largest form body the site reads.
+const MAX_FORM_BYTES: usize = 8192;
+
+/// An `application/x-www-form-urlencoded` body; `None` over [`MAX_FORM_BYTES`]
+/// (refused by its `Content-Length`, or after reading just past the limit:
+/// the rest of a larger body is never read).
 async fn form(req: &mut Request) -> Result<Option<Vec<(String, String)>>> {
-    let body = req.text().await?;
-    if body.len() > 8192 {
+    let declared = req.headers().get("Content-Length")?.and_then(|n| n.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_FORM_BYTES as u64) {
         return Ok(None);
     }
+    let Some(bytes) = read_at_most(req, MAX_FORM_BYTES).await? else { return Ok(None) };
+    let body = String::from_utf8_lossy(&bytes);
     Ok(Some(
         body.split('&')
             .filter(|p| !p.is_empty())
@@ -374,6 +381,33 @@ async fn form(req: &mut Request) -> Result<Option<Vec<(String, String)>>> {
             })
             .collect(),
     ))
+}
+
+/// The request body, or `None` once it is longer than `limit` bytes (the
+/// stream is cancelled there, so a huge or endless body costs no more).
+async fn read_at_most(req: &Request, limit: usize) -> Result<Option<Vec<u8>>> {
+    use worker::js_sys::{Function, Promise, Reflect, Uint8Array};
+    use worker::wasm_bindgen::{JsCast, JsValue};
+    let Some(body) = req.inner().body() else { return Ok(Some(Vec::new())) };
+    let method = |target: &JsValue, name: &str| -> Result<Function> {
+        Ok(Reflect::get(target, &name.into())?.dyn_into::<Function>()?)
+    };
+    let reader = method(&body, "getReader")?.call0(&body)?;
+    let read = method(&reader, "read")?;
+    let mut out = Vec::new();
+    loop {
+        let next: Promise = read.call0(&reader)?.dyn_into()?;
+        let chunk = worker::wasm_bindgen_futures::JsFuture::from(next).await?;
+        if Reflect::get(&chunk, &"done".into())?.as_bool() == Some(true) {
+            return Ok(Some(out));
+        }
+        let value: Uint8Array = Reflect::get(&chunk, &"value".into())?.dyn_into()?;
+        if out.len() + value.length() as usize > limit {
+            let _ = method(&reader, "cancel")?.call0(&reader);
+            return Ok(None);
+        }
+        out.extend(value.to_vec());
+    }
 }
 
 fn field<'a>(f: &'a [(String, String)], name: &str) -> Option<&'a str> {
