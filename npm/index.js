@@ -257,7 +257,11 @@ export class Sessions {
     return new Session(this.#inner.open(String(key)));
   }
 
-  /** Django's `session.save()` outside a request; resolves to the cookie value (null for an empty session without a record). */
+  /**
+   * Django's `session.save()` outside a request; resolves to the cookie value. As in Django, a new
+   * session is created even when empty, and one opened by a key whose record is gone is saved
+   * under a fresh key; null only when such a session was cleared without being read.
+   */
   async save(session) {
     await session.settled();
     return this.#inner.save(session._inner);
@@ -382,7 +386,15 @@ export class SessionObject {
       await this.ctx.storage.put("record", step.write);
       await this.ctx.storage.setAlarm(step.expiresAt * 1000);
     }
-    if (step.deleteAll) await this.ctx.storage.deleteAll();
+    if (step.deleteAll) {
+      // deleteAll() keeps the alarm before compatibility date 2026-02-24.
+      await this.ctx.storage.deleteAlarm();
+      await this.ctx.storage.deleteAll();
+    }
+    if (step.inspect) {
+      const alarm = await this.ctx.storage.getAlarm();
+      return new Response(JSON.stringify({ held: stored !== undefined, alarm: alarm ?? null }));
+    }
     return new Response(step.reply);
   }
 

@@ -210,8 +210,12 @@ impl<S: SessionStore + Clone> SessionManager<S> {
     }
 
     /// Django's `session.save()` outside a request: writes the session now,
-    /// whatever its flags, and returns the cookie value that identifies it
-    /// (`None` when the session is empty and has no record: nothing to save).
+    /// whatever its flags, and returns the cookie value that identifies it.
+    /// As in Django, a new session is created even when empty, and a
+    /// session opened by key ([`open`](Self::open)) whose record is gone is
+    /// saved under a fresh key. `None` only when such a session was emptied
+    /// with `clear()` without being read: there is nothing to keep, and the
+    /// gone key is never written again.
     pub async fn save(&self, session: &mut Session<S>) -> Result<Option<String>, FinishError> {
         session.data().await.map_err(FinishError::Session)?;
         self.delete_flushed(session).await?;

@@ -397,3 +397,28 @@ fn encode_and_decode_are_inverse_and_reject_tampering() {
     let tampered = encoded.replacen('e', "f", 1);
     assert_eq!(h.manager.decode(&tampered), None);
 }
+
+/// `SessionManager::save` outside a request, as its doc says: an empty new
+/// session is created (Django's `SessionStore().save()` creates a record); a
+/// session opened by a key whose record is gone is saved under a fresh key;
+/// only such a session cleared without being read saves nothing (`None`).
+#[test]
+fn save_creates_an_empty_new_session_as_django_does_and_never_writes_a_vanished_key() {
+    let h = Harness::new(&[]);
+    pollster::block_on(async {
+        let mut fresh = h.manager.new_session();
+        let cookie = h.manager.save(&mut fresh).await.unwrap();
+        assert!(cookie.is_some(), "an empty new session gets a record and a cookie value");
+        assert_eq!(h.store.len(), 1);
+        let key = fresh.session_key().unwrap().to_owned();
+        h.store.delete(&edge_session::key::SessionKey::parse(&key).unwrap()).await.unwrap();
+        let mut read = h.manager.open(&key);
+        assert!(h.manager.save(&mut read).await.unwrap().is_some());
+        assert_ne!(read.session_key(), Some(key.as_str()), "a fresh key, as Django's save() gives");
+        let mut cleared = h.manager.open(&key);
+        cleared.clear();
+        assert_eq!(h.manager.save(&mut cleared).await.unwrap(), None, "nothing to keep");
+        assert_eq!(cleared.session_key(), None, "the vanished key is not adopted");
+        assert_eq!(h.store.len(), 1, "only the fresh key's record");
+    });
+}

@@ -12,6 +12,7 @@ mod site;
 use crate::metrics::{counters, Counters};
 use crate::ops::OpsRequest;
 use crate::platform::EnvSource;
+use crate::store::object::ObjectOp;
 use crate::workers::Sessions;
 
 #[event(fetch)]
@@ -108,17 +109,25 @@ async fn test_api(mut req: Request, env: &Env, route: &str) -> Result<Response> 
             json_response(&result, 200)?
         }
         // The raw reply of a session's Durable Object to a load (tests check
-        // that the expiry alarm really deleted the record).
+        // that the expiry alarm really deleted the record), or to `inspect`
+        // (what it stores, and its alarm).
         (Method::Get, object) if object.starts_with("object/") => {
-            let key = &object["object/".len()..];
-            let ns = env.durable_object(crate::platform::DEFAULT_DO_BINDING)?;
-            let stub = ns.id_from_name(key)?.get_stub()?;
-            let mut init = worker::RequestInit::new();
-            init.with_method(Method::Post).with_body(Some(crate::store::object::ObjectOp::Load.to_body().into()));
-            let mut reply = stub.fetch_with_request(Request::new_with_init("https://session-object/", &init)?).await?;
-            Response::ok(reply.text().await?)?.with_headers(json_headers()?)
+            object_reply(env, &object["object/".len()..], ObjectOp::Load).await?
+        }
+        (Method::Get, inspect) if inspect.starts_with("inspect/") => {
+            object_reply(env, &inspect["inspect/".len()..], ObjectOp::Inspect).await?
         }
         _ => Response::error("Not Found", 404)?,
     };
     with_counters(response, &before)
+}
+
+/// The session object's raw reply to `op`.
+async fn object_reply(env: &Env, key: &str, op: ObjectOp) -> Result<Response> {
+    let ns = env.durable_object(crate::platform::DEFAULT_DO_BINDING)?;
+    let stub = ns.id_from_name(key)?.get_stub()?;
+    let mut init = worker::RequestInit::new();
+    init.with_method(Method::Post).with_body(Some(op.to_body().into()));
+    let mut reply = stub.fetch_with_request(Request::new_with_init("https://session-object/", &init)?).await?;
+    Ok(Response::ok(reply.text().await?)?.with_headers(json_headers()?))
 }

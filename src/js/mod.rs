@@ -232,6 +232,7 @@ pub fn object_step(body: &str, stored: Option<String>, now: f64) -> String {
         "write": step.write.as_ref().map(|r| r.to_json()),
         "expiresAt": step.write.as_ref().map(|r| r.expires_at),
         "deleteAll": step.delete_all,
+        "inspect": step.inspect,
     })
     .to_string()
 }

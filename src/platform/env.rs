@@ -11,7 +11,7 @@
 //! | `SESSION_KV_BINDING` | `SESSION_KV` | the KV namespace (`cache`, `cached_db`) |
 //! | `SESSION_DO_BINDING` | `SESSION_DO` | the Durable Object namespace (`db`, `cached_db`) |
 //! | `SESSION_KV_PREFIX` | `django.contrib.sessions.cache` | KV key prefix |
-//! | `SESSION_KV_CACHE_TTL` | unset (KV's default, 60 s) | `cacheTtl` of KV reads, seconds, at least 30 |
+//! | `SESSION_KV_CACHE_TTL` | unset (KV's default, 60 s) | `cacheTtl` of KV reads, seconds, 30 to 300; it lengthens the revocation window (SECURITY.md) |
 
 use std::fmt;
 use wasm_bindgen::{JsCast, JsValue};
@@ -25,6 +25,11 @@ pub const DEFAULT_KV_BINDING: &str = "SESSION_KV";
 /// The default Durable Object binding name.
 pub const DEFAULT_DO_BINDING: &str = "SESSION_DO";
 const DEFAULT_KV_PREFIX: &str = "django.contrib.sessions.cache";
+/// KV's smallest `cacheTtl`.
+const MIN_KV_CACHE_TTL: u64 = 30;
+/// The largest `SESSION_KV_CACHE_TTL`: a location serves what it cached for
+/// that long, so it bounds the revocation window SECURITY.md states.
+pub const MAX_KV_CACHE_TTL: u64 = 300;
 
 /// The Worker is not configured for the chosen engine.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -173,11 +178,14 @@ pub(crate) fn store_from_env(env: &EnvSource, settings: &Settings) -> Result<Any
         let cache_ttl = match env.var("SESSION_KV_CACHE_TTL") {
             None => None,
             Some(raw) => match raw.trim().parse::<u64>() {
-                Ok(n) if n >= 30 => Some(n),
+                Ok(n) if (MIN_KV_CACHE_TTL..=MAX_KV_CACHE_TTL).contains(&n) => Some(n),
                 _ => {
                     return Err(ConfigError::Settings(SettingsError {
                         setting: "SESSION_KV_CACHE_TTL",
-                        rule: format!("must be an integer number of seconds, at least 30 (KV's minimum), got {raw:?}"),
+                        rule: format!(
+                            "must be an integer number of seconds from {MIN_KV_CACHE_TTL} (KV's minimum) to {MAX_KV_CACHE_TTL} \
+                             (it lengthens how long a logged-out session stays readable), got {raw:?}"
+                        ),
                     }))
                 }
             },

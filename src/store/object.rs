@@ -3,9 +3,15 @@
 //! JavaScript class of the npm package behave identically on one namespace.
 //!
 //! Each session is one object holding at most one record. A request is a JSON
-//! body `{"op": "load" | "create" | "save" | "delete", "record": "<record JSON>"}`;
+//! body `{"op": "load" | "create" | "save" | "delete" | "inspect", "record": "<record JSON>"}`;
 //! the object answers `{"record": "<record JSON>" | null, "held": bool}`, `{"version": n}`,
-//! `{"deleted": true}` or `{"error": "exists" | "missing" | "<message>"}`.
+//! `{"deleted": true}` or `{"error": "exists" | "missing" | "<message>"}`; `inspect`
+//! (for tests) answers `{"held": bool, "alarm": <ms> | null}`, built by the
+//! class from its storage ([`inspect_reply`]).
+//!
+//! A delete removes the alarm explicitly before `deleteAll()`: `deleteAll()`
+//! removes alarms only from compatibility date 2026-02-24, and the worker
+//! that binds the class chooses its own date.
 
 use serde_json::{json, Value};
 
@@ -23,6 +29,8 @@ pub enum ObjectOp {
     Save(Record),
     /// Remove everything.
     Delete,
+    /// Report what is stored and the pending alarm (tests).
+    Inspect,
 }
 
 impl ObjectOp {
@@ -33,6 +41,7 @@ impl ObjectOp {
             Self::Create(r) => json!({ "op": "create", "record": r.to_json() }),
             Self::Save(r) => json!({ "op": "save", "record": r.to_json() }),
             Self::Delete => json!({ "op": "delete" }),
+            Self::Inspect => json!({ "op": "inspect" }),
         }
         .to_string()
     }
@@ -48,6 +57,7 @@ impl ObjectOp {
             Some("create") => Ok(Self::Create(record()?)),
             Some("save") => Ok(Self::Save(record()?)),
             Some("delete") => Ok(Self::Delete),
+            Some("inspect") => Ok(Self::Inspect),
             other => Err(format!("unknown op {other:?}")),
         }
     }
@@ -60,8 +70,10 @@ pub struct ObjectStep {
     pub reply: String,
     /// A record to store (then set the alarm at its `expires_at`).
     pub write: Option<Record>,
-    /// Remove everything (the record and the alarm).
+    /// Remove everything: the alarm (`deleteAlarm()`), then `deleteAll()`.
     pub delete_all: bool,
+    /// Reply with [`inspect_reply`] instead of `reply`.
+    pub inspect: bool,
 }
 
 /// Decides one request, given the stored record text (if any) and the time.
@@ -81,6 +93,7 @@ pub fn handle(body: &str, stored: Option<&str>, now: i64) -> ObjectStep {
         reply: reply.to_string(),
         write,
         delete_all,
+        inspect: false,
     };
     match ObjectOp::from_body(body) {
         Err(e) => step(json!({ "error": e }), None, false),
@@ -101,7 +114,14 @@ pub fn handle(body: &str, stored: Option<&str>, now: i64) -> ObjectStep {
             }
         },
         Ok(ObjectOp::Delete) => step(json!({ "deleted": true }), None, true),
+        Ok(ObjectOp::Inspect) => ObjectStep { inspect: true, ..step(Value::Null, None, false) },
     }
+}
+
+/// The reply to `inspect`: whether any record text is stored, and the alarm
+/// (milliseconds since the epoch) if one is set.
+pub fn inspect_reply(held: bool, alarm: Option<f64>) -> String {
+    json!({ "held": held, "alarm": alarm }).to_string()
 }
 
 /// What the object's alarm must do: `Some(expires_at)` to re-arm for a record

@@ -8,7 +8,7 @@ use worker::{durable_object, DurableObject, Env, Request, Response, State};
 
 use crate::clock::Clock;
 use crate::platform::WorkersClock;
-use crate::store::object::{handle, on_alarm};
+use crate::store::object::{handle, inspect_reply, on_alarm};
 
 const RECORD: &str = "record";
 
@@ -37,13 +37,20 @@ impl DurableObject for SessionObject {
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
         let body = req.text().await?;
-        let step = handle(&body, self.stored().await?.as_deref(), WorkersClock.now());
+        let stored = self.stored().await?;
+        let step = handle(&body, stored.as_deref(), WorkersClock.now());
         if let Some(record) = &step.write {
             self.state.storage().put(RECORD, record.to_json()).await?;
             self.schedule(record.expires_at).await?;
         }
         if step.delete_all {
+            // deleteAll() keeps the alarm before compatibility date 2026-02-24.
+            self.state.storage().delete_alarm().await?;
             self.state.storage().delete_all().await?;
+        }
+        if step.inspect {
+            let alarm = self.state.storage().get_alarm().await?;
+            return Response::ok(inspect_reply(stored.is_some(), alarm.map(|ms| ms as f64)));
         }
         Response::ok(step.reply)
     }

@@ -101,11 +101,14 @@ export default {
       for (const o of list) results.push(await OPS[o.op](session, o));
       if (session.modified) await sessions.save(session);
       response = json({ results, data: Object.fromEntries(await session.entries()) });
-    } else if (request.method === "GET" && url.pathname.startsWith("/_session/object/")) {
-      // The raw reply of the session's Durable Object to a load (alarm tests).
+    } else if (request.method === "GET" && /^\/_session\/(object|inspect)\//.test(url.pathname)) {
+      // The raw reply of the session's Durable Object to a load (alarm
+      // tests), or to `inspect` (what it stores, and its alarm).
+      const [, route, key] = url.pathname.match(/^\/_session\/(object|inspect)\/(.*)$/);
       const ns = env.SESSION_DO;
-      const stub = ns.get(ns.idFromName(url.pathname.slice("/_session/object/".length)));
-      const reply = await stub.fetch("https://session-object/", { method: "POST", body: JSON.stringify({ op: "load" }) });
+      const stub = ns.get(ns.idFromName(key));
+      const op = route === "object" ? "load" : "inspect";
+      const reply = await stub.fetch("https://session-object/", { method: "POST", body: JSON.stringify({ op }) });
       response = new Response(await reply.text(), { headers: { "content-type": "application/json" } });
     } else {
       response = new Response("Not Found", { status: 404 });

@@ -58,6 +58,19 @@ describe("configuration", () => {
     }
   });
 
+  it("SESSION_KV_CACHE_TTL is bounded: it lengthens the revocation window", async () => {
+    for (const ttl of ["29", "301", "86400"]) {
+      await withWorker({ vars: { SESSION_ENGINE: "cached_db", SESSION_KV_CACHE_TTL: ttl } }, async (w) => {
+        const r = await w.ops(null, []);
+        assert.equal(r.status, 500, ttl);
+        assert.match(r.body.message, /SESSION_KV_CACHE_TTL: must be an integer number of seconds from 30 .* to 300/);
+      });
+    }
+    await withWorker({ vars: { SESSION_ENGINE: "cached_db", SESSION_KV_CACHE_TTL: "300" } }, async (w) => {
+      assert.equal((await w.ops(null, [{ op: "set", key: "x", value: 1 }])).status, 200);
+    });
+  });
+
   it("settings come from vars under Django's names", async () => {
     const vars = { SESSION_ENGINE: "django.contrib.sessions.backends.db", SESSION_COOKIE_NAME: "sid", SESSION_COOKIE_AGE: "600", SESSION_COOKIE_SECURE: "1", SESSION_COOKIE_SAMESITE: "Strict" };
     await withWorker({ vars }, async (w) => {
@@ -120,6 +133,25 @@ describe("db: expired sessions are removed by the object's alarm", () => {
       assert.deepEqual(after, { record: null, held: false }, "the alarm deleted the stored record");
     });
   });
+});
+
+describe("db: a logout removes the object's alarm", () => {
+  // deleteAll() keeps the alarm before compatibility date 2026-02-24 (these
+  // workers use 2025-09-01): the object deletes the alarm itself.
+  for (const engine of ["db", "cached_db"]) {
+    it(`leaves neither a record nor an alarm behind (${engine})`, async () => {
+      await withWorker({ vars: { SESSION_ENGINE: engine } }, async (w) => {
+        const r = await w.ops(null, [{ op: "set", key: "x", value: 1 }]);
+        const key = keyOf(pair(r.setCookie));
+        const before = await (await w.get(`/_session/inspect/${key}`)).json();
+        assert.equal(before.held, true);
+        assert.ok(before.alarm > Date.now(), "the expiry alarm is set");
+        const out = await w.ops(pair(r.setCookie), [{ op: "flush" }]);
+        assert.equal(out.status, 200);
+        assert.deepEqual(await (await w.get(`/_session/inspect/${key}`)).json(), { held: false, alarm: null });
+      });
+    });
+  }
 });
 
 describe("sessions outside a request", () => {
