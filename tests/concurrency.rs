@@ -19,7 +19,7 @@
 mod common;
 
 use common::fake_kv::{FakeKv, KvAt, KvModel};
-use common::{Counted, Jar, Rig, START};
+use common::{Counted, Gate, Jar, Rig, START};
 use edge_session::prelude::*;
 use edge_session::store::cache::{CacheEngine, CacheStore, CachedStore, MemoryCache};
 use pollster::block_on;
@@ -249,49 +249,6 @@ fn the_cache_engine_cannot_detect_a_concurrent_logout() {
     assert_eq!(items(&rig, &jar).len(), 2, "the logged-out session is back");
 }
 
-/// Another request, to run at a chosen moment.
-type Hook = std::rc::Rc<std::cell::RefCell<Option<Box<dyn FnOnce()>>>>;
-
-/// A durable store that runs `hook` once, right after a save committed and
-/// before its reply reaches the caller (another request running meanwhile).
-#[derive(Clone)]
-struct SaveHook {
-    inner: MemoryStore,
-    hook: Hook,
-}
-
-impl Counted for SaveHook {
-    fn counted(&self) -> edge_session::store::OpCounts {
-        self.inner.ops()
-    }
-}
-
-impl SessionStore for SaveHook {
-    async fn load(&self, key: &SessionKey, v: u64) -> Result<Option<Record>, StoreError> {
-        self.inner.load(key, v).await
-    }
-    async fn create(&self, key: &SessionKey, r: &Record) -> Result<u64, StoreError> {
-        self.inner.create(key, r).await
-    }
-    async fn save(&self, key: &SessionKey, r: &Record) -> Result<u64, StoreError> {
-        let v = self.inner.save(key, r).await;
-        let hook = self.hook.borrow_mut().take();
-        if let Some(hook) = hook {
-            hook();
-        }
-        v
-    }
-    async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
-        self.inner.delete(key).await
-    }
-    async fn exists(&self, key: &SessionKey) -> Result<bool, StoreError> {
-        self.inner.exists(key).await
-    }
-    async fn clear_expired(&self) -> Result<u64, StoreError> {
-        self.inner.clear_expired().await
-    }
-}
-
 /// A logs in; A's save reaches the Durable Object; before A writes KV, B logs
 /// out (Durable Object record and KV copy deleted); then A's KV write lands.
 /// The logout must still stick: the old cookie must not read the session.
@@ -299,7 +256,7 @@ impl SessionStore for SaveHook {
 fn a_logout_racing_a_save_in_cached_db_leaves_no_readable_copy() {
     let clock = FixedClock::new(START);
     let cache = MemoryCache::new();
-    let hook = SaveHook { inner: MemoryStore::new(clock.clone()), hook: Default::default() };
+    let hook = Gate::new(MemoryStore::new(clock.clone()));
     let rig = std::rc::Rc::new(Rig::with_store(
         clock.clone(),
         CachedStore::new(cache.clone(), hook.clone(), clock.clone()),
@@ -307,13 +264,13 @@ fn a_logout_racing_a_save_in_cached_db_leaves_no_readable_copy() {
     ));
     let jar = login(&rig);
     let (r2, j2) = (rig.clone(), jar.clone());
-    *hook.hook.borrow_mut() = Some(Box::new(move || {
+    hook.after_next_save(move || {
         let out = r2.request(j2.header(), async |s| {
             s.flush();
             200
         });
         assert!(out.deletes_cookie(), "B logged out");
-    }));
+    });
     let a = rig.request(jar.header(), async |s| {
         s.set("cart", json!([1])).await.unwrap();
         200

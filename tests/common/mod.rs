@@ -262,30 +262,45 @@ impl<S: SessionStore> SessionStore for Flaky<S> {
 
 /// A deferred action: another request to run while one is in flight.
 type Hook = Box<dyn FnOnce()>;
+type HookSlot = Rc<std::cell::RefCell<Option<Hook>>>;
 
-/// Any store, with a hook that runs right after the next `load` has read the
-/// store and before it returns: another request (a logout) lands while a read
-/// is in flight, between its durable read and what it does next (for
-/// `cached_db`, the KV refill). Clones share the hook.
+/// Any store, with hooks that let another request (a logout) land while one
+/// is in flight: right after the next `load` has read the store and before it
+/// returns (for `cached_db`, between the durable read and the KV refill), or
+/// right after the next `save` committed and before its reply reaches the
+/// caller. Clones share the hooks.
 #[derive(Clone)]
 pub struct Gate<S> {
     pub inner: S,
-    hook: Rc<std::cell::RefCell<Option<Hook>>>,
+    after_load: HookSlot,
+    after_save: HookSlot,
 }
 
 impl<S> Gate<S> {
     pub fn new(inner: S) -> Self {
-        Self { inner, hook: Rc::default() }
+        Self { inner, after_load: Rc::default(), after_save: Rc::default() }
     }
 
     /// Runs `hook` inside the next `load`, after the inner store answered.
     pub fn after_next_load(&self, hook: impl FnOnce() + 'static) {
-        *self.hook.borrow_mut() = Some(Box::new(hook));
+        *self.after_load.borrow_mut() = Some(Box::new(hook));
     }
 
-    /// The hook, if no `load` ran it (the read never reached this store).
+    /// Runs `hook` inside the next `save`, after the inner store committed.
+    pub fn after_next_save(&self, hook: impl FnOnce() + 'static) {
+        *self.after_save.borrow_mut() = Some(Box::new(hook));
+    }
+
+    /// The load hook, if no `load` ran it (the read never reached this store).
     pub fn take_unfired(&self) -> Option<Hook> {
-        self.hook.borrow_mut().take()
+        self.after_load.borrow_mut().take()
+    }
+}
+
+fn fire(slot: &HookSlot) {
+    let hook = slot.borrow_mut().take();
+    if let Some(hook) = hook {
+        hook();
     }
 }
 
@@ -298,17 +313,16 @@ impl<S: Counted> Counted for Gate<S> {
 impl<S: SessionStore> SessionStore for Gate<S> {
     async fn load(&self, key: &SessionKey, min_version: u64) -> Result<Option<Record>, StoreError> {
         let loaded = self.inner.load(key, min_version).await;
-        let hook = self.hook.borrow_mut().take();
-        if let Some(hook) = hook {
-            hook();
-        }
+        fire(&self.after_load);
         loaded
     }
     async fn create(&self, key: &SessionKey, record: &Record) -> Result<u64, StoreError> {
         self.inner.create(key, record).await
     }
     async fn save(&self, key: &SessionKey, record: &Record) -> Result<u64, StoreError> {
-        self.inner.save(key, record).await
+        let saved = self.inner.save(key, record).await;
+        fire(&self.after_save);
+        saved
     }
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
         self.inner.delete(key).await
