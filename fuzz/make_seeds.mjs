@@ -1,6 +1,6 @@
 // Writes the committed seed corpus of the fuzz targets (fuzz/seeds/<target>/):
 // Django's signing vectors from tests/fixtures/django-signing.json and the
-// hostile inputs of issue 7. Deterministic; re-run after changing it:
+// hostile inputs of SECURITY.md. Deterministic; re-run after changing it:
 //   node fuzz/make_seeds.mjs
 import { createHash, createHmac } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";

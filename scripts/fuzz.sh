@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Bounded fuzzing of the parsers that take hostile input (issue 7): the Cookie
+# Bounded fuzzing of the parsers that take hostile input: the Cookie
 # header reader, the signed-value decoders and the stored-record decoder.
 #
 # usage: scripts/fuzz.sh [SECONDS] [TARGET...]

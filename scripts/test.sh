@@ -46,7 +46,7 @@ wasm_size() {
 step "worker wasm size"             wasm_size
 step "worker integration (node --test)" node --test 'tests/worker/*.test.mjs'
 
-# --- npm package (issue 4) ---
+# --- npm package ---
 step "npm package build (wasm-pack)" bash scripts/build-npm.sh
 step "npm bindings (wasm-bindgen-test in node)" env CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
   cargo test --target wasm32-unknown-unknown --features js --test js_bindings
@@ -54,12 +54,12 @@ step "npm package flows on workerd (packed tarball)" env EDGE_SESSION_WORKER=js 
   node --test 'tests/worker/engines.test.mjs' 'tests/worker/platform.test.mjs'
 step "npm/Rust interop on workerd" node --test 'tests/npm/*.test.mjs'
 
-# --- demo site in headless Chromium (issue 5) ---
+# --- demo site in headless Chromium ---
 # Debian's chromium (apt-get when /usr/bin/chromium is missing), driven by playwright-core; the site on workerd.
 step "setup --chromium"             bash scripts/setup.sh --chromium
 step "browser tests (chromium)"     node --test 'tests/browser/*.test.mjs'
 
-# --- fuzzing, bounded (issue 7) ---
+# --- fuzzing, bounded ---
 # FUZZ_SECONDS (default 20) per target; `scripts/fuzz.sh 600` for a longer run.
 step "setup --fuzz (cargo-fuzz)"    bash scripts/setup.sh --fuzz
 step "fuzz (${FUZZ_SECONDS:-20}s per target)" bash scripts/fuzz.sh

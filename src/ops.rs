@@ -1,4 +1,4 @@
-//! The session ops endpoint (`POST /_session/ops`, see `SESSION-TEST-API.md`):
+//! The session ops endpoint (`POST /_session/ops`, see `docs/test-api.md`):
 //! a black-box way to drive `request.session` exactly as a Django view would.
 //!
 //! It lives in the core so that the Rust demo worker and the npm package serve

@@ -1,4 +1,4 @@
-//! Abuse and key rotation (issue 7): a flood of requests without a cookie, or
+//! Abuse and key rotation: a flood of requests without a cookie, or
 //! with a bad one, never makes the server store anything unless the handler
 //! stores data; a session signed under a key in `SECRET_KEY_FALLBACKS` is
 //! accepted and re-issued under the current key, on every engine.

@@ -1,4 +1,4 @@
-//! Two requests on one session at once (issue 7), in `db` (the memory store
+//! Two requests on one session at once, in `db` (the memory store
 //! has its semantics) and `cached_db` (over an in-memory cache and over the
 //! eventually consistent fake KV), with the requests interleaved by hand:
 //! both load, then they finish in a chosen order.

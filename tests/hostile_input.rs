@@ -1,4 +1,4 @@
-//! Hostile input (issue 7), each with its stated outcome: malformed, forged
+//! Hostile input, each with its stated outcome: malformed, forged
 //! and oversized cookies are refused before any store is asked; oversized
 //! data is a clear error with nothing half-written; non-JSON values never get
 //! in. The same inputs seed the fuzz targets (`fuzz/seeds/`).

@@ -1,4 +1,4 @@
-//! Store faults (issue 7), each with its stated outcome, on the host: Workers
+//! Store faults, each with its stated outcome, on the host: Workers
 //! KV failing (503s, and 429 for a second write to one key within a second),
 //! the Durable Object unreachable, throwing, or losing its reply after it
 //! committed. The rules every outcome follows:

@@ -1,6 +1,6 @@
 //! The demo worker (feature `demo`): the entry points that `wrangler.toml`
 //! builds. Static pages come from `www/` (served by Workers assets); the
-//! worker serves the session ops endpoint of `SESSION-TEST-API.md` when
+//! worker serves the session ops endpoint of `docs/test-api.md` when
 //! `SESSION_TEST_API` is `"1"` (local dev and tests; the deploy config leaves
 //! it unset), and clears expired sessions on its cron trigger.
 

@@ -3,7 +3,7 @@
 //!
 //! [`Rig`] drives any store; [`Harness`] is the rig over the memory store.
 //! [`fake_kv`] is an eventually consistent Workers KV with fault injection,
-//! and [`Flaky`] wraps any store to make it fail (issue 7's fault tests).
+//! and [`Flaky`] wraps any store to make it fail.
 #![allow(dead_code)]
 
 pub mod fake_kv;

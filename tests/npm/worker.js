@@ -1,5 +1,5 @@
 // A JavaScript worker built on the npm package, as a user would write it. It
-// serves the ops endpoint of SESSION-TEST-API.md through the package's public
+// serves the ops endpoint of docs/test-api.md through the package's public
 // API (each op is a Session method call), so the engines' flows can be driven
 // exactly as for the Rust demo worker.
 import { Sessions, SessionObject, KeyError, metrics } from "edge-session";

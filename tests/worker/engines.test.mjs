@@ -1,4 +1,4 @@
-// The session flows of SESSION-TEST-API.md, for every engine, on workerd with
+// The session flows of docs/test-api.md, for every engine, on workerd with
 // real local KV and Durable Objects, with the storage operations and HMAC
 // computations of each request counted by wrappers around the bindings.
 import { describe, it, before, after } from "node:test";

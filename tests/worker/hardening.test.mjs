@@ -1,4 +1,4 @@
-// Hardening on workerd (issue 7): hostile cookies and bodies, storage faults
+// Hardening on workerd: hostile cookies and bodies, storage faults
 // (KV and the Durable Object unusable, throwing), concurrent requests on one
 // session, request floods without a valid cookie, and SECRET_KEY rotation.
 // Workers that must share storage (a fault, then recovery; a rotated secret)

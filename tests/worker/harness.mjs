@@ -1,6 +1,6 @@
 // Runs the built demo worker (build/worker/shim.mjs) on workerd through
 // Miniflare, with real local KV and SQLite-backed Durable Objects (in memory,
-// fresh per worker), and drives the ops endpoint of SESSION-TEST-API.md.
+// fresh per worker), and drives the ops endpoint of docs/test-api.md.
 import { Miniflare } from "miniflare";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
