@@ -1,4 +1,6 @@
-// Types of the edge-session npm package.
+// Types of the edge-session npm package. `tests/types/` type-checks a user
+// worker against them (`tsc --noEmit`), so they cannot drift from the code.
+import type { MiddlewareHandler } from "hono";
 
 /** A JSON value: what a session can hold. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -34,13 +36,16 @@ export interface SessionsOptions {
   durableObject?: unknown;
 }
 
-/** Django's KeyError. */
-export class KeyError extends Error {
-  name: "KeyError";
+/** A failure of the session framework; `name` says which (`StoreError`, `ReservedKey`, `ValueError`, `KeyError`, ...). */
+export class SessionError extends Error {
+  constructor(name: string, message: string);
 }
 
-/** A failure of the session framework (`StoreError`, `ReservedKey`, `ValueError`, ...). */
-export class SessionError extends Error {}
+/** Django's KeyError. */
+export class KeyError extends SessionError {
+  constructor(message: string);
+  name: "KeyError";
+}
 
 /**
  * `request.session`. Data methods load the session lazily (one store read on
@@ -115,8 +120,14 @@ export function withSessions<Env = unknown, Ctx = unknown>(
   options?: SessionsOptions,
 ): (request: Request, env: Env, ctx: Ctx) => Promise<Response>;
 
-/** Hono middleware: `app.use(sessionMiddleware())`, then `c.get("session")`. */
-export function sessionMiddleware(options?: SessionsOptions): (c: any, next: () => Promise<void>) => Promise<void>;
+/** What the Hono middleware sets: `c.get("session")`. */
+export type SessionVariables = { session: Session };
+
+/**
+ * Hono middleware: `app.use(sessionMiddleware())`, then `c.get("session")`; with
+ * `new Hono<{ Variables: SessionVariables }>()` the variable is typed without the global augmentation.
+ */
+export function sessionMiddleware(options?: SessionsOptions): MiddlewareHandler<{ Variables: SessionVariables }>;
 
 /** The Durable Object class of the `db` and `cached_db` engines; re-export it and bind it as SESSION_DO. */
 export class SessionObject {
@@ -126,7 +137,7 @@ export class SessionObject {
 }
 
 /** HMACs and storage operations so far in this isolate. */
-export function metrics(): { crypto: number; kv_get: number; kv_put: number; kv_delete: number; do_call: number };
+export function metrics(): { crypto: number; kvGet: number; kvPut: number; kvDelete: number; doCall: number };
 
 declare module "hono" {
   interface ContextVariableMap {

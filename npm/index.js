@@ -6,21 +6,23 @@ import wasmModule from "./pkg/edge_session_bg.wasm";
 
 initSync({ module: wasmModule });
 
-/** Django's KeyError, for `delete`, `pop` without default and `deleteTestCookie`. */
-export class KeyError extends Error {
-  constructor(message) {
-    super(message);
-    this.name = "KeyError";
-  }
-}
-
-/** A failure of the session framework (a store error, a reserved key, ...). */
+/** A failure of the session framework; `name` says which (`StoreError`, `ReservedKey`, `ValueError`, ...). */
 export class SessionError extends Error {
   constructor(name, message) {
     super(message);
     this.name = name;
   }
 }
+
+/** Django's KeyError, for `delete`, `pop` without default and `deleteTestCookie`. */
+export class KeyError extends SessionError {
+  constructor(message) {
+    super("KeyError", message);
+  }
+}
+
+/** Each Session's wasm half, out of reach of user code. */
+const INNER = new WeakMap();
 
 /** JSON text of a value, or a TypeError naming what is not JSON-able. */
 function toJson(value, what) {
@@ -63,13 +65,10 @@ export class Session {
   #queue = Promise.resolve();
   #pending = 0;
 
+  /** @internal Sessions come from `Sessions.load` and `Sessions.open`. */
   constructor(inner) {
     this.#inner = inner;
-  }
-
-  /** @internal */
-  get _inner() {
-    return this.#inner;
+    INNER.set(this, inner);
   }
 
   // Calls run one at a time, in order, even when not awaited.
@@ -243,7 +242,7 @@ export class Sessions {
    */
   async commit(session, response) {
     await session.settled();
-    const outcome = JSON.parse(await this.#inner.finish(session._inner, response.status));
+    const outcome = JSON.parse(await this.#inner.finish(INNER.get(session), response.status));
     if (outcome.error) {
       console.error(`edge-session: ${outcome.message}`);
       const body = outcome.status === 400 ? outcome.message : "Internal Server Error";
@@ -264,7 +263,7 @@ export class Sessions {
    */
   async save(session) {
     await session.settled();
-    return this.#inner.save(session._inner);
+    return this.#inner.save(INNER.get(session));
   }
 
   /** Django's `clear_expired()`; resolves to the number removed. */
@@ -406,7 +405,8 @@ export class SessionObject {
   }
 }
 
-/** HMACs and storage operations so far in this isolate: `{crypto, kv_get, kv_put, kv_delete, do_call}`. */
+/** HMACs and storage operations so far in this isolate: `{crypto, kvGet, kvPut, kvDelete, doCall}`. */
 export function metrics() {
-  return JSON.parse(counters());
+  const c = JSON.parse(counters());
+  return { crypto: c.crypto, kvGet: c.kv_get, kvPut: c.kv_put, kvDelete: c.kv_delete, doCall: c.do_call };
 }

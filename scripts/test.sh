@@ -53,6 +53,8 @@ step "npm bindings (wasm-bindgen-test in node)" env CARGO_TARGET_WASM32_UNKNOWN_
 step "npm package flows on workerd (packed tarball)" env EDGE_SESSION_WORKER=js \
   node --test 'tests/worker/engines.test.mjs' 'tests/worker/platform.test.mjs'
 step "npm/Rust interop on workerd" node --test 'tests/npm/*.test.mjs'
+step "npm types (tsc --noEmit over a user worker)" tsc -p tests/types
+step "npm package lint (publint)" publint npm
 
 # --- demo site in headless Chromium ---
 # Debian's chromium (apt-get when /usr/bin/chromium is missing), driven by playwright-core; the site on workerd.

@@ -145,6 +145,17 @@ describe("the Session call queue and its argument checks", () => {
     assert.deepEqual(after, { modified: true, accessed: true, isEmpty: false });
   });
 
+  it("KeyError is a SessionError, internals are private, metrics are camelCase", async () => {
+    assert.deepEqual(await run("errorsAndPrivacy"), {
+      name: "KeyError",
+      keyError: true,
+      sessionError: true,
+      ownKeys: [],
+      inner: false,
+      metrics: ["crypto", "doCall", "kvDelete", "kvGet", "kvPut"],
+    });
+  });
+
   it("setting modified is queued after the calls made before it", async () => {
     assert.deepEqual(await run("setterIsQueued"), { modified: false });
   });

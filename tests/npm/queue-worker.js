@@ -1,6 +1,6 @@
 // Scenarios of the JS Session's call queue and argument checks, answered as
 // JSON for tests/npm/api.test.mjs: what a handler sees when it does not await.
-import { withSessions, SessionObject } from "edge-session";
+import { withSessions, SessionObject, KeyError, SessionError, metrics } from "edge-session";
 
 export { SessionObject };
 
@@ -14,6 +14,23 @@ function attempt(f) {
 }
 
 const SCENARIOS = {
+  // KeyError is a SessionError; the session's wasm half is not reachable.
+  async errorsAndPrivacy(session) {
+    let caught;
+    try {
+      await session.delete("absent");
+    } catch (e) {
+      caught = e;
+    }
+    return {
+      name: caught.name,
+      keyError: caught instanceof KeyError,
+      sessionError: caught instanceof SessionError,
+      ownKeys: Object.getOwnPropertyNames(session),
+      inner: "_inner" in session,
+      metrics: Object.keys(metrics()).sort(),
+    };
+  },
   // A synchronous read with a call pending: a TypeError that says what to do;
   // once settled, the state after the queued calls.
   async readWhilePending(session) {

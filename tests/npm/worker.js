@@ -2,7 +2,7 @@
 // serves the ops endpoint of docs/test-api.md through the package's public
 // API (each op is a Session method call), so the engines' flows can be driven
 // exactly as for the Rust demo worker.
-import { Sessions, SessionObject, KeyError, metrics } from "edge-session";
+import { Sessions, SessionObject, metrics } from "edge-session";
 
 export { SessionObject };
 
@@ -43,7 +43,7 @@ function withCounters(response, before) {
   const after = metrics();
   const c = Object.fromEntries(Object.keys(after).map((k) => [k, after[k] - before[k]]));
   const headers = new Headers(response.headers);
-  headers.set("x-edge-session-counters", `crypto=${c.crypto},kv_get=${c.kv_get},kv_put=${c.kv_put},kv_delete=${c.kv_delete},do_call=${c.do_call}`);
+  headers.set("x-edge-session-counters", `crypto=${c.crypto},kv_get=${c.kvGet},kv_put=${c.kvPut},kv_delete=${c.kvDelete},do_call=${c.doCall}`);
   return new Response(response.body, { status: response.status, headers });
 }
 
@@ -68,7 +68,7 @@ async function ops(request, sessions) {
     try {
       results.push(await OPS[o.op](session, o));
     } catch (e) {
-      results.push({ error: e instanceof KeyError ? "KeyError" : e.name, message: e.message });
+      results.push({ error: e.name, message: e.message });
     }
   }
   const out = { results, session_key: session.sessionKey, modified: session.modified, accessed: session.accessed };

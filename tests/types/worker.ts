@@ -1,0 +1,66 @@
+// A user's worker written against the package's declarations, as a team on
+// @cloudflare/workers-types and Hono would write it. Type-checked only
+// (`tsc --noEmit -p tests/types` in scripts/test.sh): the declarations in
+// npm/index.d.ts must accept this code, and reject the lines marked as
+// expected errors, so they cannot drift from npm/index.js.
+import { Hono } from "hono";
+import {
+  KeyError,
+  Session,
+  SessionError,
+  SessionObject,
+  Sessions,
+  metrics,
+  sessionMiddleware,
+  withSessions,
+  type SessionVariables,
+} from "edge-session";
+
+export { SessionObject };
+
+interface Env {
+  SECRET_KEY: string;
+  SESSION_KV: KVNamespace;
+  SESSION_DO: DurableObjectNamespace;
+}
+
+// Hono, typed through the exported variables type.
+const app = new Hono<{ Bindings: Env; Variables: SessionVariables }>();
+app.use(sessionMiddleware({ settings: { SESSION_ENGINE: "cached_db" } }));
+app.get("/visit", async (c) => {
+  const session: Session = c.get("session");
+  const visits = (await session.get<number>("visits", 0)) + 1;
+  await session.set("visits", visits);
+  try {
+    await session.delete("absent");
+  } catch (e) {
+    const error: SessionError | unknown = e;
+    if (error instanceof KeyError) console.log(error.name satisfies "KeyError");
+  }
+  // @ts-expect-error: values must be JSON.
+  await session.set("when", () => 1);
+  await session.setExpiry(new Date(Date.now() + 3_600_000));
+  await session.settled();
+  const flags: [boolean, boolean, string | null, boolean] = [session.modified, session.accessed, session.sessionKey, session.isEmpty()];
+  return c.json({ visits, flags });
+});
+
+// A plain module worker.
+const plain = withSessions<Env, ExecutionContext>(async (request, env, ctx, session) => {
+  const cart = (await session.get<string[]>("cart")) ?? [];
+  session.modified = true;
+  return Response.json({ cart, url: request.url, secret: env.SECRET_KEY.length });
+});
+
+// By hand, and outside a request.
+export async function byHand(request: Request, env: Env): Promise<Response> {
+  const sessions = new Sessions(env, { kv: env.SESSION_KV, durableObject: env.SESSION_DO });
+  const session = await sessions.load(request);
+  const counts = metrics();
+  const total: number = counts.kvGet + counts.kvPut + counts.kvDelete + counts.doCall + counts.crypto;
+  const cookie: string | null = await sessions.save(sessions.open("k"));
+  const cleared: number = await sessions.clearExpired();
+  return sessions.commit(session, Response.json({ total, cookie, cleared }));
+}
+
+export default { fetch: app.fetch, plain };
