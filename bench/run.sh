@@ -29,9 +29,9 @@ T="$BENCH/.build"
 
 # Three independent builds at once (each ends in a single-threaded LTO/wasm-opt
 # step, so two cores are used better in parallel), each in its own target dir,
-# isolated from the repo's target/ where other builds run. edge-session is a
-# cdylib, so cargo names its rlib without a feature hash: the `workers` build
-# (Rust workers) and the `js` build (npm package) must not share a target dir.
+# isolated from the repo's target/ where other builds run. The npm package's
+# wasm is the npm/wasm crate (the library with feature `js`), as
+# scripts/build-npm.sh builds it.
 say "build: Rust workers, npm package, native bench (in parallel; logs in bench/.build/*.log)"
 (
   export CARGO_TARGET_DIR="$T/target"
@@ -40,7 +40,7 @@ say "build: Rust workers, npm package, native bench (in parallel; logs in bench/
 ) & rust_pid=$!
 (
   export CARGO_TARGET_DIR="$T/target-npm"
-  wasm-pack --quiet build --release --target web --out-dir "$T/npm/pkg" --out-name edge_session --no-pack -- --features js >"$T/npm.log" 2>&1
+  wasm-pack --quiet build "$REPO/npm/wasm" --release --target web --out-dir "$T/npm/pkg" --out-name edge_session --no-pack >"$T/npm.log" 2>&1
 ) & npm_pid=$!
 (
   export CARGO_TARGET_DIR="$T/target-native"

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Builds the npm package: wasm-pack (--target web, feature `js`, no `worker`
-# crate) into npm/pkg, then prints the sizes of what the package ships.
+# Builds the npm package: wasm-pack over npm/wasm/ (the crate that exports the
+# library's `js` feature; --target web, no `worker` crate) into npm/pkg, then
+# prints the sizes of what the package ships.
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 # shellcheck source=scripts/env.sh
 source scripts/env.sh
-wasm-pack --quiet build --release --target web --out-dir npm/pkg --out-name edge_session --no-pack -- --features js >&2
+wasm-pack --quiet build npm/wasm --release --target web --out-dir ../pkg --out-name edge_session --no-pack >&2
 rm -f npm/pkg/.gitignore
 size() { printf '%s: %s B raw, %s B gzip\n' "$1" "$(wc -c < "$1")" "$(gzip -9 -c "$1" | wc -c)"; }
 size npm/pkg/edge_session_bg.wasm >&2

@@ -31,20 +31,27 @@ step() {
 step "cargo fmt --check"            cargo fmt --check
 step "cargo clippy (host)"          cargo clippy --all-targets -- -D warnings
 step "cargo clippy (wasm32)"        cargo clippy --lib --target wasm32-unknown-unknown -- -D warnings
-step "cargo clippy (wasm32, demo)"  cargo clippy --lib --target wasm32-unknown-unknown --features demo -- -D warnings
+step "cargo clippy (wasm32, workers)" cargo clippy --lib --target wasm32-unknown-unknown --features workers -- -D warnings
+step "cargo clippy (wasm32, demo crate)" cargo clippy -p edge-session-demo --target wasm32-unknown-unknown -- -D warnings
+step "cargo clippy (wasm32, npm crate)" cargo clippy -p edge-session-npm --target wasm32-unknown-unknown -- -D warnings
 step "cargo clippy (wasm32, js)"    cargo clippy --lib --target wasm32-unknown-unknown --features js -- -D warnings
 step "cargo test"                   cargo test
 step "cargo build (wasm32 release)" cargo build --lib --target wasm32-unknown-unknown --release
 
 # --- the demo worker on workerd (Miniflare), every engine ---
-step "worker-build (release, demo)" worker-build --release --features demo
+step "worker-build (release, demo)" bash -c 'cd demo && worker-build --release'
 wasm_size() {
   local raw gz
-  raw=$(wc -c < build/index_bg.wasm) gz=$(gzip -9 -c build/index_bg.wasm | wc -c)
+  raw=$(wc -c < demo/build/index_bg.wasm) gz=$(gzip -9 -c demo/build/index_bg.wasm | wc -c)
   echo "demo worker wasm: ${raw} B raw, ${gz} B gzip" >&2
 }
 step "worker wasm size"             wasm_size
 step "worker integration (node --test)" node --test 'tests/worker/*.test.mjs'
+
+# --- publishable: the crate, and the demo worker's deploy bundle ---
+step "cargo package (what a user gets)" bash scripts/check-package.sh
+step "wrangler deploy --dry-run (demo worker)" env WRANGLER_SEND_METRICS=false \
+  npx wrangler deploy --dry-run --outdir "$(mktemp -d)"
 
 # --- npm package ---
 step "npm package build (wasm-pack)" bash scripts/build-npm.sh

@@ -44,8 +44,6 @@ pub mod clock;
 pub mod cookie;
 pub mod datetime;
 pub mod decision;
-#[cfg(feature = "demo")]
-mod demo;
 pub mod encoding;
 pub mod expiry;
 #[cfg(feature = "js")]

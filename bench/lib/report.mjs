@@ -70,7 +70,7 @@ export function wasmCrates() {
   const files = {
     "rust-empty": path.join(BUILD, "target", wasm, "bench_rust_hello.wasm"),
     "edge-session-rust": path.join(BUILD, "target", wasm, "bench_rust_worker.wasm"),
-    "edge-session-npm": path.join(BUILD, "target-npm", wasm, "edge_session.wasm"),
+    "edge-session-npm": path.join(BUILD, "target-npm", wasm, "edge_session_npm.wasm"),
   };
   const out = {};
   for (const [k, f] of Object.entries(files)) {

@@ -28,8 +28,8 @@ export async function startSite(engine) {
     host: "127.0.0.1",
     port: 0,
     modules: true,
-    scriptPath: path.join(ROOT, "build/worker/shim.mjs"),
-    modulesRoot: path.join(ROOT, "build"),
+    scriptPath: path.join(ROOT, "demo/build/worker/shim.mjs"),
+    modulesRoot: path.join(ROOT, "demo/build"),
     modulesRules: [
       { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
       { type: "CompiledWasm", include: ["**/*.wasm"] },

@@ -27,7 +27,7 @@ function start(engine, objectsIn) {
   return new Miniflare({
     cf: false,
     workers: [
-      { ...common("rust"), scriptPath: path.join(ROOT, "build/worker/shim.mjs"), modulesRoot: path.join(ROOT, "build") },
+      { ...common("rust"), scriptPath: path.join(ROOT, "demo/build/worker/shim.mjs"), modulesRoot: path.join(ROOT, "demo/build") },
       { ...common("js"), scriptPath: path.join(dist, "worker.js"), modulesRoot: dist },
     ],
   });

@@ -1,4 +1,4 @@
-// Runs the built demo worker (build/worker/shim.mjs) on workerd through
+// Runs the built demo worker (demo/build/worker/shim.mjs) on workerd through
 // Miniflare, with real local KV and SQLite-backed Durable Objects (in memory,
 // fresh per worker), and drives the ops endpoint of docs/test-api.md.
 import { Miniflare } from "miniflare";
@@ -17,7 +17,7 @@ function script(kind) {
     jsBundle ??= packAndBundle().dist;
     return { scriptPath: path.join(jsBundle, "worker.js"), modulesRoot: jsBundle };
   }
-  return { scriptPath: path.join(ROOT, "build/worker/shim.mjs"), modulesRoot: path.join(ROOT, "build") };
+  return { scriptPath: path.join(ROOT, "demo/build/worker/shim.mjs"), modulesRoot: path.join(ROOT, "demo/build") };
 }
 
 /** `EDGE_SESSION_WORKER=js` runs the suites against the npm package's worker. */

@@ -15,9 +15,9 @@
 use serde_json::{Map, Value};
 use worker::{Method, Request, Response, Result};
 
-use crate::expiry::Expiry;
-use crate::session::Session;
-use crate::workers::{with_session, AnyStore};
+use edge_session::expiry::Expiry;
+use edge_session::session::Session;
+use edge_session::workers::{with_session, AnyStore};
 
 type S = Session<AnyStore>;
 

@@ -1,5 +1,5 @@
-//! The demo worker (feature `demo`): the entry points that `wrangler.toml`
-//! builds. Static pages come from `www/` (served by Workers assets); the
+//! The demo worker: the entry points that the root `wrangler.toml` builds
+//! (`cd demo && worker-build --release`). Static pages come from `www/` (served by Workers assets); the
 //! worker serves the session ops endpoint of `docs/test-api.md` when
 //! `SESSION_TEST_API` is `"1"` (local dev and tests; the deploy config leaves
 //! it unset), and clears expired sessions on its cron trigger.
@@ -9,11 +9,15 @@ use worker::{console_error, event, Context, Env, Method, Request, Response, Resu
 
 mod site;
 
-use crate::metrics::{counters, Counters};
-use crate::ops::OpsRequest;
-use crate::platform::EnvSource;
-use crate::store::object::ObjectOp;
-use crate::workers::Sessions;
+use edge_session::metrics::{counters, Counters};
+use edge_session::ops::OpsRequest;
+use edge_session::platform::EnvSource;
+use edge_session::store::object::ObjectOp;
+use edge_session::workers::Sessions;
+
+/// The Durable Object class of the `db` and `cached_db` engines, exported
+/// from this worker as a user's worker exports it.
+pub use edge_session::workers::SessionObject;
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
@@ -124,7 +128,7 @@ async fn test_api(mut req: Request, env: &Env, route: &str) -> Result<Response> 
 
 /// The session object's raw reply to `op`.
 async fn object_reply(env: &Env, key: &str, op: ObjectOp) -> Result<Response> {
-    let ns = env.durable_object(crate::platform::DEFAULT_DO_BINDING)?;
+    let ns = env.durable_object(edge_session::platform::DEFAULT_DO_BINDING)?;
     let stub = ns.id_from_name(key)?.get_stub()?;
     let mut init = worker::RequestInit::new();
     init.with_method(Method::Post).with_body(Some(op.to_body().into()));
