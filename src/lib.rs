@@ -39,6 +39,7 @@
 //! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod clock;
 pub mod cookie;
@@ -47,6 +48,7 @@ pub mod decision;
 pub mod encoding;
 pub mod expiry;
 #[cfg(feature = "js")]
+#[cfg_attr(docsrs, doc(cfg(feature = "js")))]
 pub mod js;
 pub mod key;
 pub mod log;
@@ -54,6 +56,7 @@ pub mod manager;
 pub mod metrics;
 pub mod ops;
 #[cfg(feature = "platform")]
+#[cfg_attr(docsrs, doc(cfg(feature = "platform")))]
 pub mod platform;
 pub mod record;
 pub mod session;
@@ -61,6 +64,7 @@ pub mod settings;
 pub mod signing;
 pub mod store;
 #[cfg(feature = "workers")]
+#[cfg_attr(docsrs, doc(cfg(feature = "workers")))]
 pub mod workers;
 
 /// The README's examples run as doctests.
