@@ -1,10 +1,13 @@
 // edge-session for JavaScript workers: Django's session semantics in
 // WebAssembly, with a JS-idiomatic API, a fetch-handler wrapper, a Hono
 // middleware and the Durable Object class of the `db` engines.
-import { initSync, WasmSessions, objectStep, objectAlarm, counters } from "./pkg/edge_session.js";
+import { initSync, WasmSessions, objectStep, objectAlarm, counters, internalErrorBody } from "./pkg/edge_session.js";
 import wasmModule from "./pkg/edge_session_bg.wasm";
 
 initSync({ module: wasmModule });
+
+/** The body of a plain 500, shared with the Rust front door (src/response.rs). */
+const INTERNAL_ERROR = internalErrorBody();
 
 /** A failure of the session framework; `name` says which (`StoreError`, `ReservedKey`, `ValueError`, ...). */
 export class SessionError extends Error {
@@ -242,11 +245,10 @@ export class Sessions {
    */
   async commit(session, response) {
     await session.settled();
-    const outcome = JSON.parse(await this.#inner.finish(INNER.get(session), response.status));
+    const outcome = JSON.parse(await this.#inner.finish(INNER.get(session), response.status, response.headers.get("vary") ?? undefined));
     if (outcome.error) {
       console.error(`edge-session: ${outcome.message}`);
-      const body = outcome.status === 400 ? outcome.message : "Internal Server Error";
-      return new Response(body, { status: outcome.status });
+      return new Response(outcome.body, { status: outcome.status });
     }
     return applyOutcome(response, outcome);
   }
@@ -283,17 +285,10 @@ export class Sessions {
   }
 }
 
-function patchVary(headers) {
-  const vary = headers.get("vary") ?? "";
-  const tokens = vary.split(",").map((t) => t.trim().toLowerCase());
-  if (!tokens.includes("cookie") && !tokens.includes("*")) {
-    headers.set("vary", vary.trim() ? `${vary}, Cookie` : "Cookie");
-  }
-}
-
+// The wasm side decided everything (src/response.rs): append the cookie, set Vary.
 function applyHeaders(headers, outcome) {
   if (outcome.setCookie) headers.append("set-cookie", outcome.setCookie);
-  if (outcome.vary) patchVary(headers);
+  if (outcome.vary) headers.set("vary", outcome.vary);
 }
 
 function applyOutcome(response, outcome) {
@@ -321,7 +316,7 @@ function sessionsOrLog(env, options) {
 
 /** The answer to a configuration error: the detail is in the log, not in the response. */
 function configErrorResponse() {
-  return new Response("Internal Server Error", { status: 500 });
+  return new Response(INTERNAL_ERROR, { status: 500 });
 }
 
 /**
@@ -339,7 +334,7 @@ export function withSessions(handler, options) {
       response = await handler(request, env, ctx, session);
     } catch (e) {
       console.error("edge-session: handler failed:", e);
-      response = new Response("Internal Server Error", { status: 500 });
+      response = new Response(INTERNAL_ERROR, { status: 500 });
     }
     return sessions.commit(session, response);
   };

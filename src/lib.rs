@@ -59,6 +59,7 @@ pub mod ops;
 #[cfg_attr(docsrs, doc(cfg(feature = "platform")))]
 pub mod platform;
 pub mod record;
+pub mod response;
 pub mod session;
 pub mod settings;
 pub mod signing;

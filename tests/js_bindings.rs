@@ -69,8 +69,10 @@ async fn a_cache_session_round_trips_through_a_js_kv_binding() {
     .unwrap();
     let session = sessions.load(None);
     assert_eq!(op(&session, json!({"op": "set", "key": "cart", "value": [1, 2]})).await, json!({"ok": null}));
-    let outcome: Value = serde_json::from_str(&text(sessions.finish(&session, 200)).await.unwrap().unwrap()).unwrap();
+    let outcome: Value =
+        serde_json::from_str(&text(sessions.finish(&session, 200, None)).await.unwrap().unwrap()).unwrap();
     let cookie = outcome["setCookie"].as_str().unwrap().split(';').next().unwrap().to_owned();
+    assert_eq!(outcome["vary"], "Cookie", "the Vary value to set, decided in wasm");
     assert_eq!(kv_size(&kv), 1);
     let again = sessions.load(Some(cookie));
     assert_eq!(text(again.get("cart".into())).await.unwrap().as_deref(), Some("[1,2]"));
@@ -110,9 +112,11 @@ async fn a_failing_kv_is_an_error_and_sends_no_cookie() {
     .unwrap();
     let session = sessions.load(None);
     op(&session, json!({"op": "set", "key": "x", "value": 1})).await;
-    let outcome: Value = serde_json::from_str(&text(sessions.finish(&session, 200)).await.unwrap().unwrap()).unwrap();
+    let outcome: Value =
+        serde_json::from_str(&text(sessions.finish(&session, 200, None)).await.unwrap().unwrap()).unwrap();
     assert_eq!(outcome["status"], 500);
     assert!(outcome["message"].as_str().unwrap().contains("429"), "{outcome}");
+    assert_eq!(outcome["body"], "Internal Server Error", "the detail is for the log only");
     assert!(outcome.get("setCookie").is_none());
 }
 

@@ -113,14 +113,24 @@ impl WasmSessions {
     /// Finishes the response: resolves to JSON
     /// `{"setCookie": string|null, "vary": bool}` or `{"error", "message", "status"}`.
     /// The session cannot be used afterwards.
-    pub fn finish(&self, session: &WasmSession, status: u16) -> js_sys::Promise {
+    /// Finishes the response (the policy of [`crate::response`]): resolves to
+    /// `{"setCookie"?, "vary"?}` (`vary`: the `Vary` value to set, given the
+    /// response's `existing_vary`), or `{"error", "message", "status", "body"}`.
+    pub fn finish(&self, session: &WasmSession, status: u16, existing_vary: Option<String>) -> js_sys::Promise {
         let manager = self.manager.clone();
         let inner = session.inner.clone();
         future_to_promise(async move {
             let session = inner.borrow_mut().take().ok_or_else(busy)?;
             let out = match manager.finish(session, status).await {
-                Ok(o) => json!({ "setCookie": o.set_cookie, "vary": o.vary_cookie }),
-                Err(e) => json!({ "error": e.name(), "message": e.to_string(), "status": e.status() }),
+                Ok(o) => {
+                    let vary =
+                        o.vary_cookie.then(|| crate::response::vary_with_cookie(existing_vary.as_deref())).flatten();
+                    json!({ "setCookie": o.set_cookie, "vary": vary })
+                }
+                Err(e) => {
+                    let (status, body) = crate::response::failure(&e);
+                    json!({ "error": e.name(), "message": e.to_string(), "status": status, "body": body })
+                }
             };
             Ok(JsValue::from_str(&out.to_string()))
         })
@@ -241,6 +251,13 @@ pub fn object_step(body: &str, stored: Option<String>, now: f64) -> String {
 #[wasm_bindgen(js_name = objectAlarm)]
 pub fn object_alarm(stored: Option<String>, now: f64) -> Option<f64> {
     object::on_alarm(stored.as_deref(), now as i64).map(|t| t as f64)
+}
+
+/// The body of a plain 500 (`crate::response::INTERNAL_ERROR_BODY`), for the
+/// wrapper's handler failures and configuration errors.
+#[wasm_bindgen(js_name = internalErrorBody)]
+pub fn internal_error_body() -> String {
+    crate::response::INTERNAL_ERROR_BODY.to_owned()
 }
 
 /// HMACs and storage operations so far in this isolate (for tests and benchmarks).

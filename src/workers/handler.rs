@@ -13,6 +13,7 @@ use worker::{console_error, Env, Request, Response};
 use super::console_warn;
 use crate::manager::{FinishError, Outcome, SessionManager};
 use crate::platform::{manager_from_env, AnyStore, ConfigError, EnvSource};
+use crate::response;
 use crate::session::{Session, SessionError};
 
 impl From<SessionError> for worker::Error {
@@ -67,11 +68,7 @@ impl Sessions {
             Ok(outcome) => apply(outcome, response),
             Err(e) => {
                 console_error!("edge-session: {e}");
-                let status = e.status();
-                let body = match e {
-                    FinishError::Interrupted => e.to_string(),
-                    _ => "Internal Server Error".to_owned(),
-                };
+                let (status, body) = response::failure(&e);
                 Response::error(body, status)
             }
         }
@@ -89,7 +86,7 @@ impl Sessions {
             Ok(r) => r,
             Err(e) => {
                 console_error!("edge-session: handler failed: {e}");
-                Response::error("Internal Server Error", 500)?
+                Response::error(response::INTERNAL_ERROR_BODY, 500)?
             }
         };
         self.finish(session, response).await
@@ -110,7 +107,7 @@ where
         Ok(sessions) => sessions.handle(req, handler).await,
         Err(e) => {
             console_error!("{e}");
-            Response::error("Internal Server Error", 500)
+            Response::error(response::INTERNAL_ERROR_BODY, 500)
         }
     }
 }
@@ -122,11 +119,8 @@ fn apply(outcome: Outcome, mut response: Response) -> worker::Result<Response> {
         headers.append("Set-Cookie", &cookie)?;
     }
     if outcome.vary_cookie {
-        let vary = headers.get("Vary")?.unwrap_or_default();
-        let has_cookie = vary.split(',').any(|v| v.trim().eq_ignore_ascii_case("cookie") || v.trim() == "*");
-        if !has_cookie {
-            headers
-                .set("Vary", &if vary.trim().is_empty() { "Cookie".to_owned() } else { format!("{vary}, Cookie") })?;
+        if let Some(vary) = response::vary_with_cookie(headers.get("Vary")?.as_deref()) {
+            headers.set("Vary", &vary)?;
         }
     }
     Ok(response)
