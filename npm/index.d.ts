@@ -70,7 +70,7 @@ export class Session {
   update(values: { [key: string]: JsonValue }): Promise<void>;
   /** Empties the data (keeps the key). */
   clear(): Promise<void>;
-  /** Logout: drops data and key; the stored record is deleted on commit. */
+  /** Logout: drops data and key; the stored record is deleted when the response is finished. */
   flush(): Promise<void>;
   /** Keeps the data under a new key; call it at login. */
   cycleKey(): Promise<void>;
@@ -87,7 +87,7 @@ export class Session {
   getExpireAtBrowserClose(): Promise<boolean>;
   /** No key and no data; never loads. Throws a TypeError while session calls are pending (await them first). */
   isEmpty(): boolean;
-  /** The session key, or null (a new session gets one when committed). Throws a TypeError while calls are pending. */
+  /** The session key, or null (a new session gets one when the response is finished). Throws a TypeError while calls are pending. */
   readonly sessionKey: string | null;
   /** Set to true after changing a stored value in place (queued after earlier calls). Reading throws a TypeError while calls are pending. */
   modified: boolean;
@@ -102,7 +102,7 @@ export class Sessions {
   /** The request's session; no store is touched until it is used. */
   load(request: Request): Promise<Session>;
   /** Saves as needed and returns the response with Set-Cookie and Vary: Cookie. */
-  commit(session: Session, response: Response): Promise<Response>;
+  finish(session: Session, response: Response): Promise<Response>;
   /** A session by key, outside a request. */
   open(key: string): Session;
   /** Django's `session.save()` outside a request; resolves to the cookie value. */

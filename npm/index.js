@@ -145,7 +145,7 @@ export class Session {
   clear() {
     return this.#op({ op: "clear" });
   }
-  /** Logout: drops the data and the key; the record is deleted when the response is committed. */
+  /** Logout: drops the data and the key; the record is deleted when the response is finished. */
   flush() {
     return this.#op({ op: "flush" });
   }
@@ -195,7 +195,7 @@ export class Session {
   isEmpty() {
     return this.#now("isEmpty()").isEmpty();
   }
-  /** The session key, or null (a new session gets one when committed). Throws a TypeError while calls are pending. */
+  /** The session key, or null (a new session gets one when the response is finished). Throws a TypeError while calls are pending. */
   get sessionKey() {
     return this.#now("sessionKey").sessionKey ?? null;
   }
@@ -243,7 +243,7 @@ export class Sessions {
    * send (a 500, or Django's 400 SessionInterrupted, when saving failed: no
    * cookie is ever sent for data that was not saved).
    */
-  async commit(session, response) {
+  async finish(session, response) {
     await session.settled();
     const outcome = JSON.parse(await this.#inner.finish(INNER.get(session), response.status, response.headers.get("vary") ?? undefined));
     if (outcome.error) {
@@ -336,7 +336,7 @@ export function withSessions(handler, options) {
       console.error("edge-session: handler failed:", e);
       response = new Response(INTERNAL_ERROR, { status: 500 });
     }
-    return sessions.commit(session, response);
+    return sessions.finish(session, response);
   };
 }
 
@@ -352,11 +352,11 @@ export function sessionMiddleware(options) {
     c.set("session", session);
     await next();
     const response = c.res;
-    const committed = await sessions.commit(session, response);
-    if (committed !== response) {
+    const finished = await sessions.finish(session, response);
+    if (finished !== response) {
       // Hono merges the old response's headers into a new one; clear it first.
       c.res = undefined;
-      c.res = committed;
+      c.res = finished;
     }
   };
 }

@@ -49,7 +49,7 @@ async function prof(request, env) {
     else if (step === "commit") {
       const s = await sessions.load(request);
       await s.get("user");
-      await sessions.commit(s, new Response("x"));
+      await sessions.finish(s, new Response("x"));
     } else return new Response("unknown step", { status: 404 });
   }
   return new Response("ok");

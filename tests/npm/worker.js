@@ -72,7 +72,7 @@ async function ops(request, sessions) {
     }
   }
   const out = { results, session_key: session.sessionKey, modified: session.modified, accessed: session.accessed };
-  return sessions.commit(session, json(out, status));
+  return sessions.finish(session, json(out, status));
 }
 
 export default {

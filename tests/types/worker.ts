@@ -60,7 +60,7 @@ export async function byHand(request: Request, env: Env): Promise<Response> {
   const total: number = counts.kvGet + counts.kvPut + counts.kvDelete + counts.doCall + counts.crypto;
   const cookie: string | null = await sessions.save(sessions.open("k"));
   const cleared: number = await sessions.clearExpired();
-  return sessions.commit(session, Response.json({ total, cookie, cleared }));
+  return sessions.finish(session, Response.json({ total, cookie, cleared }));
 }
 
 export default { fetch: app.fetch, plain };
