@@ -62,7 +62,7 @@ impl Expiry {
 
 /// What a stored `_session_expiry` means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Stored {
+enum StoredExpiry {
     /// Absent, `null`, `0` or `false`: Python's falsy values mean the default age.
     Falsy,
     Seconds(i64),
@@ -72,23 +72,23 @@ enum Stored {
     Invalid,
 }
 
-fn stored(value: Option<&Value>) -> Stored {
+fn stored(value: Option<&Value>) -> StoredExpiry {
     match value {
-        None | Some(Value::Null) | Some(Value::Bool(false)) => Stored::Falsy,
+        None | Some(Value::Null) | Some(Value::Bool(false)) => StoredExpiry::Falsy,
         Some(Value::Number(n)) => match n.as_i64() {
-            Some(0) => Stored::Falsy,
-            Some(s) => Stored::Seconds(s),
+            Some(0) => StoredExpiry::Falsy,
+            Some(s) => StoredExpiry::Seconds(s),
             None => match n.as_f64() {
-                Some(0.0) => Stored::Falsy,
-                Some(f) => Stored::Seconds(f.floor() as i64),
-                None => Stored::Invalid,
+                Some(0.0) => StoredExpiry::Falsy,
+                Some(f) => StoredExpiry::Seconds(f.floor() as i64),
+                None => StoredExpiry::Invalid,
             },
         },
         Some(Value::String(s)) => match DateTime::parse_iso(s) {
-            Ok(dt) => Stored::At(dt.unix),
-            Err(_) => Stored::Invalid,
+            Ok(dt) => StoredExpiry::At(dt.unix),
+            Err(_) => StoredExpiry::Invalid,
         },
-        Some(_) => Stored::Invalid,
+        Some(_) => StoredExpiry::Invalid,
     }
 }
 
@@ -98,10 +98,10 @@ fn stored(value: Option<&Value>) -> Stored {
 /// years 1 and 9999.
 pub fn expiry_age(value: Option<&Value>, cookie_age: i64, modification: i64) -> i64 {
     let age = match stored(value) {
-        Stored::Falsy => cookie_age,
-        Stored::Seconds(s) => s,
-        Stored::At(at) => at.saturating_sub(modification),
-        Stored::Invalid => 0,
+        StoredExpiry::Falsy => cookie_age,
+        StoredExpiry::Seconds(s) => s,
+        StoredExpiry::At(at) => at.saturating_sub(modification),
+        StoredExpiry::Invalid => 0,
     };
     let modification = modification.clamp(MIN_UNIX, MAX_UNIX);
     age.clamp(MIN_UNIX - modification, MAX_UNIX - modification)
@@ -110,7 +110,9 @@ pub fn expiry_age(value: Option<&Value>, cookie_age: i64, modification: i64) -> 
 /// Django's `get_expiry_date(modification=modification)`, as a datetime.
 pub fn expiry_date(value: Option<&Value>, cookie_age: i64, modification: i64) -> DateTime {
     match (stored(value), value) {
-        (Stored::At(_), Some(Value::String(s))) => DateTime::parse_iso(s).unwrap_or(DateTime::from_unix(modification)),
+        (StoredExpiry::At(_), Some(Value::String(s))) => {
+            DateTime::parse_iso(s).unwrap_or(DateTime::from_unix(modification))
+        }
         _ => DateTime::from_unix(modification.saturating_add(expiry_age(value, cookie_age, modification))),
     }
 }
