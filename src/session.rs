@@ -6,13 +6,18 @@
 //! therefore `async`; methods Django implements without loading (`clear`,
 //! `flush`, `is_empty`, `session_key`, the flags) are not.
 //!
+//! Values are JSON ([`serde_json::Value`]), as in Django's `JSONSerializer`;
+//! [`Session::get`], [`Session::insert`] and [`Session::remove`] also convert
+//! to and from any serde type (`session.get::<i64>("visits")`), and a stored
+//! value of another shape is [`SessionError::TypeMismatch`], never a panic.
+//!
 //! Which operations set the flags follows Django's `SessionBase`:
 //!
 //! | operation | loads / `accessed` | `modified` |
 //! |---|---|---|
 //! | `get`, `contains`, `keys`, `values`, `items`, `test_cookie_worked`, expiry getters | yes | no |
-//! | `set`, `update`, `delete` (present key), `set_test_cookie`, `delete_test_cookie` | yes | yes |
-//! | `pop` | yes | only if the key was present |
+//! | `set`, `insert`, `update`, `delete` (present key), `set_test_cookie`, `delete_test_cookie` | yes | yes |
+//! | `pop`, `pop_or`, `remove` | yes | only if the key was present |
 //! | `setdefault` | yes | only if the key was absent |
 //! | `set_expiry(None)` | yes | only if an expiry was set |
 //! | `clear` | `accessed`, without loading | yes |
@@ -27,6 +32,8 @@
 //! with [`SessionError::ReservedKey`]; use [`Session::set_expiry`] for
 //! `_session_expiry`.
 
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use serde_json::{Map, Value};
 use std::fmt;
 use std::rc::Rc;
@@ -39,6 +46,8 @@ use crate::record::Record;
 use crate::settings::{Engine, Settings};
 use crate::signing::{TimestampSigner, Unsigned};
 use crate::store::{SessionStore, StoreError};
+
+mod finite;
 
 /// Django's `TEST_COOKIE_NAME`.
 pub const TEST_COOKIE_NAME: &str = "testcookie";
@@ -70,6 +79,25 @@ pub enum SessionError {
     Store(StoreError),
     /// No random key could be made.
     Random(RandomError),
+    /// The value stored under `key` does not deserialize into the type asked
+    /// for ([`Session::get`], [`Session::remove`]); the session is unchanged.
+    TypeMismatch {
+        /// The session key.
+        key: String,
+        /// The type asked for ([`std::any::type_name`]).
+        expected: &'static str,
+        /// Why serde refused the stored value.
+        detail: String,
+    },
+    /// The value given to [`Session::insert`] has no JSON form: its
+    /// `Serialize` failed, it holds a non-finite float, or a map key that is
+    /// not a string (or a number or bool serde_json writes as one).
+    NotJson {
+        /// The session key.
+        key: String,
+        /// Why the value could not be written as JSON.
+        detail: String,
+    },
 }
 
 impl fmt::Display for SessionError {
@@ -81,6 +109,12 @@ impl fmt::Display for SessionError {
             Self::TooDeep => write!(f, "the value is nested deeper than {MAX_DEPTH} arrays and objects"),
             Self::Store(e) => write!(f, "{e}"),
             Self::Random(e) => write!(f, "{e}"),
+            Self::TypeMismatch { key, expected, detail } => {
+                write!(f, "the session value under {key:?} is not a valid {expected}: {detail}")
+            }
+            Self::NotJson { key, detail } => {
+                write!(f, "the value for session key {key:?} cannot be stored as JSON: {detail}")
+            }
         }
     }
 }
@@ -88,7 +122,18 @@ impl fmt::Display for SessionError {
 impl std::error::Error for SessionError {}
 
 impl SessionError {
-    /// A short name for the error (`KeyError`, `ReservedKey`, ...).
+    /// A short name for the error (`KeyError`, `ReservedKey`, ...): Python's
+    /// exception name where Django raises one (`KeyError`, `ValueError`,
+    /// `TypeError`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use edge_session::prelude::*;
+    ///
+    /// assert_eq!(SessionError::KeyError("cart".into()).name(), "KeyError");
+    /// assert_eq!(SessionError::TooDeep.name(), "ValueError");
+    /// ```
     pub fn name(&self) -> &'static str {
         match self {
             Self::KeyError(_) => "KeyError",
@@ -96,6 +141,7 @@ impl SessionError {
             Self::InvalidExpiry(_) | Self::TooDeep => "ValueError",
             Self::Store(_) => "StoreError",
             Self::Random(_) => "RandomError",
+            Self::TypeMismatch { .. } | Self::NotJson { .. } => "TypeError",
         }
     }
 }
@@ -254,8 +300,8 @@ impl<S: SessionStore> Session<S> {
     }
 
     /// `session.get(key)`: the value, or `None`.
-    pub async fn get(&mut self, key: &str) -> Result<Option<Value>, SessionError> {
-        Ok(self.data().await?.get(key).cloned())
+    pub async fn get<T: DeserializeOwned>(&mut self, key: &str) -> Result<Option<T>, SessionError> {
+        self.data().await?.get(key).map(|v| typed(key, v)).transpose()
     }
 
     /// `session[key] = value`. Refuses keys starting with `_`.
@@ -265,6 +311,26 @@ impl<S: SessionStore> Session<S> {
         self.data().await?.insert(key.to_owned(), value);
         self.modified = true;
         Ok(())
+    }
+
+    /// `session[key] = value` for any serde type.
+    pub async fn insert(&mut self, key: &str, value: impl Serialize) -> Result<(), SessionError> {
+        writable(key)?;
+        let value = to_json(key, &value)?;
+        self.set(key, value).await
+    }
+
+    /// `session.pop(key, None)`, typed: removes and returns the value; an
+    /// absent key gives `None` and does not modify.
+    pub async fn remove<T: DeserializeOwned>(&mut self, key: &str) -> Result<Option<T>, SessionError> {
+        writable(key)?;
+        let data = self.data().await?;
+        let Some(stored) = data.get(key) else { return Ok(None) };
+        // Converted before removing: a mismatch leaves the session unchanged.
+        let value = typed(key, stored)?;
+        data.shift_remove(key);
+        self.modified = true;
+        Ok(Some(value))
     }
 
     /// `del session[key]`: [`SessionError::KeyError`] when absent.
@@ -480,6 +546,22 @@ fn writable(key: &str) -> Result<(), SessionError> {
         return Err(SessionError::ReservedKey(key.to_owned()));
     }
     Ok(())
+}
+
+/// The stored `value` as a `T`.
+fn typed<T: DeserializeOwned>(key: &str, value: &Value) -> Result<T, SessionError> {
+    T::deserialize(value).map_err(|e| SessionError::TypeMismatch {
+        key: key.to_owned(),
+        expected: std::any::type_name::<T>(),
+        detail: e.to_string(),
+    })
+}
+
+/// `value` as JSON, refusing what JSON cannot hold (serde_json would turn a
+/// non-finite float into `null`).
+fn to_json(key: &str, value: &impl Serialize) -> Result<Value, SessionError> {
+    serde_json::to_value(finite::Finite(value))
+        .map_err(|e| SessionError::NotJson { key: key.to_owned(), detail: e.to_string() })
 }
 
 /// Refuses values nested deeper than [`MAX_DEPTH`] (iteratively: a value

@@ -40,7 +40,7 @@ fn get_returns_value_or_none_and_does_not_modify() {
     let (h, jar) = with_saved_session();
     h.request(jar.header(), async |s| {
         assert_eq!(s.get("a").await.unwrap(), Some(json!(1)));
-        assert_eq!(s.get("missing").await.unwrap(), None);
+        assert_eq!(s.get::<Value>("missing").await.unwrap(), None);
         assert!(s.accessed() && !s.modified());
         200
     });
@@ -85,7 +85,7 @@ fn pop_of_present_key_modifies_and_returns_value() {
     h.request(jar.header(), async |s| {
         assert_eq!(s.pop("a").await.unwrap(), json!(1));
         assert!(s.modified());
-        assert_eq!(s.get("a").await.unwrap(), None);
+        assert_eq!(s.get::<Value>("a").await.unwrap(), None);
         200
     });
 }
@@ -187,7 +187,7 @@ fn flush_drops_data_and_key() {
         s.flush();
         assert!(s.is_empty() && s.modified() && s.accessed());
         assert_eq!(s.session_key(), None);
-        assert_eq!(s.get("a").await.unwrap(), None);
+        assert_eq!(s.get::<Value>("a").await.unwrap(), None);
         200
     });
 }
@@ -250,7 +250,7 @@ fn set_expiry_is_kept_under_session_expiry_as_django_does() {
         assert_eq!(s.get_expiry_date().await.unwrap(), at);
         assert_eq!(s.get_expiry_age().await.unwrap(), at.unix - 1_765_000_000);
         s.set_expiry(Expiry::Default).await.unwrap();
-        assert_eq!(s.get("_session_expiry").await.unwrap(), None);
+        assert_eq!(s.get::<Value>("_session_expiry").await.unwrap(), None);
         assert_eq!(s.get_expiry_age().await.unwrap(), 1_209_600);
         assert_eq!(s.get_expiry_date().await.unwrap().unix, 1_765_000_000 + 1_209_600);
         200
@@ -277,7 +277,7 @@ fn expire_at_browser_close_setting_is_the_default() {
 fn modified_is_settable_for_nested_changes() {
     let (h, mut jar) = with_saved_session();
     let r = h.request(jar.header(), async |s| {
-        s.get("b").await.unwrap();
+        s.get::<Value>("b").await.unwrap();
         assert!(!s.modified());
         s.set_modified(true);
         200
@@ -297,8 +297,8 @@ fn loading_is_lazy() {
     });
     assert_eq!(r.ops.total(), 0, "an untouched session costs no store operation");
     let r = h.request(jar.header(), async |s| {
-        s.get("a").await.unwrap();
-        s.get("b").await.unwrap();
+        s.get::<Value>("a").await.unwrap();
+        s.get::<Value>("b").await.unwrap();
         200
     });
     assert_eq!(r.ops.reads, 1, "the store is read once, on first access");
@@ -318,7 +318,7 @@ fn keys_starting_with_underscore_are_reserved_for_writes() {
             assert!(matches!(result, Err(SessionError::ReservedKey(_))), "{result:?}");
         }
         assert!(!s.modified());
-        assert_eq!(s.get("_session_expiry").await.unwrap(), None, "reads are allowed");
+        assert_eq!(s.get::<Value>("_session_expiry").await.unwrap(), None, "reads are allowed");
         200
     });
 }
@@ -351,7 +351,7 @@ fn expiry_counts_from_the_last_modification_not_from_reads() {
     });
     h.clock.advance(1);
     h.request(jar.header(), async |s| {
-        assert_eq!(s.get("a").await.unwrap(), None, "expired 100 s after the last change");
+        assert_eq!(s.get::<Value>("a").await.unwrap(), None, "expired 100 s after the last change");
         assert_eq!(s.session_key(), None, "an expired session's key is not adopted");
         200
     });
@@ -383,7 +383,7 @@ fn sessions_work_outside_a_request() {
     });
     // The old cookie no longer finds anything.
     h.request(jar.header(), async |s| {
-        assert_eq!(s.get("a").await.unwrap(), None);
+        assert_eq!(s.get::<Value>("a").await.unwrap(), None);
         200
     });
 }
