@@ -314,6 +314,8 @@ fn keys_starting_with_underscore_are_reserved_for_writes() {
             s.pop("_x").await.map(|_| ()),
             s.setdefault("_x", json!(1)).await.map(|_| ()),
             s.update(Map::from_iter([("_x".to_owned(), Value::Null)])).await,
+            s.insert("_auth_user_id", 1).await,
+            s.remove::<Value>("_session_expiry").await.map(|_| ()),
         ] {
             assert!(matches!(result, Err(SessionError::ReservedKey(_))), "{result:?}");
         }
@@ -420,5 +422,130 @@ fn save_creates_an_empty_new_session_as_django_does_and_never_writes_a_vanished_
         assert_eq!(h.manager.save(&mut cleared).await.unwrap(), None, "nothing to keep");
         assert_eq!(cleared.session_key(), None, "the vanished key is not adopted");
         assert_eq!(h.store.len(), 1, "only the fresh key's record");
+    });
+}
+
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Cart {
+    items: Vec<u32>,
+    coupon: Option<String>,
+    total: f64,
+}
+
+#[test]
+fn typed_values_round_trip_through_the_store_as_plain_json() {
+    let h = Harness::new(&[]);
+    let mut jar = Jar::default();
+    let cart = Cart { items: vec![3, 1], coupon: None, total: 12.5 };
+    let r = h.request(None, async |s| {
+        s.insert("visits", 41_i64).await.unwrap();
+        s.insert("name", "Ada").await.unwrap();
+        s.insert("tags", vec!["tea".to_owned(), "pot".to_owned()]).await.unwrap();
+        s.insert("cart", &cart).await.unwrap();
+        assert!(s.modified());
+        200
+    });
+    jar.update(&r);
+    h.request(jar.header(), async |s| {
+        assert_eq!(s.get::<i64>("visits").await.unwrap(), Some(41));
+        assert_eq!(s.get::<String>("name").await.unwrap().as_deref(), Some("Ada"));
+        assert_eq!(s.get::<Vec<String>>("tags").await.unwrap(), Some(vec!["tea".to_owned(), "pot".to_owned()]));
+        assert_eq!(s.get::<Cart>("cart").await.unwrap(), Some(Cart { items: vec![3, 1], coupon: None, total: 12.5 }));
+        assert_eq!(s.get::<i64>("missing").await.unwrap(), None);
+        // Stored as the JSON a Django view (or the npm package) reads.
+        assert_eq!(
+            s.get::<Value>("cart").await.unwrap(),
+            Some(json!({"items": [3, 1], "coupon": null, "total": 12.5}))
+        );
+        assert_eq!(s.get::<Value>("name").await.unwrap(), Some(json!("Ada")));
+        assert!(s.accessed() && !s.modified(), "typed reads do not modify");
+        200
+    });
+}
+
+#[test]
+fn insert_stores_what_set_stores() {
+    let h = Harness::new(&[]);
+    h.request(None, async |s| {
+        s.insert("a", json!({"x": [1, 2]})).await.unwrap();
+        s.set("b", json!({"x": [1, 2]})).await.unwrap();
+        assert_eq!(s.get::<Value>("a").await.unwrap(), s.get::<Value>("b").await.unwrap());
+        s.insert("a", 7_u8).await.unwrap();
+        assert_eq!(s.keys().await.unwrap(), vec!["a", "b"], "replacing keeps the key's place, as set does");
+        200
+    });
+}
+
+#[test]
+fn a_stored_value_of_another_type_is_a_type_error_and_changes_nothing() {
+    let (h, jar) = with_saved_session();
+    let r = h.request(jar.header(), async |s| {
+        let err = s.get::<String>("a").await.unwrap_err();
+        let SessionError::TypeMismatch { key, expected, detail } = &err else { panic!("{err:?}") };
+        assert_eq!((key.as_str(), *expected), ("a", std::any::type_name::<String>()));
+        assert!(detail.contains("invalid type"), "{detail}");
+        assert_eq!(err.name(), "TypeError");
+        let shown = err.to_string();
+        assert!(shown.contains("\"a\"") && shown.contains("String"), "{shown}");
+
+        assert!(matches!(s.get::<Cart>("b").await, Err(SessionError::TypeMismatch { .. })));
+        assert!(matches!(s.remove::<Vec<String>>("b").await, Err(SessionError::TypeMismatch { .. })));
+        assert!(!s.modified());
+        assert_eq!(s.get::<Vec<i64>>("b").await.unwrap(), Some(vec![1, 2]), "a failed remove keeps the value");
+        200
+    });
+    assert_eq!(r.ops.writes, 0, "nothing to save");
+}
+
+#[test]
+fn insert_refuses_reserved_keys_and_values_json_cannot_hold() {
+    let (h, jar) = with_saved_session();
+    h.request(jar.header(), async |s| {
+        assert_eq!(s.insert("_auth_user_id", 1).await, Err(SessionError::ReservedKey("_auth_user_id".into())));
+        for (value, what) in [
+            (s.insert("x", f64::NAN).await, "NaN"),
+            (s.insert("x", vec![1.0, f64::INFINITY]).await, "an infinity inside a list"),
+            (
+                s.insert("x", std::collections::BTreeMap::from([((1, 2), "pair key")])).await,
+                "a map key that is not a string",
+            ),
+        ] {
+            let err = value.unwrap_err();
+            assert!(matches!(&err, SessionError::NotJson { key, .. } if key == "x"), "{what}: {err:?}");
+            assert_eq!(err.name(), "TypeError", "{what}");
+        }
+        let mut deep = json!(1);
+        for _ in 0..=edge_session::session::MAX_DEPTH {
+            deep = json!([deep]);
+        }
+        assert_eq!(s.insert("x", &deep).await, Err(SessionError::TooDeep));
+        assert!(!s.modified(), "no refused insert modifies");
+        assert!(!s.contains("x").await.unwrap());
+        // Integer map keys are written as strings, as serde_json (and Python's json) do.
+        s.insert("x", std::collections::BTreeMap::from([(1, "one")])).await.unwrap();
+        assert_eq!(s.get::<Value>("x").await.unwrap(), Some(json!({"1": "one"})));
+        200
+    });
+}
+
+#[test]
+fn remove_returns_the_old_value_and_modifies_only_when_present() {
+    assert_eq!(
+        flags_after(async |s| assert_eq!(s.remove::<i64>("missing").await.unwrap(), None)),
+        (true, false),
+        "like Django's pop(key, None): an absent key changes nothing"
+    );
+    let (h, mut jar) = with_saved_session();
+    let r = h.request(jar.header(), async |s| {
+        assert_eq!(s.remove::<i64>("a").await.unwrap(), Some(1));
+        assert!(s.modified());
+        assert_eq!(s.remove::<i64>("a").await.unwrap(), None, "gone");
+        200
+    });
+    assert_eq!(r.ops.writes, 1);
+    jar.update(&r);
+    h.request(jar.header(), async |s| {
+        assert_eq!(s.keys().await.unwrap(), vec!["b"], "the removal was saved");
+        200
     });
 }
