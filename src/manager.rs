@@ -113,11 +113,37 @@ pub struct SessionConfig(Rc<Context>);
 
 impl SessionConfig {
     /// Derives the signing keys (a few SHA-256 computations, once).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use edge_session::prelude::*;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let settings = Settings::from_pairs([("SECRET_KEY", "a long random secret")])?;
+    /// # let clock = FixedClock::new(1_765_000_000);
+    /// let config = SessionConfig::new(settings, clock.clone(), OsKeySource); // once per isolate
+    /// // Per request, with that request's store (bindings):
+    /// let manager = SessionManager::from_config(config.clone(), MemoryStore::new(clock));
+    /// assert_eq!(manager.settings().cookie().name(), "sessionid");
+    /// # Ok(()) }
+    /// ```
     pub fn new(settings: Settings, clock: impl Clock + 'static, keys: impl KeySource + 'static) -> Self {
         Self(Rc::new(Context::new(settings, Box::new(clock), Box::new(keys))))
     }
 
     /// The settings.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use edge_session::prelude::*;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let settings = Settings::from_pairs([("SECRET_KEY", "a long random secret")])?;
+    /// # let clock = FixedClock::new(1_765_000_000);
+    /// let config = SessionConfig::new(settings, clock, OsKeySource);
+    /// assert_eq!(config.settings().engine(), Engine::Db);
+    /// # Ok(()) }
+    /// ```
     pub fn settings(&self) -> &Settings {
         &self.0.settings
     }
@@ -136,27 +162,90 @@ impl<S: Clone> Clone for SessionManager<S> {
 }
 
 impl<S: SessionStore + Clone> SessionManager<S> {
-    /// A manager; the signing keys are derived here, once.
+    /// A manager; the signing keys are derived here, once. Build it once per
+    /// isolate (or keep a [`SessionConfig`] and use [`from_config`](Self::from_config)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use edge_session::prelude::*;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let settings = Settings::from_pairs([("SECRET_KEY", "a long random secret")])?;
+    /// let clock = FixedClock::new(1_765_000_000);
+    /// let manager = SessionManager::new(settings, MemoryStore::new(clock.clone()), clock, OsKeySource);
+    /// assert_eq!(manager.settings().engine(), Engine::Db);
+    /// # Ok(()) }
+    /// ```
     pub fn new(settings: Settings, store: S, clock: impl Clock + 'static, keys: impl KeySource + 'static) -> Self {
         Self::from_config(SessionConfig::new(settings, clock, keys), store)
     }
 
     /// A manager over `store` with an existing configuration (no key derivation).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use edge_session::prelude::*;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let settings = Settings::from_pairs([("SECRET_KEY", "a long random secret")])?;
+    /// # let clock = FixedClock::new(1_765_000_000);
+    /// let config = SessionConfig::new(settings, clock.clone(), OsKeySource);
+    /// let manager = SessionManager::from_config(config, MemoryStore::new(clock));
+    /// assert!(manager.store().is_empty());
+    /// # Ok(()) }
+    /// ```
     pub fn from_config(config: SessionConfig, store: S) -> Self {
         Self { ctx: config.0, store }
     }
 
     /// The configuration, to pair with another store.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use edge_session::prelude::*;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let settings = Settings::from_pairs([("SECRET_KEY", "a long random secret")])?;
+    /// # let clock = FixedClock::new(1_765_000_000);
+    /// # let manager = SessionManager::new(settings, MemoryStore::new(clock.clone()), clock.clone(), OsKeySource);
+    /// let other = SessionManager::from_config(manager.config(), MemoryStore::new(clock));
+    /// assert_eq!(other.settings().cookie().name(), manager.settings().cookie().name());
+    /// # Ok(()) }
+    /// ```
     pub fn config(&self) -> SessionConfig {
         SessionConfig(self.ctx.clone())
     }
 
     /// The settings.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use edge_session::prelude::*;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let settings = Settings::from_pairs([("SECRET_KEY", "a long random secret")])?;
+    /// # let clock = FixedClock::new(1_765_000_000);
+    /// # let manager = SessionManager::new(settings, MemoryStore::new(clock.clone()), clock.clone(), OsKeySource);
+    /// assert_eq!(manager.settings().cookie().age(), 1_209_600);
+    /// # Ok(()) }
+    /// ```
     pub fn settings(&self) -> &Settings {
         &self.ctx.settings
     }
 
     /// The store.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use edge_session::prelude::*;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let settings = Settings::from_pairs([("SECRET_KEY", "a long random secret")])?;
+    /// # let clock = FixedClock::new(1_765_000_000);
+    /// # let manager = SessionManager::new(settings, MemoryStore::new(clock.clone()), clock.clone(), OsKeySource);
+    /// assert_eq!(manager.store().len(), 0);
+    /// # Ok(()) }
+    /// ```
     pub fn store(&self) -> &S {
         &self.store
     }
@@ -164,6 +253,26 @@ impl<S: SessionStore + Clone> SessionManager<S> {
     /// The session of a request, from its `Cookie` header. No store is
     /// touched (loading is lazy); a server-side cookie costs one MAC check,
     /// and a malformed or forged one is dropped here.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use edge_session::prelude::*;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
+    /// # let clock = FixedClock::new(1_765_000_000);
+    /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock.clone(), OsKeySource);
+    /// let mut session = manager.load(None); // a request without a cookie
+    /// session.insert("user", "ada").await?;
+    /// let set_cookie = manager.finish(session, 200).await?.set_cookie.unwrap_or_default();
+    ///
+    /// let cookie = set_cookie.split(';').next().unwrap_or_default(); // what the browser sends back
+    /// let mut session = manager.load(Some(cookie.as_bytes()));
+    /// assert_eq!(session.get::<String>("user").await?.as_deref(), Some("ada"));
+    ///
+    /// let forged = manager.load(Some(b"sessionid=0123456789abcdefghijklmnopqrstuv.1.forged"));
+    /// assert_eq!(forged.session_key(), None);
+    /// # Ok(()) }) }
+    /// ```
     pub fn load(&self, cookie_header: Option<&[u8]>) -> Session<S> {
         let name = &self.ctx.settings.cookie.name;
         let value = cookie_header.and_then(|h| cookie::find(h, name));
@@ -192,6 +301,20 @@ impl<S: SessionStore + Clone> SessionManager<S> {
     }
 
     /// A new, empty session outside a request (Django's `SessionStore()`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use edge_session::prelude::*;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
+    /// # let clock = FixedClock::new(1_765_000_000);
+    /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock.clone(), OsKeySource);
+    /// let mut session = manager.new_session();
+    /// session.insert("job", "nightly").await?;
+    /// let cookie_value = manager.save(&mut session).await?;
+    /// assert!(cookie_value.is_some());
+    /// # Ok(()) }) }
+    /// ```
     pub fn new_session(&self) -> Session<S> {
         match self.ctx.settings.engine {
             Engine::SignedCookies => self.session(Identity::Signed { token: None }, 0),
@@ -201,6 +324,24 @@ impl<S: SessionStore + Clone> SessionManager<S> {
 
     /// The session stored under `key`, outside a request (Django's
     /// `SessionStore(session_key=key)`); a malformed key gives an empty session.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use edge_session::prelude::*;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
+    /// # let clock = FixedClock::new(1_765_000_000);
+    /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock.clone(), OsKeySource);
+    /// let mut session = manager.new_session();
+    /// session.insert("user", "ada").await?;
+    /// manager.save(&mut session).await?;
+    /// let key = session.session_key().unwrap_or_default().to_owned();
+    ///
+    /// let mut same = manager.open(&key); // in a scheduled job, say
+    /// assert_eq!(same.get::<String>("user").await?.as_deref(), Some("ada"));
+    /// assert!(manager.open("not a key").is_empty());
+    /// # Ok(()) }) }
+    /// ```
     pub fn open(&self, key: &str) -> Session<S> {
         match (self.ctx.settings.engine, SessionKey::parse(key)) {
             (Engine::SignedCookies, _) => self.session(Identity::Signed { token: Some(key.to_owned()) }, 0),
@@ -216,13 +357,63 @@ impl<S: SessionStore + Clone> SessionManager<S> {
     /// saved under a fresh key. `None` only when such a session was emptied
     /// with `clear()` without being read: there is nothing to keep, and the
     /// gone key is never written again.
+    ///
+    /// # Errors
+    ///
+    /// - [`FinishError::Session`] when loading the session first failed (the store
+    ///   could not read it).
+    /// - [`FinishError::Store`] when a store write or delete failed; nothing was
+    ///   acknowledged to the client.
+    /// - [`FinishError::Interrupted`] when the session was deleted (a logout in a
+    ///   concurrent request) after this request loaded it: Django's
+    ///   `SessionInterrupted`.
+    /// - [`FinishError::TooLarge`] when the data could not be read back (over
+    ///   [`MAX_RECORD_BYTES`], or JSON over the inflate limit); nothing was written.
+    /// - [`FinishError::CookieTooLarge`] when a `signed_cookies` session does not fit
+    ///   in [`MAX_COOKIE_BYTES`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use edge_session::prelude::*;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
+    /// # let clock = FixedClock::new(1_765_000_000);
+    /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock.clone(), OsKeySource);
+    /// let mut session = manager.new_session();
+    /// session.insert("user", "ada").await?;
+    /// let cookie_value = manager.save(&mut session).await?.unwrap_or_default();
+    /// assert!(cookie_value.starts_with(session.session_key().unwrap_or("?")));
+    /// assert_eq!(manager.store().len(), 1);
+    /// # Ok(()) }) }
+    /// ```
     pub async fn save(&self, session: &mut Session<S>) -> Result<Option<String>, FinishError> {
         session.data().await.map_err(FinishError::Session)?;
         self.delete_flushed(session).await?;
         self.persist(session, self.ctx.clock.now()).await
     }
 
-    /// Django's `SessionStore.clear_expired()`.
+    /// Django's `SessionStore.clear_expired()`: deletes expired records and
+    /// returns how many: always `0` for `signed_cookies`, and on Workers KV and
+    /// the Durable Objects, whose records expire on their own.
+    ///
+    /// # Errors
+    ///
+    /// The store's [`StoreError`] when it fails.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use edge_session::prelude::*;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
+    /// # let clock = FixedClock::new(1_765_000_000);
+    /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock.clone(), OsKeySource);
+    /// let mut session = manager.new_session();
+    /// manager.save(&mut session).await?;
+    /// clock.advance(1_209_600); // SESSION_COOKIE_AGE later
+    /// assert_eq!(manager.clear_expired().await?, 1);
+    /// assert!(manager.store().is_empty());
+    /// # Ok(()) }) }
+    /// ```
     pub async fn clear_expired(&self) -> Result<u64, StoreError> {
         match self.ctx.settings.engine {
             Engine::SignedCookies => Ok(0),
@@ -232,17 +423,82 @@ impl<S: SessionStore + Clone> SessionManager<S> {
 
     /// Django's `SessionStore().decode(session_data)`: the dictionary inside
     /// stored data, for inspection; `None` if it does not verify.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use edge_session::prelude::*;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let settings = Settings::from_pairs([("SECRET_KEY", "a long random secret")])?;
+    /// # let clock = FixedClock::new(1_765_000_000);
+    /// # let manager = SessionManager::new(settings, MemoryStore::new(clock.clone()), clock.clone(), OsKeySource);
+    /// let data = serde_json::Map::from_iter([("cart".to_owned(), serde_json::json!([1, 2]))]);
+    /// let session_data = manager.encode(&data);
+    /// assert_eq!(manager.decode(&session_data), Some(data));
+    /// assert_eq!(manager.decode("forged:data"), None);
+    /// # Ok(()) }
+    /// ```
     pub fn decode(&self, session_data: &str) -> Option<Map<String, Value>> {
         self.ctx.decode(session_data).map(|(map, _)| map)
     }
 
-    /// Django's `SessionStore().encode(dict)`.
+    /// Django's `SessionStore().encode(dict)`: signed (and, when it is shorter,
+    /// compressed) with `SECRET_KEY` and the salt Django uses, so Django's
+    /// `decode` reads it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use edge_session::prelude::*;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let settings = Settings::from_pairs([("SECRET_KEY", "a long random secret")])?;
+    /// # let clock = FixedClock::new(1_765_000_000);
+    /// # let manager = SessionManager::new(settings, MemoryStore::new(clock.clone()), clock.clone(), OsKeySource);
+    /// let data = serde_json::Map::from_iter([("user".to_owned(), serde_json::json!("ada"))]);
+    /// let session_data = manager.encode(&data);
+    /// assert_eq!(manager.decode(&session_data).as_ref(), Some(&data));
+    /// # Ok(()) }
+    /// ```
     pub fn encode(&self, data: &Map<String, Value>) -> String {
         self.ctx.data_signer.sign_object(data, true, self.ctx.clock.now())
     }
 
     /// Finishes the response (Django's `SessionMiddleware.process_response`):
     /// decides, executes the store operations, and returns the headers.
+    ///
+    /// # Errors
+    ///
+    /// - [`FinishError::Session`] when loading the session first failed (the store
+    ///   could not read it).
+    /// - [`FinishError::Store`] when a store write or delete failed; nothing was
+    ///   acknowledged to the client.
+    /// - [`FinishError::Interrupted`] when the session was deleted (a logout in a
+    ///   concurrent request) after this request loaded it: Django's
+    ///   `SessionInterrupted`.
+    /// - [`FinishError::TooLarge`] when the data could not be read back (over
+    ///   [`MAX_RECORD_BYTES`], or JSON over the inflate limit); nothing was written.
+    /// - [`FinishError::CookieTooLarge`] when a `signed_cookies` session does not fit
+    ///   in [`MAX_COOKIE_BYTES`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use edge_session::prelude::*;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
+    /// # let clock = FixedClock::new(1_765_000_000);
+    /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock.clone(), OsKeySource);
+    /// let mut session = manager.load(None);
+    /// session.insert("cart", [1, 2]).await?;
+    /// let outcome = manager.finish(session, 200).await?;
+    /// assert!(outcome.vary_cookie); // add `Vary: Cookie`
+    /// assert!(outcome.set_cookie.is_some_and(|c| c.starts_with("sessionid="))); // append as Set-Cookie
+    ///
+    /// let mut session = manager.load(None);
+    /// session.insert("cart", [1, 2]).await?;
+    /// let outcome = manager.finish(session, 500).await?; // a 5xx saves nothing
+    /// assert_eq!(outcome.set_cookie, None);
+    /// # Ok(()) }) }
+    /// ```
     pub async fn finish(&self, mut session: Session<S>, status: u16) -> Result<Outcome, FinishError> {
         // Django reads `accessed` before the expiry getters load the session.
         let accessed = session.accessed;

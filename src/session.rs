@@ -6,13 +6,18 @@
 //! therefore `async`; methods Django implements without loading (`clear`,
 //! `flush`, `is_empty`, `session_key`, the flags) are not.
 //!
+//! Values are JSON ([`serde_json::Value`]), as in Django's `JSONSerializer`;
+//! [`Session::get`], [`Session::insert`] and [`Session::remove`] also convert
+//! to and from any serde type (`session.get::<i64>("visits")`), and a stored
+//! value of another shape is [`SessionError::TypeMismatch`], never a panic.
+//!
 //! Which operations set the flags follows Django's `SessionBase`:
 //!
 //! | operation | loads / `accessed` | `modified` |
 //! |---|---|---|
 //! | `get`, `contains`, `keys`, `values`, `items`, `test_cookie_worked`, expiry getters | yes | no |
-//! | `set`, `update`, `delete` (present key), `set_test_cookie`, `delete_test_cookie` | yes | yes |
-//! | `pop` | yes | only if the key was present |
+//! | `set`, `insert`, `update`, `delete` (present key), `set_test_cookie`, `delete_test_cookie` | yes | yes |
+//! | `pop`, `pop_or`, `remove` | yes | only if the key was present |
 //! | `setdefault` | yes | only if the key was absent |
 //! | `set_expiry(None)` | yes | only if an expiry was set |
 //! | `clear` | `accessed`, without loading | yes |
@@ -27,6 +32,8 @@
 //! with [`SessionError::ReservedKey`]; use [`Session::set_expiry`] for
 //! `_session_expiry`.
 
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use serde_json::{Map, Value};
 use std::fmt;
 use std::rc::Rc;
@@ -39,6 +46,8 @@ use crate::record::Record;
 use crate::settings::{Engine, Settings};
 use crate::signing::{TimestampSigner, Unsigned};
 use crate::store::{SessionStore, StoreError};
+
+mod finite;
 
 /// Django's `TEST_COOKIE_NAME`.
 pub const TEST_COOKIE_NAME: &str = "testcookie";
@@ -70,6 +79,25 @@ pub enum SessionError {
     Store(StoreError),
     /// No random key could be made.
     Random(RandomError),
+    /// The value stored under `key` does not deserialize into the type asked
+    /// for ([`Session::get`], [`Session::remove`]); the session is unchanged.
+    TypeMismatch {
+        /// The session key.
+        key: String,
+        /// The type asked for ([`std::any::type_name`]).
+        expected: &'static str,
+        /// Why serde refused the stored value.
+        detail: String,
+    },
+    /// The value given to [`Session::insert`] has no JSON form: its
+    /// `Serialize` failed, it holds a non-finite float, or a map key that is
+    /// not a string (or a number or bool serde_json writes as one).
+    NotJson {
+        /// The session key.
+        key: String,
+        /// Why the value could not be written as JSON.
+        detail: String,
+    },
 }
 
 impl fmt::Display for SessionError {
@@ -81,6 +109,12 @@ impl fmt::Display for SessionError {
             Self::TooDeep => write!(f, "the value is nested deeper than {MAX_DEPTH} arrays and objects"),
             Self::Store(e) => write!(f, "{e}"),
             Self::Random(e) => write!(f, "{e}"),
+            Self::TypeMismatch { key, expected, detail } => {
+                write!(f, "the session value under {key:?} is not a valid {expected}: {detail}")
+            }
+            Self::NotJson { key, detail } => {
+                write!(f, "the value for session key {key:?} cannot be stored as JSON: {detail}")
+            }
         }
     }
 }
@@ -88,7 +122,18 @@ impl fmt::Display for SessionError {
 impl std::error::Error for SessionError {}
 
 impl SessionError {
-    /// A short name for the error (`KeyError`, `ReservedKey`, ...).
+    /// A short name for the error (`KeyError`, `ReservedKey`, ...): Python's
+    /// exception name where Django raises one (`KeyError`, `ValueError`,
+    /// `TypeError`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use edge_session::prelude::*;
+    ///
+    /// assert_eq!(SessionError::KeyError("cart".into()).name(), "KeyError");
+    /// assert_eq!(SessionError::TooDeep.name(), "ValueError");
+    /// ```
     pub fn name(&self) -> &'static str {
         match self {
             Self::KeyError(_) => "KeyError",
@@ -96,6 +141,7 @@ impl SessionError {
             Self::InvalidExpiry(_) | Self::TooDeep => "ValueError",
             Self::Store(_) => "StoreError",
             Self::Random(_) => "RandomError",
+            Self::TypeMismatch { .. } | Self::NotJson { .. } => "TypeError",
         }
     }
 }
@@ -253,12 +299,63 @@ impl<S: SessionStore> Session<S> {
         }
     }
 
-    /// `session.get(key)`: the value, or `None`.
-    pub async fn get(&mut self, key: &str) -> Result<Option<Value>, SessionError> {
-        Ok(self.data().await?.get(key).cloned())
+    /// `session.get(key)`: the value under `key` as a `T`, or `None` when absent.
+    ///
+    /// `T` is any type serde can deserialize: `session.get::<i64>("visits")`, a
+    /// `#[derive(Deserialize)]` struct, or [`serde_json::Value`] for the stored
+    /// JSON as it is. Loads the session; marks it accessed, not modified.
+    ///
+    /// # Errors
+    ///
+    /// - [`SessionError::TypeMismatch`] when the stored value does not deserialize
+    ///   into `T`; the session is unchanged.
+    /// - [`SessionError::Store`] when the store fails to load the session (its data
+    ///   may exist: fail the request rather than go on with an empty session).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use edge_session::prelude::*;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
+    /// # let clock = FixedClock::new(1_765_000_000);
+    /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
+    /// let mut session = manager.load(None);
+    /// session.insert("visits", 3).await?;
+    /// assert_eq!(session.get::<i64>("visits").await?, Some(3));
+    /// assert_eq!(session.get::<serde_json::Value>("visits").await?, Some(serde_json::json!(3)));
+    /// assert_eq!(session.get::<i64>("missing").await?, None);
+    /// let wrong = session.get::<String>("visits").await;
+    /// assert!(matches!(wrong, Err(SessionError::TypeMismatch { .. })));
+    /// # Ok(()) }) }
+    /// ```
+    pub async fn get<T: DeserializeOwned>(&mut self, key: &str) -> Result<Option<T>, SessionError> {
+        self.data().await?.get(key).map(|v| typed(key, v)).transpose()
     }
 
-    /// `session[key] = value`. Refuses keys starting with `_`.
+    /// `session[key] = value`, with a JSON value ([`insert`](Self::insert) takes
+    /// any serde type). Marks the session modified.
+    ///
+    /// # Errors
+    ///
+    /// - [`SessionError::ReservedKey`] when `key` starts with `_`.
+    /// - [`SessionError::TooDeep`] when the value nests deeper than [`MAX_DEPTH`].
+    /// - [`SessionError::Store`] when the store fails to load the session (its data
+    ///   may exist: fail the request rather than go on with an empty session).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use edge_session::prelude::*;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
+    /// # let clock = FixedClock::new(1_765_000_000);
+    /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
+    /// let mut session = manager.load(None);
+    /// session.set("cart", serde_json::json!([1, 2])).await?;
+    /// assert!(session.modified());
+    /// let refused = session.set("_auth_user_id", serde_json::json!(1)).await;
+    /// assert_eq!(refused, Err(SessionError::ReservedKey("_auth_user_id".into())));
+    /// # Ok(()) }) }
+    /// ```
     pub async fn set(&mut self, key: &str, value: Value) -> Result<(), SessionError> {
         writable(key)?;
         storable(&value)?;
@@ -267,7 +364,107 @@ impl<S: SessionStore> Session<S> {
         Ok(())
     }
 
-    /// `del session[key]`: [`SessionError::KeyError`] when absent.
+    /// `session[key] = value` for any type serde can serialize: the value is
+    /// stored as its JSON (a struct becomes an object, `None` becomes `null`), the
+    /// form a Django view or the npm package reads. Same checks as
+    /// [`set`](Self::set); marks the session modified.
+    ///
+    /// # Errors
+    ///
+    /// - [`SessionError::ReservedKey`] when `key` starts with `_`.
+    /// - [`SessionError::NotJson`] when the value has no JSON form: its `Serialize`
+    ///   fails, it holds a NaN or an infinity (serde_json would write `null`), or a
+    ///   map key that is not a string (integer and bool keys are written as strings).
+    /// - [`SessionError::TooDeep`] when the value nests deeper than [`MAX_DEPTH`].
+    /// - [`SessionError::Store`] when the store fails to load the session (its data
+    ///   may exist: fail the request rather than go on with an empty session).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use edge_session::prelude::*;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
+    /// # let clock = FixedClock::new(1_765_000_000);
+    /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
+    /// #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
+    /// struct Cart {
+    ///     items: Vec<u32>,
+    /// }
+    ///
+    /// let mut session = manager.load(None);
+    /// session.insert("cart", Cart { items: vec![3, 1] }).await?;
+    /// assert_eq!(session.get::<Cart>("cart").await?, Some(Cart { items: vec![3, 1] }));
+    /// assert_eq!(session.get::<serde_json::Value>("cart").await?, Some(serde_json::json!({"items": [3, 1]})));
+    /// assert!(session.modified());
+    /// assert!(matches!(session.insert("ratio", f64::NAN).await, Err(SessionError::NotJson { .. })));
+    /// # Ok(()) }) }
+    /// ```
+    pub async fn insert(&mut self, key: &str, value: impl Serialize) -> Result<(), SessionError> {
+        writable(key)?;
+        let value = to_json(key, &value)?;
+        self.set(key, value).await
+    }
+
+    /// `session.pop(key, None)`, typed: removes the value under `key` and returns
+    /// it as a `T`. An absent key gives `None` and does not mark the session
+    /// modified. `remove::<serde_json::Value>` removes whatever is there; Django's
+    /// `pop(key)`, which raises `KeyError` when the key is absent, is
+    /// [`pop`](Self::pop).
+    ///
+    /// # Errors
+    ///
+    /// - [`SessionError::ReservedKey`] when `key` starts with `_`.
+    /// - [`SessionError::TypeMismatch`] when the stored value does not deserialize
+    ///   into `T`: the value stays, and the session is unchanged.
+    /// - [`SessionError::Store`] when the store fails to load the session (its data
+    ///   may exist: fail the request rather than go on with an empty session).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use edge_session::prelude::*;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
+    /// # let clock = FixedClock::new(1_765_000_000);
+    /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
+    /// let mut session = manager.load(None);
+    /// session.insert("next", "/cart").await?;
+    /// assert_eq!(session.remove::<String>("next").await?.as_deref(), Some("/cart"));
+    /// assert_eq!(session.remove::<String>("next").await?, None);
+    /// # Ok(()) }) }
+    /// ```
+    pub async fn remove<T: DeserializeOwned>(&mut self, key: &str) -> Result<Option<T>, SessionError> {
+        writable(key)?;
+        let data = self.data().await?;
+        let Some(stored) = data.get(key) else { return Ok(None) };
+        // Converted before removing: a mismatch leaves the session unchanged.
+        let value = typed(key, stored)?;
+        data.shift_remove(key);
+        self.modified = true;
+        Ok(Some(value))
+    }
+
+    /// `del session[key]`. Marks the session modified.
+    ///
+    /// # Errors
+    ///
+    /// - [`SessionError::KeyError`] when the key is absent; nothing is modified.
+    /// - [`SessionError::ReservedKey`] when `key` starts with `_`.
+    /// - [`SessionError::Store`] when the store fails to load the session (its data
+    ///   may exist: fail the request rather than go on with an empty session).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use edge_session::prelude::*;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
+    /// # let clock = FixedClock::new(1_765_000_000);
+    /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
+    /// let mut session = manager.load(None);
+    /// session.insert("cart", [1, 2]).await?;
+    /// session.delete("cart").await?;
+    /// assert_eq!(session.delete("cart").await, Err(SessionError::KeyError("cart".into())));
+    /// # Ok(()) }) }
+    /// ```
     pub async fn delete(&mut self, key: &str) -> Result<(), SessionError> {
         writable(key)?;
         self.data().await?.shift_remove(key).ok_or_else(|| SessionError::KeyError(key.to_owned()))?;
@@ -275,12 +472,56 @@ impl<S: SessionStore> Session<S> {
         Ok(())
     }
 
-    /// `key in session`.
+    /// `key in session`. Marks the session accessed, not modified.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Store`] when the store fails to load the session (its data
+    /// may exist: fail the request rather than go on with an empty session).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use edge_session::prelude::*;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
+    /// # let clock = FixedClock::new(1_765_000_000);
+    /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
+    /// let mut session = manager.load(None);
+    /// session.insert("user", "ada").await?;
+    /// assert!(session.contains("user").await?);
+    /// assert!(!session.contains("cart").await?);
+    /// # Ok(()) }) }
+    /// ```
     pub async fn contains(&mut self, key: &str) -> Result<bool, SessionError> {
         Ok(self.data().await?.contains_key(key))
     }
 
-    /// `session.pop(key)`: [`SessionError::KeyError`] when absent.
+    /// `session.pop(key)`: removes the value under `key` and returns it. Marks the
+    /// session modified. [`remove`](Self::remove) is the typed form that gives
+    /// `None` for an absent key.
+    ///
+    /// # Errors
+    ///
+    /// - [`SessionError::KeyError`] when the key is absent; nothing is modified.
+    /// - [`SessionError::ReservedKey`] when `key` starts with `_`.
+    /// - [`SessionError::Store`] when the store fails to load the session (its data
+    ///   may exist: fail the request rather than go on with an empty session).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use edge_session::prelude::*;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
+    /// # let clock = FixedClock::new(1_765_000_000);
+    /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
+    /// use serde_json::json;
+    ///
+    /// let mut session = manager.load(None);
+    /// session.set("next", json!("/cart")).await?;
+    /// assert_eq!(session.pop("next").await?, json!("/cart"));
+    /// assert!(matches!(session.pop("next").await, Err(SessionError::KeyError(_))));
+    /// # Ok(()) }) }
+    /// ```
     pub async fn pop(&mut self, key: &str) -> Result<Value, SessionError> {
         writable(key)?;
         let value = self.data().await?.shift_remove(key).ok_or_else(|| SessionError::KeyError(key.to_owned()))?;
@@ -288,7 +529,29 @@ impl<S: SessionStore> Session<S> {
         Ok(value)
     }
 
-    /// `session.pop(key, default)`: an absent key returns `default` and does not modify.
+    /// `session.pop(key, default)`: removes the value under `key` and returns it;
+    /// an absent key returns `default` and does not mark the session modified.
+    ///
+    /// # Errors
+    ///
+    /// - [`SessionError::ReservedKey`] when `key` starts with `_`.
+    /// - [`SessionError::Store`] when the store fails to load the session (its data
+    ///   may exist: fail the request rather than go on with an empty session).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use edge_session::prelude::*;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
+    /// # let clock = FixedClock::new(1_765_000_000);
+    /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
+    /// use serde_json::json;
+    ///
+    /// let mut session = manager.load(None);
+    /// assert_eq!(session.pop_or("next", json!("/")).await?, json!("/"));
+    /// assert!(!session.modified());
+    /// # Ok(()) }) }
+    /// ```
     pub async fn pop_or(&mut self, key: &str, default: Value) -> Result<Value, SessionError> {
         writable(key)?;
         match self.data().await?.shift_remove(key) {
@@ -300,7 +563,31 @@ impl<S: SessionStore> Session<S> {
         }
     }
 
-    /// `session.setdefault(key, value)`: the stored value; modifies only when absent.
+    /// `session.setdefault(key, value)`: the value under `key` if there is one
+    /// (nothing is modified); otherwise stores `value`, marks the session
+    /// modified and returns it.
+    ///
+    /// # Errors
+    ///
+    /// - [`SessionError::ReservedKey`] when `key` starts with `_`.
+    /// - [`SessionError::TooDeep`] when `value` nests deeper than [`MAX_DEPTH`].
+    /// - [`SessionError::Store`] when the store fails to load the session (its data
+    ///   may exist: fail the request rather than go on with an empty session).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use edge_session::prelude::*;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
+    /// # let clock = FixedClock::new(1_765_000_000);
+    /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
+    /// use serde_json::json;
+    ///
+    /// let mut session = manager.load(None);
+    /// assert_eq!(session.setdefault("theme", json!("dark")).await?, json!("dark"));
+    /// assert_eq!(session.setdefault("theme", json!("light")).await?, json!("dark"));
+    /// # Ok(()) }) }
+    /// ```
     pub async fn setdefault(&mut self, key: &str, value: Value) -> Result<Value, SessionError> {
         writable(key)?;
         storable(&value)?;
@@ -313,7 +600,33 @@ impl<S: SessionStore> Session<S> {
         Ok(value)
     }
 
-    /// `session.update(values)`; refused whole if any key starts with `_`.
+    /// `session.update(values)`: sets every key of `values`, in order. Marks the
+    /// session modified. Refused whole, before anything is set, if one key starts
+    /// with `_` or one value nests too deep.
+    ///
+    /// # Errors
+    ///
+    /// - [`SessionError::ReservedKey`] when a key starts with `_`.
+    /// - [`SessionError::TooDeep`] when a value nests deeper than [`MAX_DEPTH`].
+    /// - [`SessionError::Store`] when the store fails to load the session (its data
+    ///   may exist: fail the request rather than go on with an empty session).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use edge_session::prelude::*;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
+    /// # let clock = FixedClock::new(1_765_000_000);
+    /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
+    /// use serde_json::{json, Map};
+    ///
+    /// let mut session = manager.load(None);
+    /// session.insert("a", 0).await?;
+    /// session.update(Map::from_iter([("b".to_owned(), json!(2)), ("a".to_owned(), json!(1))])).await?;
+    /// assert_eq!(session.keys().await?, ["a", "b"]);
+    /// assert_eq!(session.get::<i64>("a").await?, Some(1));
+    /// # Ok(()) }) }
+    /// ```
     pub async fn update(&mut self, values: Map<String, Value>) -> Result<(), SessionError> {
         if let Some(k) = values.keys().find(|k| k.starts_with('_')) {
             return Err(SessionError::ReservedKey(k.clone()));
@@ -324,29 +637,121 @@ impl<S: SessionStore> Session<S> {
         Ok(())
     }
 
-    /// `session.keys()`, in insertion order.
+    /// `session.keys()`, in insertion order. Marks the session accessed, not
+    /// modified.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Store`] when the store fails to load the session (its data
+    /// may exist: fail the request rather than go on with an empty session).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use edge_session::prelude::*;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
+    /// # let clock = FixedClock::new(1_765_000_000);
+    /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
+    /// let mut session = manager.load(None);
+    /// session.insert("user", "ada").await?;
+    /// session.insert("cart", [1, 2]).await?;
+    /// assert_eq!(session.keys().await?, ["user", "cart"]);
+    /// # Ok(()) }) }
+    /// ```
     pub async fn keys(&mut self) -> Result<Vec<String>, SessionError> {
         Ok(self.data().await?.keys().cloned().collect())
     }
 
-    /// `session.values()`.
+    /// `session.values()`, in insertion order. Marks the session accessed, not
+    /// modified.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Store`] when the store fails to load the session (its data
+    /// may exist: fail the request rather than go on with an empty session).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use edge_session::prelude::*;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
+    /// # let clock = FixedClock::new(1_765_000_000);
+    /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
+    /// let mut session = manager.load(None);
+    /// session.insert("user", "ada").await?;
+    /// session.insert("cart", [1, 2]).await?;
+    /// assert_eq!(session.values().await?, [serde_json::json!("ada"), serde_json::json!([1, 2])]);
+    /// # Ok(()) }) }
+    /// ```
     pub async fn values(&mut self) -> Result<Vec<Value>, SessionError> {
         Ok(self.data().await?.values().cloned().collect())
     }
 
-    /// `session.items()`.
+    /// `session.items()`: the `(key, value)` pairs, in insertion order. Marks the
+    /// session accessed, not modified.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Store`] when the store fails to load the session (its data
+    /// may exist: fail the request rather than go on with an empty session).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use edge_session::prelude::*;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
+    /// # let clock = FixedClock::new(1_765_000_000);
+    /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
+    /// let mut session = manager.load(None);
+    /// session.insert("user", "ada").await?;
+    /// assert_eq!(session.items().await?, [("user".to_owned(), serde_json::json!("ada"))]);
+    /// # Ok(()) }) }
+    /// ```
     pub async fn items(&mut self) -> Result<Vec<(String, Value)>, SessionError> {
         Ok(self.data().await?.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
     }
 
-    /// `session.clear()`: empties the data without loading it.
+    /// `session.clear()`: empties the data without loading it; the key is kept,
+    /// so the emptied session is saved under it. Marks the session accessed and
+    /// modified.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use edge_session::prelude::*;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
+    /// # let clock = FixedClock::new(1_765_000_000);
+    /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
+    /// let mut session = manager.load(None);
+    /// session.insert("cart", [1, 2]).await?;
+    /// session.clear();
+    /// assert!(session.keys().await?.is_empty());
+    /// assert!(session.modified());
+    /// # Ok(()) }) }
+    /// ```
     pub fn clear(&mut self) {
         self.cache = Some(Map::new());
         self.accessed = true;
         self.modified = true;
     }
 
-    /// `session.is_empty()`: no key and no data. Does not load.
+    /// `session.is_empty()`: the session has neither a key nor data. Does not
+    /// load, so a session whose cookie carried a key is not empty until it is
+    /// loaded and turns out to have no record.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use edge_session::prelude::*;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
+    /// # let clock = FixedClock::new(1_765_000_000);
+    /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
+    /// let mut session = manager.load(None);
+    /// assert!(session.is_empty());
+    /// session.insert("user", "ada").await?;
+    /// assert!(!session.is_empty());
+    /// # Ok(()) }) }
+    /// ```
     pub fn is_empty(&self) -> bool {
         let no_key = match &self.identity {
             Identity::Server { key, .. } => key.is_none(),
@@ -355,8 +760,27 @@ impl<S: SessionStore> Session<S> {
         no_key && self.cache.as_ref().is_none_or(Map::is_empty)
     }
 
-    /// `session.flush()`: removes the data and the key; the record is deleted
-    /// when the response is finished, whatever its status (logout must stick).
+    /// `session.flush()` (Django's logout): drops the data and the key. The
+    /// record is deleted when the response is finished, whatever its status, so a
+    /// logout sticks even if the handler then fails.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use edge_session::prelude::*;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
+    /// # let clock = FixedClock::new(1_765_000_000);
+    /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
+    /// let mut session = manager.load(None);
+    /// session.insert("user", "ada").await?;
+    /// manager.save(&mut session).await?; // a stored session
+    /// session.flush();
+    /// assert_eq!(session.session_key(), None);
+    /// assert!(session.is_empty());
+    /// manager.finish(session, 200).await?; // deletes the record
+    /// assert!(manager.store().is_empty());
+    /// # Ok(()) }) }
+    /// ```
     pub fn flush(&mut self) {
         self.clear();
         match &mut self.identity {
@@ -373,9 +797,33 @@ impl<S: SessionStore> Session<S> {
         self.reissue = false;
     }
 
-    /// `session.cycle_key()`: keeps the data under a new key (call it at
-    /// login against session fixation). The old record is deleted once the
-    /// new one is saved.
+    /// `session.cycle_key()`: keeps the data under a new key. Call it at login,
+    /// against session fixation. The old record is deleted once the new one is
+    /// saved (never on a 5xx). For `signed_cookies` it only marks the session
+    /// modified, so the cookie is signed again.
+    ///
+    /// # Errors
+    ///
+    /// - [`SessionError::Random`] when no random key could be made.
+    /// - [`SessionError::Store`] when the store fails to load the session (its data
+    ///   may exist: fail the request rather than go on with an empty session).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use edge_session::prelude::*;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
+    /// # let clock = FixedClock::new(1_765_000_000);
+    /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
+    /// let mut session = manager.load(None);
+    /// session.insert("cart", [1, 2]).await?;
+    /// manager.save(&mut session).await?;
+    /// let before = session.session_key().map(str::to_owned);
+    /// session.cycle_key().await?;
+    /// assert_ne!(session.session_key().map(str::to_owned), before);
+    /// assert_eq!(session.get::<Vec<i64>>("cart").await?, Some(vec![1, 2]));
+    /// # Ok(()) }) }
+    /// ```
     pub async fn cycle_key(&mut self) -> Result<(), SessionError> {
         self.data().await?;
         if let Identity::Server { key, stored } = &mut self.identity {
@@ -392,24 +840,116 @@ impl<S: SessionStore> Session<S> {
         Ok(())
     }
 
-    /// `session.set_test_cookie()`.
+    /// `session.set_test_cookie()`: stores [`TEST_COOKIE_NAME`] =
+    /// [`TEST_COOKIE_VALUE`], for [`test_cookie_worked`](Self::test_cookie_worked)
+    /// to check on the next request that the browser keeps cookies. Marks the
+    /// session modified.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Store`] when the store fails to load the session (its data
+    /// may exist: fail the request rather than go on with an empty session).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use edge_session::prelude::*;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
+    /// # let clock = FixedClock::new(1_765_000_000);
+    /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
+    /// let mut session = manager.load(None);
+    /// session.set_test_cookie().await?;
+    /// let set_cookie = manager.finish(session, 200).await?.set_cookie.unwrap_or_default();
+    /// // The next request, from a browser that sent the cookie back:
+    /// let cookie = set_cookie.split(';').next().unwrap_or_default();
+    /// let mut session = manager.load(Some(cookie.as_bytes()));
+    /// assert!(session.test_cookie_worked().await?);
+    /// # Ok(()) }) }
+    /// ```
     pub async fn set_test_cookie(&mut self) -> Result<(), SessionError> {
         self.data().await?.insert(TEST_COOKIE_NAME.into(), Value::from(TEST_COOKIE_VALUE));
         self.modified = true;
         Ok(())
     }
 
-    /// `session.test_cookie_worked()`.
+    /// `session.test_cookie_worked()`: whether the session holds the test cookie
+    /// [`set_test_cookie`](Self::set_test_cookie) stored. Marks the session
+    /// accessed, not modified.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Store`] when the store fails to load the session (its data
+    /// may exist: fail the request rather than go on with an empty session).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use edge_session::prelude::*;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
+    /// # let clock = FixedClock::new(1_765_000_000);
+    /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
+    /// let mut session = manager.load(None);
+    /// assert!(!session.test_cookie_worked().await?);
+    /// session.set_test_cookie().await?;
+    /// assert!(session.test_cookie_worked().await?);
+    /// # Ok(()) }) }
+    /// ```
     pub async fn test_cookie_worked(&mut self) -> Result<bool, SessionError> {
         Ok(self.data().await?.get(TEST_COOKIE_NAME).and_then(Value::as_str) == Some(TEST_COOKIE_VALUE))
     }
 
-    /// `session.delete_test_cookie()`: [`SessionError::KeyError`] when absent.
+    /// `session.delete_test_cookie()`: removes the test cookie. Marks the session
+    /// modified.
+    ///
+    /// # Errors
+    ///
+    /// - [`SessionError::KeyError`] when there is no test cookie.
+    /// - [`SessionError::Store`] when the store fails to load the session (its data
+    ///   may exist: fail the request rather than go on with an empty session).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use edge_session::prelude::*;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
+    /// # let clock = FixedClock::new(1_765_000_000);
+    /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
+    /// let mut session = manager.load(None);
+    /// session.set_test_cookie().await?;
+    /// session.delete_test_cookie().await?;
+    /// assert!(!session.test_cookie_worked().await?);
+    /// assert!(matches!(session.delete_test_cookie().await, Err(SessionError::KeyError(_))));
+    /// # Ok(()) }) }
+    /// ```
     pub async fn delete_test_cookie(&mut self) -> Result<(), SessionError> {
         self.delete(TEST_COOKIE_NAME).await
     }
 
-    /// `session.set_expiry(value)`, stored under `_session_expiry` as Django does.
+    /// `session.set_expiry(value)`: [`Expiry::Seconds`] of inactivity (Django's
+    /// integer), [`Expiry::At`] a datetime, [`Expiry::BrowserClose`] (`0`) or
+    /// [`Expiry::Default`] (`None`: the settings decide). Stored under
+    /// `_session_expiry` as Django does; marks the session modified, except
+    /// `Expiry::Default` on a session without an expiry.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Store`] when the store fails to load the session (its data
+    /// may exist: fail the request rather than go on with an empty session).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use edge_session::prelude::*;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
+    /// # let clock = FixedClock::new(1_765_000_000);
+    /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
+    /// let mut session = manager.load(None);
+    /// session.set_expiry(Expiry::Seconds(300)).await?;
+    /// assert_eq!(session.get_expiry_age().await?, 300);
+    /// session.set_expiry(Expiry::BrowserClose).await?;
+    /// assert!(session.get_expire_at_browser_close().await?);
+    /// # Ok(()) }) }
+    /// ```
     pub async fn set_expiry(&mut self, expiry: Expiry) -> Result<(), SessionError> {
         let data = self.data().await?;
         match expiry.to_stored() {
@@ -426,27 +966,106 @@ impl<S: SessionStore> Session<S> {
         Ok(())
     }
 
-    /// `session.get_expiry_age()`: seconds from now until expiry.
+    /// `session.get_expiry_age()`: seconds from now until the session expires
+    /// (its own expiry, else `SESSION_COOKIE_AGE`). Marks the session accessed,
+    /// not modified.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Store`] when the store fails to load the session (its data
+    /// may exist: fail the request rather than go on with an empty session).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use edge_session::prelude::*;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
+    /// # let clock = FixedClock::new(1_765_000_000);
+    /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
+    /// let mut session = manager.load(None);
+    /// assert_eq!(session.get_expiry_age().await?, 1_209_600); // SESSION_COOKIE_AGE: two weeks
+    /// session.set_expiry(Expiry::Seconds(60)).await?;
+    /// assert_eq!(session.get_expiry_age().await?, 60);
+    /// # Ok(()) }) }
+    /// ```
     pub async fn get_expiry_age(&mut self) -> Result<i64, SessionError> {
         let now = self.now();
         let age = self.ctx.settings.cookie.age;
         Ok(expiry::expiry_age(self.data().await?.get(EXPIRY_KEY), age, now))
     }
 
-    /// `session.get_expiry_date()`.
+    /// `session.get_expiry_date()`: when the session expires. Marks the session
+    /// accessed, not modified.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Store`] when the store fails to load the session (its data
+    /// may exist: fail the request rather than go on with an empty session).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use edge_session::prelude::*;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
+    /// # let clock = FixedClock::new(1_765_000_000);
+    /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
+    /// let mut session = manager.load(None); // at 1_765_000_000 (2025-12-06T05:46:40Z)
+    /// let expires = session.get_expiry_date().await?;
+    /// assert_eq!(expires.unix, 1_765_000_000 + 1_209_600);
+    /// assert_eq!(expires.to_iso(), "2025-12-20T05:46:40+00:00");
+    /// # Ok(()) }) }
+    /// ```
     pub async fn get_expiry_date(&mut self) -> Result<DateTime, SessionError> {
         let now = self.now();
         let age = self.ctx.settings.cookie.age;
         Ok(expiry::expiry_date(self.data().await?.get(EXPIRY_KEY), age, now))
     }
 
-    /// `session.get_expire_at_browser_close()`.
+    /// `session.get_expire_at_browser_close()`: whether the cookie ends when the
+    /// browser closes (the session's own expiry, else
+    /// `SESSION_EXPIRE_AT_BROWSER_CLOSE`). Marks the session accessed, not
+    /// modified.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Store`] when the store fails to load the session (its data
+    /// may exist: fail the request rather than go on with an empty session).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use edge_session::prelude::*;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
+    /// # let clock = FixedClock::new(1_765_000_000);
+    /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
+    /// let mut session = manager.load(None);
+    /// assert!(!session.get_expire_at_browser_close().await?);
+    /// session.set_expiry(Expiry::BrowserClose).await?;
+    /// assert!(session.get_expire_at_browser_close().await?);
+    /// # Ok(()) }) }
+    /// ```
     pub async fn get_expire_at_browser_close(&mut self) -> Result<bool, SessionError> {
         let global = self.ctx.settings.expire_at_browser_close;
         Ok(expiry::expire_at_browser_close(self.data().await?.get(EXPIRY_KEY), global))
     }
 
-    /// `session.session_key`: the key (for `signed_cookies`, the token), or `None`.
+    /// `session.session_key`: the key (for `signed_cookies`, the cookie's token),
+    /// or `None` for a session not saved yet. Does not load.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use edge_session::prelude::*;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
+    /// # let clock = FixedClock::new(1_765_000_000);
+    /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
+    /// let mut session = manager.load(None);
+    /// assert_eq!(session.session_key(), None);
+    /// session.insert("user", "ada").await?;
+    /// manager.save(&mut session).await?;
+    /// assert_eq!(session.session_key().map(str::len), Some(32));
+    /// # Ok(()) }) }
+    /// ```
     pub fn session_key(&self) -> Option<&str> {
         match &self.identity {
             Identity::Server { key, .. } => key.as_ref().map(SessionKey::as_str),
@@ -454,22 +1073,80 @@ impl<S: SessionStore> Session<S> {
         }
     }
 
-    /// `session.modified`.
+    /// `session.modified`: whether the response will save the session.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use edge_session::prelude::*;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
+    /// # let clock = FixedClock::new(1_765_000_000);
+    /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
+    /// let mut session = manager.load(None);
+    /// session.get::<String>("user").await?;
+    /// assert!(!session.modified());
+    /// session.insert("user", "ada").await?;
+    /// assert!(session.modified());
+    /// # Ok(()) }) }
+    /// ```
     pub fn modified(&self) -> bool {
         self.modified
     }
 
-    /// `session.modified = value` (for changes inside nested values).
+    /// `session.modified = value`: `true` saves the session although no method
+    /// changed it (restarting an `Expiry::Seconds` countdown, say); `false` drops
+    /// this request's changes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use edge_session::prelude::*;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
+    /// # let clock = FixedClock::new(1_765_000_000);
+    /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
+    /// let mut session = manager.load(None);
+    /// session.insert("user", "ada").await?;
+    /// session.set_modified(false);
+    /// assert_eq!(manager.finish(session, 200).await?.set_cookie, None, "nothing saved");
+    /// # Ok(()) }) }
+    /// ```
     pub fn set_modified(&mut self, modified: bool) {
         self.modified = modified;
     }
 
-    /// `session.accessed`.
+    /// `session.accessed`: whether the handler used the session (the response
+    /// then carries `Vary: Cookie`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use edge_session::prelude::*;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
+    /// # let clock = FixedClock::new(1_765_000_000);
+    /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
+    /// let mut session = manager.load(None);
+    /// assert!(!session.accessed());
+    /// session.contains("user").await?;
+    /// assert!(session.accessed());
+    /// # Ok(()) }) }
+    /// ```
     pub fn accessed(&self) -> bool {
         self.accessed
     }
 
-    /// The engine this session uses.
+    /// The engine this session uses (`SESSION_ENGINE`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use edge_session::prelude::*;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
+    /// # let clock = FixedClock::new(1_765_000_000);
+    /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
+    /// let session = manager.load(None);
+    /// assert_eq!(session.engine(), Engine::Db); // the default
+    /// # Ok(()) }) }
+    /// ```
     pub fn engine(&self) -> Engine {
         self.ctx.settings.engine
     }
@@ -480,6 +1157,22 @@ fn writable(key: &str) -> Result<(), SessionError> {
         return Err(SessionError::ReservedKey(key.to_owned()));
     }
     Ok(())
+}
+
+/// The stored `value` as a `T`.
+fn typed<T: DeserializeOwned>(key: &str, value: &Value) -> Result<T, SessionError> {
+    T::deserialize(value).map_err(|e| SessionError::TypeMismatch {
+        key: key.to_owned(),
+        expected: std::any::type_name::<T>(),
+        detail: e.to_string(),
+    })
+}
+
+/// `value` as JSON, refusing what JSON cannot hold (serde_json would turn a
+/// non-finite float into `null`).
+fn to_json(key: &str, value: &impl Serialize) -> Result<Value, SessionError> {
+    serde_json::to_value(finite::Finite(value))
+        .map_err(|e| SessionError::NotJson { key: key.to_owned(), detail: e.to_string() })
 }
 
 /// Refuses values nested deeper than [`MAX_DEPTH`] (iteratively: a value

@@ -8,7 +8,7 @@ mod common;
 use common::{Counted, Jar, Rig, SECRET, START};
 use edge_session::prelude::*;
 use edge_session::store::cache::{CacheEngine, CachedStore, MemoryCache};
-use serde_json::json;
+use serde_json::{json, Value};
 
 type Handler<S> = fn(&mut Session<S>) -> std::pin::Pin<Box<dyn std::future::Future<Output = u16> + '_>>;
 
@@ -16,7 +16,7 @@ type Handler<S> = fn(&mut Session<S>) -> std::pin::Pin<Box<dyn std::future::Futu
 fn readers<S: SessionStore + 'static>() -> Vec<(&'static str, Handler<S>)> {
     vec![
         ("nothing", |_| Box::pin(async { 200 })),
-        ("get", |s| Box::pin(async { s.get("user").await.map_or(500, |_| 200) })),
+        ("get", |s| Box::pin(async { s.get::<Value>("user").await.map_or(500, |_| 200) })),
         ("contains+keys+items", |s| {
             Box::pin(async {
                 let _ = s.contains("x").await;
@@ -262,7 +262,7 @@ fn rotate<S: SessionStore + Clone>(
             "{engine}: the re-issued cookie needs no fallback"
         );
         let mut s = new_only.load(Some(under_a.as_bytes()));
-        assert_eq!(s.get("user").await.unwrap(), None, "{engine}: the old cookie needs the fallback");
+        assert_eq!(s.get::<Value>("user").await.unwrap(), None, "{engine}: the old cookie needs the fallback");
 
         // A re-issued session is not re-issued again.
         let s = rotated.load(Some(under_b.as_bytes()));

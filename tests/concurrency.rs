@@ -166,7 +166,7 @@ fn a_save_after_a_concurrent_cycle_key_is_session_interrupted() {
     let rig = db();
     let jar = login(&rig);
     let mut a = load(&rig, &jar);
-    block_on(a.get("user")).unwrap();
+    block_on(a.get::<Value>("user")).unwrap();
     let mut cycled = Jar::default();
     cycled.update(&rig.request(jar.header(), async |s| {
         s.cycle_key().await.unwrap();
@@ -183,8 +183,8 @@ fn two_saves<S: SessionStore + Clone + Counted>(rig: &Rig<S>) {
     let jar = login(rig);
     let mut a = load(rig, &jar);
     let mut b = load(rig, &jar);
-    block_on(a.get("user")).unwrap();
-    block_on(b.get("user")).unwrap();
+    block_on(a.get::<Value>("user")).unwrap();
+    block_on(b.get::<Value>("user")).unwrap();
     block_on(a.set("a", json!(1))).unwrap();
     block_on(b.set("b", json!(2))).unwrap();
     let first = block_on(rig.manager.finish(a, 200)).unwrap();
@@ -236,7 +236,7 @@ fn the_cache_engine_cannot_detect_a_concurrent_logout() {
         Rig::with_store(clock.clone(), CacheEngine::new(MemoryCache::new(), clock), &[("SESSION_ENGINE", "cache")]);
     let jar = login(&rig);
     let mut a = load(&rig, &jar);
-    block_on(a.get("user")).unwrap();
+    block_on(a.get::<Value>("user")).unwrap();
     assert!(rig
         .request(jar.header(), async |s| {
             s.flush();

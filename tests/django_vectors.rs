@@ -236,7 +236,7 @@ fn the_signed_cookies_engine_reads_djangos_cookies() {
             let items = session.items().await.unwrap();
             let want: Vec<(String, Value)> = data.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
             assert_eq!(items, want, "{}: items() in Django's order", c.name);
-            assert_eq!(session.get("no-such-key").await.unwrap(), None);
+            assert_eq!(session.get::<Value>("no-such-key").await.unwrap(), None);
         });
         assert!(!session.modified(), "{}: reading does not modify", c.name);
     }

@@ -6,7 +6,7 @@ mod common;
 
 use common::{Harness, Jar, SECRET};
 use edge_session::prelude::*;
-use serde_json::json;
+use serde_json::{json, Value};
 
 fn logged_in(h: &Harness) -> Jar {
     let mut jar = Jar::default();
@@ -28,7 +28,7 @@ fn no_cookie_and_untouched_session_sends_nothing_and_costs_nothing() {
 fn new_session_sets_the_cookie_only_once_data_is_set() {
     let h = Harness::new(&[]);
     let r = h.request(None, async |s| {
-        assert_eq!(s.get("x").await.unwrap(), None);
+        assert_eq!(s.get::<Value>("x").await.unwrap(), None);
         200
     });
     assert_eq!(r.set_cookie, None, "reading an empty new session writes nothing");
@@ -106,7 +106,7 @@ fn flush_deletes_the_record_and_the_cookie_and_the_old_cookie_stops_working() {
     assert_eq!(jar.header(), None);
     // Replaying the old cookie finds nothing and creates nothing.
     let r = h.request(old.header(), async |s| {
-        assert_eq!(s.get("user").await.unwrap(), None);
+        assert_eq!(s.get::<Value>("user").await.unwrap(), None);
         200
     });
     assert!(r.set_cookie.unwrap().contains("Max-Age=0"), "the stale cookie is deleted");
@@ -157,7 +157,7 @@ fn cycle_key_keeps_the_data_under_a_new_key_and_the_old_key_finds_nothing() {
         200
     });
     h.request(old.header(), async |s| {
-        assert_eq!(s.get("user").await.unwrap(), None);
+        assert_eq!(s.get::<Value>("user").await.unwrap(), None);
         200
     });
     assert_eq!(h.store.len(), 1);
@@ -216,7 +216,7 @@ fn set_expiry_seconds_sets_max_age_and_expires_the_record_server_side() {
     jar.update(&r);
     h.clock.advance(2);
     h.request(jar.header(), async |s| {
-        assert_eq!(s.get("x").await.unwrap(), None, "the server drops it after 2 s whatever the cookie says");
+        assert_eq!(s.get::<Value>("x").await.unwrap(), None, "the server drops it after 2 s whatever the cookie says");
         200
     });
 }
@@ -239,7 +239,7 @@ fn a_forged_cookie_costs_no_store_read_and_is_never_adopted() {
     let forged = "sessionid=abcdefghijklmnopqrstuvwxyz012345.1.AAAAAAAAAAAAAAAAAAAAAA";
     let r = h.request(Some(forged), async |s| {
         assert_eq!(s.session_key(), None);
-        assert_eq!(s.get("x").await.unwrap(), None);
+        assert_eq!(s.get::<Value>("x").await.unwrap(), None);
         200
     });
     assert_eq!(r.ops.total(), 0);
@@ -258,7 +258,7 @@ fn malformed_cookies_cost_no_crypto_and_no_store_operation() {
     let h = Harness::new(&[]);
     for bad in ["sessionid=", "sessionid=../../etc", "sessionid=\u{0}", "sessionid=ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"] {
         let r = h.request(Some(bad), async |s| {
-            s.get("x").await.unwrap();
+            s.get::<Value>("x").await.unwrap();
             200
         });
         assert_eq!((r.ops.total(), r.crypto_calls), (0, 0), "{bad:?}");
@@ -271,7 +271,7 @@ fn a_signed_cookie_for_a_vanished_session_is_deleted_and_creates_nothing() {
     let jar = logged_in(&h);
     h.clock.advance(1_209_600);
     let r = h.request(jar.header(), async |s| {
-        assert_eq!(s.get("user").await.unwrap(), None);
+        assert_eq!(s.get::<Value>("user").await.unwrap(), None);
         200
     });
     assert_eq!((r.ops.reads, r.ops.writes), (1, 0));
@@ -295,7 +295,7 @@ fn saving_after_a_concurrent_flush_is_session_interrupted() {
     let jar = logged_in(&h);
     // Request A loads the session; meanwhile request B logs out.
     let r = h.request(jar.header(), async |s| {
-        s.get("user").await.unwrap();
+        s.get::<Value>("user").await.unwrap();
         let r2 = h.request(jar.header(), async |s2| {
             s2.flush();
             200
@@ -338,7 +338,7 @@ fn a_store_read_failure_is_an_error_not_an_empty_session() {
     let jar = logged_in(&h);
     h.store.fail_reads(true);
     let r = h.request(jar.header(), async |s| {
-        assert!(matches!(s.get("user").await, Err(SessionError::Store(_))));
+        assert!(matches!(s.get::<Value>("user").await, Err(SessionError::Store(_))));
         500
     });
     assert_eq!(r.set_cookie, None);
@@ -372,7 +372,7 @@ fn the_first_of_duplicate_session_cookies_wins() {
     });
     let header = format!("sessionid=bogus; {}", jar.header().unwrap());
     h.request(Some(&header), async |s| {
-        assert_eq!(s.get("user").await.unwrap(), None);
+        assert_eq!(s.get::<Value>("user").await.unwrap(), None);
         200
     });
 }
@@ -403,7 +403,7 @@ fn a_cookie_signed_with_a_fallback_secret_is_accepted_and_reissued() {
         assert_eq!(s.get("user").await.unwrap(), Some(json!("ada")));
         // The old cookie does not verify without the fallback.
         let mut s = new_only.load(jar.header().map(str::as_bytes));
-        assert_eq!(s.get("user").await.unwrap(), None);
+        assert_eq!(s.get::<Value>("user").await.unwrap(), None);
     });
 }
 
@@ -430,7 +430,7 @@ fn cookie_attributes_follow_the_settings() {
     // A cookie under the default name is not this session's.
     let pair = sc.split(';').next().unwrap().replacen("sid=", "sessionid=", 1);
     let r = h.request(Some(&pair), async |s| {
-        assert_eq!(s.get("x").await.unwrap(), None);
+        assert_eq!(s.get::<Value>("x").await.unwrap(), None);
         200
     });
     assert_eq!(r.ops.total(), 0);
@@ -483,7 +483,7 @@ mod signed_cookies {
     fn a_tampered_cookie_is_a_fresh_empty_session() {
         let h = harness();
         let r = h.request(Some("sessionid=eyJ4IjoxfQ:1vRqGo:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"), async |s| {
-            assert_eq!(s.get("x").await.unwrap(), None);
+            assert_eq!(s.get::<Value>("x").await.unwrap(), None);
             200
         });
         assert!(r.set_cookie.unwrap().contains("Max-Age=0"));
@@ -505,7 +505,7 @@ mod signed_cookies {
         });
         h.clock.advance(1);
         h.request(jar.header(), async |s| {
-            assert_eq!(s.get("x").await.unwrap(), None);
+            assert_eq!(s.get::<Value>("x").await.unwrap(), None);
             200
         });
     }

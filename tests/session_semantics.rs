@@ -40,7 +40,7 @@ fn get_returns_value_or_none_and_does_not_modify() {
     let (h, jar) = with_saved_session();
     h.request(jar.header(), async |s| {
         assert_eq!(s.get("a").await.unwrap(), Some(json!(1)));
-        assert_eq!(s.get("missing").await.unwrap(), None);
+        assert_eq!(s.get::<Value>("missing").await.unwrap(), None);
         assert!(s.accessed() && !s.modified());
         200
     });
@@ -85,7 +85,7 @@ fn pop_of_present_key_modifies_and_returns_value() {
     h.request(jar.header(), async |s| {
         assert_eq!(s.pop("a").await.unwrap(), json!(1));
         assert!(s.modified());
-        assert_eq!(s.get("a").await.unwrap(), None);
+        assert_eq!(s.get::<Value>("a").await.unwrap(), None);
         200
     });
 }
@@ -187,7 +187,7 @@ fn flush_drops_data_and_key() {
         s.flush();
         assert!(s.is_empty() && s.modified() && s.accessed());
         assert_eq!(s.session_key(), None);
-        assert_eq!(s.get("a").await.unwrap(), None);
+        assert_eq!(s.get::<Value>("a").await.unwrap(), None);
         200
     });
 }
@@ -250,7 +250,7 @@ fn set_expiry_is_kept_under_session_expiry_as_django_does() {
         assert_eq!(s.get_expiry_date().await.unwrap(), at);
         assert_eq!(s.get_expiry_age().await.unwrap(), at.unix - 1_765_000_000);
         s.set_expiry(Expiry::Default).await.unwrap();
-        assert_eq!(s.get("_session_expiry").await.unwrap(), None);
+        assert_eq!(s.get::<Value>("_session_expiry").await.unwrap(), None);
         assert_eq!(s.get_expiry_age().await.unwrap(), 1_209_600);
         assert_eq!(s.get_expiry_date().await.unwrap().unix, 1_765_000_000 + 1_209_600);
         200
@@ -277,7 +277,7 @@ fn expire_at_browser_close_setting_is_the_default() {
 fn modified_is_settable_for_nested_changes() {
     let (h, mut jar) = with_saved_session();
     let r = h.request(jar.header(), async |s| {
-        s.get("b").await.unwrap();
+        s.get::<Value>("b").await.unwrap();
         assert!(!s.modified());
         s.set_modified(true);
         200
@@ -297,8 +297,8 @@ fn loading_is_lazy() {
     });
     assert_eq!(r.ops.total(), 0, "an untouched session costs no store operation");
     let r = h.request(jar.header(), async |s| {
-        s.get("a").await.unwrap();
-        s.get("b").await.unwrap();
+        s.get::<Value>("a").await.unwrap();
+        s.get::<Value>("b").await.unwrap();
         200
     });
     assert_eq!(r.ops.reads, 1, "the store is read once, on first access");
@@ -314,11 +314,13 @@ fn keys_starting_with_underscore_are_reserved_for_writes() {
             s.pop("_x").await.map(|_| ()),
             s.setdefault("_x", json!(1)).await.map(|_| ()),
             s.update(Map::from_iter([("_x".to_owned(), Value::Null)])).await,
+            s.insert("_auth_user_id", 1).await,
+            s.remove::<Value>("_session_expiry").await.map(|_| ()),
         ] {
             assert!(matches!(result, Err(SessionError::ReservedKey(_))), "{result:?}");
         }
         assert!(!s.modified());
-        assert_eq!(s.get("_session_expiry").await.unwrap(), None, "reads are allowed");
+        assert_eq!(s.get::<Value>("_session_expiry").await.unwrap(), None, "reads are allowed");
         200
     });
 }
@@ -351,7 +353,7 @@ fn expiry_counts_from_the_last_modification_not_from_reads() {
     });
     h.clock.advance(1);
     h.request(jar.header(), async |s| {
-        assert_eq!(s.get("a").await.unwrap(), None, "expired 100 s after the last change");
+        assert_eq!(s.get::<Value>("a").await.unwrap(), None, "expired 100 s after the last change");
         assert_eq!(s.session_key(), None, "an expired session's key is not adopted");
         200
     });
@@ -383,7 +385,7 @@ fn sessions_work_outside_a_request() {
     });
     // The old cookie no longer finds anything.
     h.request(jar.header(), async |s| {
-        assert_eq!(s.get("a").await.unwrap(), None);
+        assert_eq!(s.get::<Value>("a").await.unwrap(), None);
         200
     });
 }
@@ -420,5 +422,130 @@ fn save_creates_an_empty_new_session_as_django_does_and_never_writes_a_vanished_
         assert_eq!(h.manager.save(&mut cleared).await.unwrap(), None, "nothing to keep");
         assert_eq!(cleared.session_key(), None, "the vanished key is not adopted");
         assert_eq!(h.store.len(), 1, "only the fresh key's record");
+    });
+}
+
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Cart {
+    items: Vec<u32>,
+    coupon: Option<String>,
+    total: f64,
+}
+
+#[test]
+fn typed_values_round_trip_through_the_store_as_plain_json() {
+    let h = Harness::new(&[]);
+    let mut jar = Jar::default();
+    let cart = Cart { items: vec![3, 1], coupon: None, total: 12.5 };
+    let r = h.request(None, async |s| {
+        s.insert("visits", 41_i64).await.unwrap();
+        s.insert("name", "Ada").await.unwrap();
+        s.insert("tags", vec!["tea".to_owned(), "pot".to_owned()]).await.unwrap();
+        s.insert("cart", &cart).await.unwrap();
+        assert!(s.modified());
+        200
+    });
+    jar.update(&r);
+    h.request(jar.header(), async |s| {
+        assert_eq!(s.get::<i64>("visits").await.unwrap(), Some(41));
+        assert_eq!(s.get::<String>("name").await.unwrap().as_deref(), Some("Ada"));
+        assert_eq!(s.get::<Vec<String>>("tags").await.unwrap(), Some(vec!["tea".to_owned(), "pot".to_owned()]));
+        assert_eq!(s.get::<Cart>("cart").await.unwrap(), Some(Cart { items: vec![3, 1], coupon: None, total: 12.5 }));
+        assert_eq!(s.get::<i64>("missing").await.unwrap(), None);
+        // Stored as the JSON a Django view (or the npm package) reads.
+        assert_eq!(
+            s.get::<Value>("cart").await.unwrap(),
+            Some(json!({"items": [3, 1], "coupon": null, "total": 12.5}))
+        );
+        assert_eq!(s.get::<Value>("name").await.unwrap(), Some(json!("Ada")));
+        assert!(s.accessed() && !s.modified(), "typed reads do not modify");
+        200
+    });
+}
+
+#[test]
+fn insert_stores_what_set_stores() {
+    let h = Harness::new(&[]);
+    h.request(None, async |s| {
+        s.insert("a", json!({"x": [1, 2]})).await.unwrap();
+        s.set("b", json!({"x": [1, 2]})).await.unwrap();
+        assert_eq!(s.get::<Value>("a").await.unwrap(), s.get::<Value>("b").await.unwrap());
+        s.insert("a", 7_u8).await.unwrap();
+        assert_eq!(s.keys().await.unwrap(), vec!["a", "b"], "replacing keeps the key's place, as set does");
+        200
+    });
+}
+
+#[test]
+fn a_stored_value_of_another_type_is_a_type_error_and_changes_nothing() {
+    let (h, jar) = with_saved_session();
+    let r = h.request(jar.header(), async |s| {
+        let err = s.get::<String>("a").await.unwrap_err();
+        let SessionError::TypeMismatch { key, expected, detail } = &err else { panic!("{err:?}") };
+        assert_eq!((key.as_str(), *expected), ("a", std::any::type_name::<String>()));
+        assert!(detail.contains("invalid type"), "{detail}");
+        assert_eq!(err.name(), "TypeError");
+        let shown = err.to_string();
+        assert!(shown.contains("\"a\"") && shown.contains("String"), "{shown}");
+
+        assert!(matches!(s.get::<Cart>("b").await, Err(SessionError::TypeMismatch { .. })));
+        assert!(matches!(s.remove::<Vec<String>>("b").await, Err(SessionError::TypeMismatch { .. })));
+        assert!(!s.modified());
+        assert_eq!(s.get::<Vec<i64>>("b").await.unwrap(), Some(vec![1, 2]), "a failed remove keeps the value");
+        200
+    });
+    assert_eq!(r.ops.writes, 0, "nothing to save");
+}
+
+#[test]
+fn insert_refuses_reserved_keys_and_values_json_cannot_hold() {
+    let (h, jar) = with_saved_session();
+    h.request(jar.header(), async |s| {
+        assert_eq!(s.insert("_auth_user_id", 1).await, Err(SessionError::ReservedKey("_auth_user_id".into())));
+        for (value, what) in [
+            (s.insert("x", f64::NAN).await, "NaN"),
+            (s.insert("x", vec![1.0, f64::INFINITY]).await, "an infinity inside a list"),
+            (
+                s.insert("x", std::collections::BTreeMap::from([((1, 2), "pair key")])).await,
+                "a map key that is not a string",
+            ),
+        ] {
+            let err = value.unwrap_err();
+            assert!(matches!(&err, SessionError::NotJson { key, .. } if key == "x"), "{what}: {err:?}");
+            assert_eq!(err.name(), "TypeError", "{what}");
+        }
+        let mut deep = json!(1);
+        for _ in 0..=edge_session::session::MAX_DEPTH {
+            deep = json!([deep]);
+        }
+        assert_eq!(s.insert("x", &deep).await, Err(SessionError::TooDeep));
+        assert!(!s.modified(), "no refused insert modifies");
+        assert!(!s.contains("x").await.unwrap());
+        // Integer map keys are written as strings, as serde_json (and Python's json) do.
+        s.insert("x", std::collections::BTreeMap::from([(1, "one")])).await.unwrap();
+        assert_eq!(s.get::<Value>("x").await.unwrap(), Some(json!({"1": "one"})));
+        200
+    });
+}
+
+#[test]
+fn remove_returns_the_old_value_and_modifies_only_when_present() {
+    assert_eq!(
+        flags_after(async |s| assert_eq!(s.remove::<i64>("missing").await.unwrap(), None)),
+        (true, false),
+        "like Django's pop(key, None): an absent key changes nothing"
+    );
+    let (h, mut jar) = with_saved_session();
+    let r = h.request(jar.header(), async |s| {
+        assert_eq!(s.remove::<i64>("a").await.unwrap(), Some(1));
+        assert!(s.modified());
+        assert_eq!(s.remove::<i64>("a").await.unwrap(), None, "gone");
+        200
+    });
+    assert_eq!(r.ops.writes, 1);
+    jar.update(&r);
+    h.request(jar.header(), async |s| {
+        assert_eq!(s.keys().await.unwrap(), vec!["b"], "the removal was saved");
+        200
     });
 }

@@ -107,7 +107,7 @@ fn cache_kv_get_failing_is_an_error_response_and_the_handler_cannot_overwrite_th
     assert_eq!((r.status, r.set_cookie.as_deref(), r.ops.writes), (500, None, 0));
     // A handler that ignores the error and writes anyway gets the error again.
     let r = rig.request(jar.header(), async |s| {
-        assert!(s.get("user").await.is_err());
+        assert!(s.get::<Value>("user").await.is_err());
         assert!(s.set("user", json!("eve")).await.is_err(), "no write over data that could not be read");
         200
     });

@@ -65,7 +65,7 @@ async fn site(mut req: Request, s: &mut S) -> Result<Response> {
         ("/cart", false) => cart_page(s).await,
         ("/cart", true) => cart_post(s, &f).await,
         ("/login", false) => {
-            if s.get("user").await?.is_some() {
+            if s.get::<Value>("user").await?.is_some() {
                 return redirect("/");
             }
             s.set_test_cookie().await?;
@@ -306,7 +306,7 @@ async fn panel(s: &mut S) -> Result<String> {
 // --- helpers ---
 
 async fn user(s: &mut S) -> Result<Option<String>> {
-    Ok(s.get("user").await?.and_then(|v| v.as_str().map(str::to_owned)))
+    Ok(s.get::<Value>("user").await?.and_then(|v| v.as_str().map(str::to_owned)))
 }
 
 async fn cart(s: &mut S) -> Result<Map<String, Value>> {

@@ -177,7 +177,7 @@ impl WasmSessions {
 impl WasmSession {
     /// The value under `key` as JSON, or `undefined` when absent.
     pub fn get(&self, key: String) -> js_sys::Promise {
-        with_session(&self.inner, async move |s| match s.get(&key).await {
+        with_session(&self.inner, async move |s| match s.get::<Value>(&key).await {
             Ok(Some(v)) => Ok(JsValue::from_str(&v.to_string())),
             Ok(None) => Ok(JsValue::UNDEFINED),
             Err(e) => Err(JsError::new(&e.to_string()).into()),

@@ -8,8 +8,8 @@
 //! #[event(fetch)]
 //! async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
 //!     edge_session::workers::with_session(req, &env, async |_req, session| {
-//!         let visits = session.get("visits").await?.and_then(|v| v.as_i64()).unwrap_or(0) + 1;
-//!         session.set("visits", visits.into()).await?;
+//!         let visits = session.get::<i64>("visits").await?.unwrap_or(0) + 1;
+//!         session.insert("visits", visits).await?;
 //!         Response::ok(format!("visit {visits}"))
 //!     })
 //!     .await
