@@ -34,7 +34,7 @@ step "cargo clippy (wasm32)"        cargo clippy --lib --target wasm32-unknown-u
 step "cargo clippy (wasm32, workers)" cargo clippy --lib --target wasm32-unknown-unknown --features workers -- -D warnings
 step "cargo clippy (wasm32, demo crate)" cargo clippy -p edge-session-demo --target wasm32-unknown-unknown -- -D warnings
 step "cargo clippy (wasm32, npm crate)" cargo clippy -p edge-session-npm --target wasm32-unknown-unknown -- -D warnings
-step "cargo clippy (wasm32, js)"    cargo clippy --lib --target wasm32-unknown-unknown --features js -- -D warnings
+step "cargo clippy (wasm32, js)"    cargo clippy --lib --test js_bindings --target wasm32-unknown-unknown --features js -- -D warnings
 step "cargo test"                   cargo test
 step "cargo doc (host, and wasm32 with the Workers features)" env RUSTDOCFLAGS="-D warnings" bash -c \
   'cargo doc --no-deps -p edge-session && cargo doc --no-deps -p edge-session --target wasm32-unknown-unknown --features workers,js'

@@ -161,7 +161,7 @@ fn with_polluted_prototype<T>(name: &str, value: JsValue, f: impl FnOnce() -> T)
     let proto = js_sys::Object::get_prototype_of(&js_sys::Object::new());
     js_sys::Reflect::set(&proto, &name.into(), &value).unwrap();
     let out = f();
-    js_sys::Reflect::delete_property(&proto.into(), &name.into()).unwrap();
+    js_sys::Reflect::delete_property(&proto, &name.into()).unwrap();
     out
 }
 
