@@ -2,14 +2,9 @@
 //! [`Session`], and finishes the response by executing the pure
 //! [`decision`](crate::decision) against the store. Platform glue (the
 //! `worker` integration, the npm package) is a thin layer over these two
-//! calls; it decides nothing itself.
-//!
-//! Order of store operations when a response is finished:
-//! 1. records dropped by `flush` are deleted (whatever the status);
-//! 2. the session is saved (update, or create under a fresh key — never the
-//!    client's, never over an existing record);
-//! 3. records left behind by `cycle_key` are deleted, only after the save
-//!    succeeded, so the data is never without a home.
+//! calls; it decides nothing itself. The store operations of a finish (and
+//! their order) are the session's own (`src/session/persist.rs`); the manager
+//! sequences load, decision, persistence and headers.
 
 use serde_json::{Map, Value};
 use std::fmt;
@@ -17,22 +12,16 @@ use std::rc::Rc;
 
 use crate::clock::Clock;
 use crate::cookie;
-use crate::decision::{decide, CookieAction, Facts, ResponsePlan};
-use crate::expiry::{self, EXPIRY_KEY};
+use crate::decision::{decide, CookieAction, ResponsePlan};
 use crate::key::{KeySource, SessionKey};
 use crate::record::MAX_RECORD_BYTES;
-use crate::session::{encode_record, Context, Identity, Session, SessionError, Stored};
+use crate::session::{Context, Identity, Session, SessionError};
 use crate::settings::{Engine, Settings};
 use crate::store::{SessionStore, StoreError};
 
 /// The most bytes of `name=value` a browser keeps in one cookie (Django's
 /// documented limit for `signed_cookies`).
 pub const MAX_COOKIE_BYTES: usize = 4093;
-
-/// How many fresh keys `create` tries before giving up (a collision of
-/// 165-bit random keys does not happen; a store that always says `Exists` is
-/// broken).
-const CREATE_ATTEMPTS: usize = 4;
 
 /// A response could not be finished.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -276,24 +265,19 @@ impl<S: SessionStore + Clone> SessionManager<S> {
     pub fn load(&self, cookie_header: Option<&[u8]>) -> Session<S> {
         let name = &self.ctx.settings.cookie.name;
         let value = cookie_header.and_then(|h| cookie::find(h, name));
-        let mut session = match self.ctx.settings.engine {
+        let had_cookie = value.is_some();
+        match self.ctx.settings.engine {
             Engine::SignedCookies => {
                 let token = value
                     .and_then(|v| std::str::from_utf8(v).ok())
                     .filter(|t| !t.is_empty() && t.len() <= MAX_COOKIE_BYTES);
-                self.session(Identity::Signed { token: token.map(str::to_owned) }, 0)
+                self.session(Identity::signed(token.map(str::to_owned)), 0).with_request(had_cookie, false)
             }
             _ => match value.and_then(|v| self.ctx.cookie_signer.verify(v)) {
-                Some(c) => {
-                    let mut s = self.session(Identity::Server { key: Some(c.key), stored: Stored::Unknown }, c.version);
-                    s.reissue = c.used_fallback;
-                    s
-                }
-                None => self.session(Identity::Server { key: None, stored: Stored::No }, 0),
+                Some(c) => self.session(Identity::unread(c.key), c.version).with_request(had_cookie, c.used_fallback),
+                None => self.session(Identity::fresh(), 0).with_request(had_cookie, false),
             },
-        };
-        session.had_cookie = value.is_some();
-        session
+        }
     }
 
     fn session(&self, identity: Identity, version: u64) -> Session<S> {
@@ -317,8 +301,8 @@ impl<S: SessionStore + Clone> SessionManager<S> {
     /// ```
     pub fn new_session(&self) -> Session<S> {
         match self.ctx.settings.engine {
-            Engine::SignedCookies => self.session(Identity::Signed { token: None }, 0),
-            _ => self.session(Identity::Server { key: None, stored: Stored::No }, 0),
+            Engine::SignedCookies => self.session(Identity::signed(None), 0),
+            _ => self.session(Identity::fresh(), 0),
         }
     }
 
@@ -344,8 +328,8 @@ impl<S: SessionStore + Clone> SessionManager<S> {
     /// ```
     pub fn open(&self, key: &str) -> Session<S> {
         match (self.ctx.settings.engine, SessionKey::parse(key)) {
-            (Engine::SignedCookies, _) => self.session(Identity::Signed { token: Some(key.to_owned()) }, 0),
-            (_, Some(k)) => self.session(Identity::Server { key: Some(k), stored: Stored::Unknown }, 0),
+            (Engine::SignedCookies, _) => self.session(Identity::signed(Some(key.to_owned())), 0),
+            (_, Some(k)) => self.session(Identity::unread(k), 0),
             (_, None) => self.new_session(),
         }
     }
@@ -388,8 +372,8 @@ impl<S: SessionStore + Clone> SessionManager<S> {
     /// ```
     pub async fn save(&self, session: &mut Session<S>) -> Result<Option<String>, FinishError> {
         session.data().await.map_err(FinishError::Session)?;
-        self.delete_flushed(session).await?;
-        self.persist(session, self.ctx.clock.now()).await
+        session.delete_flushed().await?;
+        session.persist(self.ctx.clock.now()).await
     }
 
     /// Django's `SessionStore.clear_expired()`: deletes expired records and
@@ -501,148 +485,23 @@ impl<S: SessionStore + Clone> SessionManager<S> {
     /// ```
     pub async fn finish(&self, mut session: Session<S>, status: u16) -> Result<Outcome, FinishError> {
         // Django reads `accessed` before the expiry getters load the session.
-        let accessed = session.accessed;
-        let settings = &self.ctx.settings;
-        // A save writes the whole session, so it must hold the stored data:
-        // load before saving a session marked modified (or saved every
-        // request, or re-signed) that the handler never read.
-        let needs_load = session.cache.is_none()
-            && !session.is_empty()
-            && status < 500
-            && (session.modified || settings.save_every_request || session.reissue);
-        if needs_load {
+        let accessed = session.accessed();
+        if session.needs_load_to_save(status) {
             session.data().await.map_err(FinishError::Session)?;
         }
         let now = self.ctx.clock.now();
-        let stored_expiry = session.cache.as_ref().and_then(|d| d.get(EXPIRY_KEY));
-        let facts = Facts {
-            had_cookie: session.had_cookie,
-            accessed,
-            modified: session.modified || session.reissue,
-            empty: session.is_empty(),
-            save_every_request: settings.save_every_request,
-            status,
-            expire_at_browser_close: expiry::expire_at_browser_close(stored_expiry, settings.expire_at_browser_close),
-            expiry_age: expiry::expiry_age(stored_expiry, settings.cookie.age, now),
-            now,
-        };
-        let plan = decide(&facts);
-
-        self.delete_flushed(&mut session).await?;
-        let value = if plan.save { self.persist(&mut session, now).await? } else { None };
-        let config = &settings.cookie;
+        let plan = decide(&session.facts(accessed, status, now));
+        session.delete_flushed().await?;
+        let value = if plan.save { session.persist(now).await? } else { None };
+        let config = &self.ctx.settings.cookie;
         let set_cookie = match (plan.cookie, value) {
             (CookieAction::Delete, _) => Some(cookie::delete_cookie(config)),
             (CookieAction::Set(lifetime), Some(v)) => Some(cookie::set_cookie(config, &v, lifetime)),
             // The session turned out to be gone and empty: nothing was saved,
             // so drop the client's stale cookie.
-            (CookieAction::Set(_), None) if session.had_cookie => Some(cookie::delete_cookie(config)),
+            (CookieAction::Set(_), None) if session.had_cookie() => Some(cookie::delete_cookie(config)),
             _ => None,
         };
         Ok(Outcome { vary_cookie: plan.vary_cookie, set_cookie, plan })
-    }
-
-    async fn delete_flushed(&self, session: &mut Session<S>) -> Result<(), FinishError> {
-        for key in std::mem::take(&mut session.flushed) {
-            self.store.delete(&key).await.map_err(FinishError::Store)?;
-        }
-        Ok(())
-    }
-
-    /// Writes the session and returns its new cookie value; `None` when the
-    /// session's record turned out to be gone and there is no data to keep.
-    /// `now` is the time the cookie's lifetime was computed from, so the
-    /// record and the cookie expire together.
-    async fn persist(&self, session: &mut Session<S>, now: i64) -> Result<Option<String>, FinishError> {
-        let empty = Map::new();
-        let data = session.cache.as_ref().unwrap_or(&empty);
-        match &mut session.identity {
-            Identity::Signed { token } => {
-                let value = self
-                    .ctx
-                    .signed_cookies_signer
-                    .sign_object_readable(data, true, now)
-                    .map_err(|bytes| FinishError::TooLarge { bytes })?;
-                let bytes = self.ctx.settings.cookie.name.len() + 1 + value.len();
-                if bytes > MAX_COOKIE_BYTES {
-                    return Err(FinishError::CookieTooLarge { bytes });
-                }
-                *token = Some(value.clone());
-                Ok(Some(value))
-            }
-            Identity::Server { key, stored } => {
-                let mut record = encode_record(&self.ctx, data, now, session.version.saturating_add(1))
-                    .map_err(|bytes| FinishError::TooLarge { bytes })?;
-                let bytes = record.data.len();
-                if bytes > MAX_RECORD_BYTES - 100 {
-                    return Err(FinishError::TooLarge { bytes });
-                }
-                let update = match (&*key, *stored) {
-                    // A blind-put store cannot say the record is gone: ask
-                    // first, so a logged-out key is never written again.
-                    (Some(k), Stored::Unknown) if !self.store.save_detects_missing() => {
-                        match self.store.exists(k).await.map_err(FinishError::Store)? {
-                            true => Some(self.store.save(k, &record).await),
-                            false => Some(Err(StoreError::Missing)),
-                        }
-                    }
-                    (Some(k), Stored::Yes | Stored::Unknown) => Some(self.store.save(k, &record).await),
-                    _ => None,
-                };
-                let version = match update {
-                    Some(Ok(v)) => v,
-                    Some(Err(StoreError::Missing)) if *stored == Stored::Yes => return Err(FinishError::Interrupted),
-                    Some(Err(e @ StoreError::Backend(_))) | Some(Err(e @ StoreError::Exists)) => {
-                        return Err(FinishError::Store(e))
-                    }
-                    // An unloaded key whose record is gone, with no data
-                    // (e.g. `clear()` on a logged-out session): nothing to keep.
-                    Some(Err(StoreError::Missing)) if data.is_empty() && session.cycled_from.is_empty() => {
-                        *key = None;
-                        *stored = Stored::No;
-                        return Ok(None);
-                    }
-                    // Never saved, or an unloaded key whose record is gone:
-                    // create, under a fresh key when the old one is gone.
-                    Some(Err(StoreError::Missing)) | None => {
-                        if *stored == Stored::Unknown {
-                            *key = None;
-                        }
-                        record.version = 1;
-                        self.create(key, &record).await?
-                    }
-                };
-                *stored = Stored::Yes;
-                session.version = version;
-                let key = key.as_ref().ok_or(FinishError::Store(StoreError::Missing))?;
-                for old in std::mem::take(&mut session.cycled_from) {
-                    if let Err(e) = self.store.delete(&old).await {
-                        // The new record is saved; the old one holds only the
-                        // pre-cycle data and expires on its own.
-                        crate::log::warn(&format!("cycle_key: deleting the old session record failed ({e})"));
-                    }
-                }
-                Ok(Some(self.ctx.cookie_signer.sign(key, version)))
-            }
-        }
-    }
-
-    /// Creates the record under `key` (a fresh key when there is none, or on collision).
-    async fn create(&self, key: &mut Option<SessionKey>, record: &crate::record::Record) -> Result<u64, FinishError> {
-        for _ in 0..CREATE_ATTEMPTS {
-            let k = match key.take() {
-                Some(k) => k,
-                None => self.ctx.keys.new_key().map_err(|e| FinishError::Session(SessionError::Random(e)))?,
-            };
-            match self.store.create(&k, record).await {
-                Ok(v) => {
-                    *key = Some(k);
-                    return Ok(v);
-                }
-                Err(StoreError::Exists) => continue,
-                Err(e) => return Err(FinishError::Store(e)),
-            }
-        }
-        Err(FinishError::Store(StoreError::Exists))
     }
 }

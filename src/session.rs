@@ -48,6 +48,7 @@ use crate::signing::{TimestampSigner, Unsigned};
 use crate::store::{SessionStore, StoreError};
 
 mod finite;
+mod persist;
 
 /// Django's `TEST_COOKIE_NAME`.
 pub const TEST_COOKIE_NAME: &str = "testcookie";
@@ -202,26 +203,44 @@ pub(crate) enum Identity {
     Signed { token: Option<String> },
 }
 
+impl Identity {
+    /// A server-side session without a key yet (a new session).
+    pub(crate) fn fresh() -> Self {
+        Self::Server { key: None, stored: Stored::No }
+    }
+
+    /// A server-side key from a verified cookie (or given by the caller),
+    /// whose record has not been read.
+    pub(crate) fn unread(key: SessionKey) -> Self {
+        Self::Server { key: Some(key), stored: Stored::Unknown }
+    }
+
+    /// A `signed_cookies` session with the request's token, if any.
+    pub(crate) fn signed(token: Option<String>) -> Self {
+        Self::Signed { token }
+    }
+}
+
 /// One request's session (Django's `request.session`).
 pub struct Session<S> {
-    pub(crate) ctx: Rc<Context>,
-    pub(crate) store: S,
-    pub(crate) identity: Identity,
+    ctx: Rc<Context>,
+    store: S,
+    identity: Identity,
     /// The record version the client's cookie claims, then the loaded record's.
-    pub(crate) version: u64,
+    version: u64,
     /// `None` until loaded (Django's `_session_cache`).
-    pub(crate) cache: Option<Map<String, Value>>,
-    pub(crate) accessed: bool,
-    pub(crate) modified: bool,
+    cache: Option<Map<String, Value>>,
+    accessed: bool,
+    modified: bool,
     /// Records to delete whatever the response (`flush`).
-    pub(crate) flushed: Vec<SessionKey>,
+    flushed: Vec<SessionKey>,
     /// Records to delete once the new key is saved (`cycle_key`).
-    pub(crate) cycled_from: Vec<SessionKey>,
+    cycled_from: Vec<SessionKey>,
     /// The cookie or the data verified only with a fallback secret: re-sign
     /// both under the current secret (the session counts as modified).
-    pub(crate) reissue: bool,
+    reissue: bool,
     /// The request carried a cookie with the session cookie's name.
-    pub(crate) had_cookie: bool,
+    had_cookie: bool,
 }
 
 impl<S: SessionStore> Session<S> {
@@ -239,6 +258,15 @@ impl<S: SessionStore> Session<S> {
             reissue: false,
             had_cookie: false,
         }
+    }
+
+    /// What the request's cookie said: whether it carried one with the
+    /// session cookie's name, and whether it verified only with a fallback
+    /// secret (then the session is re-signed under the current one).
+    pub(crate) fn with_request(mut self, had_cookie: bool, reissue: bool) -> Self {
+        self.had_cookie = had_cookie;
+        self.reissue = reissue;
+        self
     }
 
     fn now(&self) -> i64 {
@@ -290,7 +318,7 @@ impl<S: SessionStore> Session<S> {
                     None => {
                         // Unknown, expired or undecodable: never adopt the
                         // client's key; a write gets a fresh one.
-                        self.identity = Identity::Server { key: None, stored: Stored::No };
+                        self.identity = Identity::fresh();
                         self.version = 0;
                         Ok(Map::new())
                     }
