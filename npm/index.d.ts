@@ -99,8 +99,8 @@ export class Session {
 
 export class Sessions {
   constructor(env: object, options?: SessionsOptions);
-  /** The request's session; no store is touched until it is used. */
-  load(request: Request): Promise<Session>;
+  /** The request's session, at once (no I/O: no store is touched until it is used). */
+  session(request: Request): Session;
   /** Saves as needed and returns the response with Set-Cookie and Vary: Cookie. */
   finish(session: Session, response: Response): Promise<Response>;
   /** A session by key, outside a request. */

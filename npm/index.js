@@ -232,8 +232,11 @@ export class Sessions {
     this.#inner = new WasmSessions(env ?? {}, settingsFrom(options), options.kv, options.durableObject);
   }
 
-  /** The request's session (no store access until it is used). */
-  async load(request) {
+  /**
+   * The request's session, at once: no store is touched until it is used
+   * (then its first data call loads it). Synchronous, as it does no I/O.
+   */
+  session(request) {
     return new Session(this.#inner.load(request.headers.get("cookie") ?? undefined));
   }
 
@@ -328,7 +331,7 @@ export function withSessions(handler, options) {
   return async (request, env, ctx) => {
     const sessions = sessionsOrLog(env, options);
     if (!sessions) return configErrorResponse();
-    const session = await sessions.load(request);
+    const session = sessions.session(request);
     let response;
     try {
       response = await handler(request, env, ctx, session);
@@ -348,7 +351,7 @@ export function sessionMiddleware(options) {
   return async (c, next) => {
     const sessions = sessionsOrLog(c.env, options);
     if (!sessions) return configErrorResponse();
-    const session = await sessions.load(c.req.raw);
+    const session = sessions.session(c.req.raw);
     c.set("session", session);
     await next();
     const response = c.res;

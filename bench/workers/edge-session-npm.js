@@ -44,10 +44,10 @@ async function prof(request, env) {
   const sessions = new Sessions(env);
   for (let i = 0; i < n; i++) {
     if (step === "sessions") new Sessions(env);
-    else if (step === "load") await sessions.load(request);
-    else if (step === "get") await (await sessions.load(request)).get("user");
+    else if (step === "load") sessions.session(request);
+    else if (step === "get") await sessions.session(request).get("user");
     else if (step === "commit") {
-      const s = await sessions.load(request);
+      const s = sessions.session(request);
       await s.get("user");
       await sessions.finish(s, new Response("x"));
     } else return new Response("unknown step", { status: 404 });

@@ -62,7 +62,7 @@ async function ops(request, sessions) {
   for (const o of list) {
     if (!o || !(o.op in OPS)) return json({ error: "BadRequest", message: `unknown op ${JSON.stringify(o?.op)}` }, 400);
   }
-  const session = await sessions.load(request);
+  const session = sessions.session(request);
   const results = [];
   for (const o of list) {
     try {

@@ -55,7 +55,7 @@ const plain = withSessions<Env, ExecutionContext>(async (request, env, ctx, sess
 // By hand, and outside a request.
 export async function byHand(request: Request, env: Env): Promise<Response> {
   const sessions = new Sessions(env, { kv: env.SESSION_KV, durableObject: env.SESSION_DO });
-  const session = await sessions.load(request);
+  const session: Session = sessions.session(request);
   const counts = metrics();
   const total: number = counts.kvGet + counts.kvPut + counts.kvDelete + counts.doCall + counts.crypto;
   const cookie: string | null = await sessions.save(sessions.open("k"));
