@@ -62,6 +62,8 @@ pub mod session;
 pub mod settings;
 pub mod signing;
 pub mod store;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 #[cfg(feature = "workers")]
 pub mod workers;
 

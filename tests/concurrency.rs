@@ -18,10 +18,10 @@
 
 mod common;
 
-use common::fake_kv::{FakeKv, KvAt, KvModel};
 use common::{Counted, Gate, Jar, Rig, START};
 use edge_session::prelude::*;
 use edge_session::store::cache::{CacheEngine, CacheStore, CachedStore, MemoryCache};
+use edge_session::testing::{FakeKv, KvAt, KvModel};
 use pollster::block_on;
 use serde_json::{json, Value};
 

@@ -16,10 +16,10 @@
 
 mod common;
 
-use common::fake_kv::{FakeKv, KvAt, KvModel, KV_MIN_TTL};
 use common::{Counted, Fault, Flaky, Gate, Jar, Response, Rig, START};
 use edge_session::prelude::*;
 use edge_session::store::cache::{CacheEngine, CachedStore, REFILL_TTL};
+use edge_session::testing::{FakeKv, KvAt, KvModel, KV_MIN_TTL};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 

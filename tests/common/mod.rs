@@ -2,11 +2,9 @@
 //! cookie jar: the whole middleware cycle on the host, with a fixed clock.
 //!
 //! [`Rig`] drives any store; [`Harness`] is the rig over the memory store.
-//! [`fake_kv`] is an eventually consistent Workers KV with fault injection,
-//! and [`Flaky`] wraps any store to make it fail.
+//! [`Flaky`] wraps any store to make it fail; the fake Workers KV is
+//! `edge_session::testing::FakeKv`.
 #![allow(dead_code)]
-
-pub mod fake_kv;
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -14,6 +12,7 @@ use std::rc::Rc;
 use edge_session::prelude::*;
 use edge_session::store::cache::{CacheEngine, CacheStore, CachedStore, MemoryCache};
 use edge_session::store::OpCounts;
+use edge_session::testing::{FakeKv, KvAt};
 
 pub const SECRET: &str = "test-secret-key-for-edge-session";
 /// The harness clock's start.
@@ -66,6 +65,18 @@ impl Counted for MemoryStore {
 impl Counted for MemoryCache {
     fn counted(&self) -> OpCounts {
         self.ops()
+    }
+}
+
+impl Counted for FakeKv {
+    fn counted(&self) -> OpCounts {
+        self.ops()
+    }
+}
+
+impl Counted for KvAt {
+    fn counted(&self) -> OpCounts {
+        self.kv().ops()
     }
 }
 

@@ -19,11 +19,10 @@ use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use edge_session::prelude::*;
-use edge_session::store::cache::CacheStore;
-use edge_session::store::OpCounts;
-
-use super::Counted;
+use crate::clock::{Clock, FixedClock};
+use crate::key::SessionKey;
+use crate::store::cache::CacheStore;
+use crate::store::{OpCounts, Record, StoreError};
 
 /// KV's smallest `expirationTtl` and `cacheTtl`.
 pub const KV_MIN_TTL: i64 = 60;
@@ -95,6 +94,8 @@ pub struct KvAt {
 }
 
 impl FakeKv {
+    /// A namespace seen from `locations` locations, behaving as `model`, its
+    /// time told by `clock`.
     pub fn new(clock: FixedClock, model: KvModel, locations: usize) -> Self {
         Self(Rc::new(Inner {
             clock,
@@ -116,14 +117,22 @@ impl FakeKv {
         KvAt { kv: self.clone(), location }
     }
 
+    /// Operations served so far, at every location.
+    pub fn ops(&self) -> OpCounts {
+        self.0.ops.get()
+    }
+
+    /// Makes every get fail with a 503 (`true`) or work again (`false`).
     pub fn fail_gets(&self, fail: bool) {
         self.0.fail_gets.set(fail);
     }
 
+    /// Makes every put fail with a 503 (`true`) or work again (`false`).
     pub fn fail_puts(&self, fail: bool) {
         self.0.fail_puts.set(fail);
     }
 
+    /// Makes every delete fail with a 503 (`true`) or work again (`false`).
     pub fn fail_deletes(&self, fail: bool) {
         self.0.fail_deletes.set(fail);
     }
@@ -205,15 +214,10 @@ impl FakeKv {
     }
 }
 
-impl Counted for FakeKv {
-    fn counted(&self) -> OpCounts {
-        self.0.ops.get()
-    }
-}
-
-impl Counted for KvAt {
-    fn counted(&self) -> OpCounts {
-        self.kv.counted()
+impl KvAt {
+    /// The namespace this location views.
+    pub fn kv(&self) -> &FakeKv {
+        &self.kv
     }
 }
 

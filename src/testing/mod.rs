@@ -1,0 +1,11 @@
+//! Test doubles for the stores, with fault injection: for this crate's tests
+//! and for tests of code built on it. Compiled in the crate's own unit tests,
+//! and elsewhere only with the `testing` feature (never in a release build).
+//!
+//! * [`kv::FakeKv`]: Workers KV with KV's consistency model (locations,
+//!   propagation delay, cached misses, the 60 s TTL floor, 429 for a second
+//!   write to one key within a second) and injected 503s.
+
+pub mod kv;
+
+pub use kv::{FakeKv, KvAt, KvModel, KV_MIN_TTL};
