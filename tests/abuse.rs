@@ -7,7 +7,8 @@ mod common;
 
 use common::{Counted, Jar, Rig, SECRET, START};
 use edge_session::prelude::*;
-use edge_session::store::cache::{CacheEngine, CachedStore, MemoryCache};
+use edge_session::store::cache::{CacheEngine, CachedStore};
+use edge_session::testing::FakeKv;
 use serde_json::json;
 
 type Handler<S> = fn(&mut Session<S>) -> std::pin::Pin<Box<dyn std::future::Future<Output = u16> + '_>>;
@@ -144,7 +145,7 @@ fn requests_without_a_valid_cookie_store_nothing_unless_the_handler_stores_data_
 #[test]
 fn requests_without_a_valid_cookie_store_nothing_unless_the_handler_stores_data_cached_db() {
     let clock = FixedClock::new(START);
-    let cache = MemoryCache::new();
+    let cache = FakeKv::consistent(clock.clone());
     let rig = Rig::with_store(
         clock.clone(),
         CachedStore::new(cache.clone(), MemoryStore::new(clock.clone()), clock.clone()),
@@ -157,7 +158,7 @@ fn requests_without_a_valid_cookie_store_nothing_unless_the_handler_stores_data_
 #[test]
 fn requests_without_a_valid_cookie_store_nothing_unless_the_handler_stores_data_cache() {
     let clock = FixedClock::new(START);
-    let cache = MemoryCache::new();
+    let cache = FakeKv::consistent(clock.clone());
     let rig = Rig::with_store(clock.clone(), CacheEngine::new(cache.clone(), clock), &[("SESSION_ENGINE", "cache")]);
     let writes = || rig.store.cache().ops().writes as usize;
     flood(&rig, || writes() - 1);
@@ -208,7 +209,7 @@ fn a_session_signed_under_a_fallback_key_is_accepted_and_reissued_on_every_engin
     for engine in ["db", "cached_db", "cache", "signed_cookies"] {
         let clock = FixedClock::new(START);
         let durable = MemoryStore::new(clock.clone());
-        let cache = MemoryCache::new();
+        let cache = FakeKv::consistent(clock.clone());
         // One store per engine, shared by the three configurations.
         macro_rules! with_store {
             ($store:expr) => {{

@@ -20,7 +20,7 @@ mod common;
 
 use common::{Counted, Gate, Jar, Rig, START};
 use edge_session::prelude::*;
-use edge_session::store::cache::{CacheEngine, CacheStore, CachedStore, MemoryCache};
+use edge_session::store::cache::{CacheEngine, CacheStore, CachedStore};
 use edge_session::testing::{FakeKv, KvAt, KvModel};
 use pollster::block_on;
 use serde_json::{json, Value};
@@ -29,9 +29,9 @@ fn db() -> Rig<MemoryStore> {
     Rig::new(&[])
 }
 
-fn cached_db() -> Rig<CachedStore<MemoryCache, MemoryStore>> {
+fn cached_db() -> Rig<CachedStore<FakeKv, MemoryStore>> {
     let clock = FixedClock::new(START);
-    let store = CachedStore::new(MemoryCache::new(), MemoryStore::new(clock.clone()), clock.clone());
+    let store = CachedStore::new(FakeKv::consistent(clock.clone()), MemoryStore::new(clock.clone()), clock.clone());
     Rig::with_store(clock, store, &[("SESSION_ENGINE", "cached_db")])
 }
 
@@ -120,9 +120,12 @@ fn a_blind_write_after_a_concurrent_logout_gets_a_fresh_key() {
 #[test]
 fn a_blind_write_after_logout_on_cache_gets_a_fresh_key() {
     let clock = FixedClock::new(START);
-    let rig =
-        Rig::with_store(clock.clone(), CacheEngine::new(MemoryCache::new(), clock), &[("SESSION_ENGINE", "cache")]);
-    blind_write_after_logout(&rig, |rig| rig.store.cache().len());
+    let rig = Rig::with_store(
+        clock.clone(),
+        CacheEngine::new(FakeKv::consistent(clock.clone()), clock),
+        &[("SESSION_ENGINE", "cache")],
+    );
+    blind_write_after_logout(&rig, |rig| rig.store.cache().origin_len());
     // A well-signed cookie whose record is gone, sent after the logout:
     // `clear()` then `set()` gets a fresh key too.
     let jar = login(&rig);
@@ -232,8 +235,11 @@ fn sequential_saves_keep_both_changes() {
 #[test]
 fn the_cache_engine_cannot_detect_a_concurrent_logout() {
     let clock = FixedClock::new(START);
-    let rig =
-        Rig::with_store(clock.clone(), CacheEngine::new(MemoryCache::new(), clock), &[("SESSION_ENGINE", "cache")]);
+    let rig = Rig::with_store(
+        clock.clone(),
+        CacheEngine::new(FakeKv::consistent(clock.clone()), clock),
+        &[("SESSION_ENGINE", "cache")],
+    );
     let jar = login(&rig);
     let mut a = load(&rig, &jar);
     block_on(a.get("user")).unwrap();
@@ -255,7 +261,7 @@ fn the_cache_engine_cannot_detect_a_concurrent_logout() {
 #[test]
 fn a_logout_racing_a_save_in_cached_db_leaves_no_readable_copy() {
     let clock = FixedClock::new(START);
-    let cache = MemoryCache::new();
+    let cache = FakeKv::consistent(clock.clone());
     let hook = Gate::new(MemoryStore::new(clock.clone()));
     let rig = std::rc::Rc::new(Rig::with_store(
         clock.clone(),

@@ -13,20 +13,25 @@ use edge_session::prelude::*;
 use edge_session::record::MAX_RECORD_BYTES;
 use edge_session::signing::SaltedHmac;
 use edge_session::signing::MAX_DECOMPRESSED;
-use edge_session::store::cache::{CacheEngine, CachedStore, MemoryCache};
+use edge_session::store::cache::{CacheEngine, CachedStore};
+use edge_session::testing::FakeKv;
 use serde_json::{json, Value};
 
-type CachedDb = CachedStore<MemoryCache, MemoryStore>;
+type CachedDb = CachedStore<FakeKv, MemoryStore>;
 
 fn cached_db() -> Rig<CachedDb> {
     let clock = FixedClock::new(START);
-    let store = CachedStore::new(MemoryCache::new(), MemoryStore::new(clock.clone()), clock.clone());
+    let store = CachedStore::new(FakeKv::consistent(clock.clone()), MemoryStore::new(clock.clone()), clock.clone());
     Rig::with_store(clock, store, &[("SESSION_ENGINE", "cached_db")])
 }
 
-fn cache() -> Rig<CacheEngine<MemoryCache>> {
+fn cache() -> Rig<CacheEngine<FakeKv>> {
     let clock = FixedClock::new(START);
-    Rig::with_store(clock.clone(), CacheEngine::new(MemoryCache::new(), clock), &[("SESSION_ENGINE", "cache")])
+    Rig::with_store(
+        clock.clone(),
+        CacheEngine::new(FakeKv::consistent(clock.clone()), clock),
+        &[("SESSION_ENGINE", "cache")],
+    )
 }
 
 fn login<S: SessionStore + Clone + Counted>(rig: &Rig<S>) -> Jar {

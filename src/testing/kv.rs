@@ -1,4 +1,8 @@
-//! A fake Workers KV with KV's consistency model, for host tests.
+//! A fake Workers KV with KV's consistency model, for host tests: the one
+//! fake KV. [`KvModel::CONSISTENT`] makes it a plain map (every read fresh,
+//! no rate limit); [`KvModel::EVENTUAL`] is KV as documented, at its worst.
+//! The namespace itself is a [`CacheStore`] (location 0); [`FakeKv::at`]
+//! gives the other locations.
 //!
 //! * **One origin, many locations.** Every write goes to the origin with its
 //!   time; a location sees a write only `propagation` seconds after it was
@@ -62,6 +66,8 @@ impl KvModel {
 struct Write {
     at: i64,
     value: Option<Record>,
+    /// The `expirationTtl` the writer asked for.
+    ttl: i64,
     /// When the entry dies (`at + max(60, ttl)`).
     dies_at: i64,
 }
@@ -111,6 +117,11 @@ impl FakeKv {
         }))
     }
 
+    /// One location over [`KvModel::CONSISTENT`]: a plain map.
+    pub fn consistent(clock: FixedClock) -> Self {
+        Self::new(clock, KvModel::CONSISTENT, 1)
+    }
+
     /// Location `location`'s view.
     pub fn at(&self, location: usize) -> KvAt {
         assert!(location < self.0.caches.borrow().len());
@@ -145,6 +156,12 @@ impl FakeKv {
     /// The latest value written at the origin, expired or not (for inspection).
     pub fn origin_latest(&self, key: &SessionKey) -> Option<Record> {
         self.0.origin.borrow().get(key.as_str()).and_then(|w| w.last()).and_then(|w| w.value.clone())
+    }
+
+    /// The TTL the latest write of `key` asked for (`None` after a delete).
+    pub fn ttl_of(&self, key: &SessionKey) -> Option<i64> {
+        let origin = self.0.origin.borrow();
+        origin.get(key.as_str()).and_then(|w| w.last()).and_then(|w| w.value.as_ref().map(|_| w.ttl))
     }
 
     /// Keys whose latest origin write is a value.
@@ -205,6 +222,7 @@ impl FakeKv {
         self.0.origin.borrow_mut().entry(key.as_str().to_owned()).or_default().push(Write {
             at: now,
             value: value.clone(),
+            ttl,
             dies_at,
         });
         if self.0.model.local_writes_visible {
@@ -246,5 +264,20 @@ impl CacheStore for KvAt {
 
     async fn remove(&self, key: &SessionKey) -> Result<(), StoreError> {
         self.kv.write(self.location, key, None, 0)
+    }
+}
+
+/// Location 0.
+impl CacheStore for FakeKv {
+    async fn get(&self, key: &SessionKey) -> Result<Option<Record>, StoreError> {
+        self.at(0).get(key).await
+    }
+
+    async fn set(&self, key: &SessionKey, record: &Record, ttl: i64) -> Result<(), StoreError> {
+        self.at(0).set(key, record, ttl).await
+    }
+
+    async fn remove(&self, key: &SessionKey) -> Result<(), StoreError> {
+        self.at(0).remove(key).await
     }
 }

@@ -2,9 +2,10 @@
 //! and for tests of code built on it. Compiled in the crate's own unit tests,
 //! and elsewhere only with the `testing` feature (never in a release build).
 //!
-//! * [`kv::FakeKv`]: Workers KV with KV's consistency model (locations,
+//! * [`kv::FakeKv`], the one fake Workers KV: a plain map
+//!   ([`FakeKv::consistent`]) or KV's consistency model (locations,
 //!   propagation delay, cached misses, the 60 s TTL floor, 429 for a second
-//!   write to one key within a second) and injected 503s.
+//!   write to one key within a second), with injected 503s.
 
 pub mod kv;
 

@@ -10,7 +10,7 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use edge_session::prelude::*;
-use edge_session::store::cache::{CacheEngine, CacheStore, CachedStore, MemoryCache};
+use edge_session::store::cache::{CacheEngine, CacheStore, CachedStore};
 use edge_session::store::OpCounts;
 use edge_session::testing::{FakeKv, KvAt};
 
@@ -57,12 +57,6 @@ fn add(a: OpCounts, b: OpCounts) -> OpCounts {
 }
 
 impl Counted for MemoryStore {
-    fn counted(&self) -> OpCounts {
-        self.ops()
-    }
-}
-
-impl Counted for MemoryCache {
     fn counted(&self) -> OpCounts {
         self.ops()
     }
