@@ -8,7 +8,7 @@ mod common;
 use common::{Counted, Jar, Rig, SECRET, START};
 use edge_session::prelude::*;
 use edge_session::store::cache::{CacheEngine, CachedStore};
-use edge_session::testing::FakeKv;
+use edge_session::testing::{FakeKv, FakeObject};
 use serde_json::json;
 
 type Handler<S> = fn(&mut Session<S>) -> std::pin::Pin<Box<dyn std::future::Future<Output = u16> + '_>>;
@@ -172,7 +172,7 @@ fn requests_without_a_valid_cookie_store_nothing_unless_the_handler_stores_data_
 fn vanished_session_modified_without_loading_stores_nothing() {
     let rig = Rig::new(&[]);
     let vanished = logged_out_cookie(&rig);
-    for (name, handler) in readers::<MemoryStore>() {
+    for (name, handler) in readers::<FakeObject>() {
         if UNLOADED_MODIFICATIONS.contains(&name) {
             let r = rig.request(Some(&vanished), async |s| handler(s).await);
             assert!(r.set_cookie.as_deref().is_none_or(|c| c.contains("Max-Age=0")), "{name}: {:?}", r.set_cookie);

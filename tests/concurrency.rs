@@ -18,14 +18,14 @@
 
 mod common;
 
-use common::{Counted, Gate, Jar, Rig, START};
+use common::{Counted, Gate, Harness, Jar, Rig, START};
 use edge_session::prelude::*;
 use edge_session::store::cache::{CacheEngine, CacheStore, CachedStore};
 use edge_session::testing::{FakeKv, KvAt, KvModel};
 use pollster::block_on;
 use serde_json::{json, Value};
 
-fn db() -> Rig<MemoryStore> {
+fn db() -> Harness {
     Rig::new(&[])
 }
 

@@ -6,6 +6,7 @@ mod common;
 
 use common::{Harness, Jar, SECRET};
 use edge_session::prelude::*;
+use edge_session::testing::Fault;
 use serde_json::json;
 
 fn logged_in(h: &Harness) -> Jar {
@@ -336,13 +337,13 @@ fn expire_at_browser_close_setting_gives_browser_length_cookies() {
 fn a_store_read_failure_is_an_error_not_an_empty_session() {
     let h = Harness::new(&[]);
     let jar = logged_in(&h);
-    h.store.fail_reads(true);
+    h.store.set_fault(Fault::ReadsFail);
     let r = h.request(jar.header(), async |s| {
         assert!(matches!(s.get("user").await, Err(SessionError::Store(_))));
         500
     });
     assert_eq!(r.set_cookie, None);
-    h.store.fail_reads(false);
+    h.store.set_fault(Fault::None);
     h.request(jar.header(), async |s| {
         assert_eq!(s.get("user").await.unwrap(), Some(json!("ada")));
         200
@@ -352,7 +353,7 @@ fn a_store_read_failure_is_an_error_not_an_empty_session() {
 #[test]
 fn a_store_write_failure_sends_no_cookie() {
     let h = Harness::new(&[]);
-    h.store.fail_writes(true);
+    h.store.set_fault(Fault::WritesFail);
     let r = h.request(None, async |s| {
         s.set("x", json!(1)).await.unwrap();
         200

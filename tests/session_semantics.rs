@@ -4,6 +4,7 @@ mod common;
 
 use common::{Harness, Jar};
 use edge_session::prelude::*;
+use edge_session::testing::FakeObject;
 use serde_json::{json, Map, Value};
 
 /// A harness with one saved session holding `{"a": 1, "b": [1, 2]}`; returns its cookie.
@@ -23,7 +24,7 @@ fn with_saved_session() -> (Harness, Jar) {
 /// Runs `f` on the saved session and returns the flags afterwards.
 fn flags_after<F>(f: F) -> (bool, bool)
 where
-    F: AsyncFnOnce(&mut Session<MemoryStore>),
+    F: AsyncFnOnce(&mut Session<FakeObject>),
 {
     let (h, jar) = with_saved_session();
     let mut flags = (false, false);

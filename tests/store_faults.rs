@@ -16,27 +16,27 @@
 
 mod common;
 
-use common::{Counted, Fault, Flaky, Gate, Jar, Response, Rig, START};
+use common::{Counted, Gate, Jar, Response, Rig, START};
 use edge_session::prelude::*;
 use edge_session::store::cache::{CacheEngine, CachedStore, REFILL_TTL};
-use edge_session::testing::{FakeKv, KvAt, KvModel, KV_MIN_TTL};
+use edge_session::testing::{FakeKv, FakeObject, Fault, KvAt, KvModel, KV_MIN_TTL};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
-type Db = Flaky<MemoryStore>;
-type CachedDb = CachedStore<KvAt, Flaky<MemoryStore>>;
+type Db = FakeObject<MemoryStore>;
+type CachedDb = CachedStore<KvAt, FakeObject<MemoryStore>>;
 type Cache = CacheEngine<KvAt>;
 
 fn db() -> Rig<Db> {
     let clock = FixedClock::new(START);
-    Rig::with_store(clock.clone(), Flaky::new(MemoryStore::new(clock)), &[("SESSION_ENGINE", "db")])
+    Rig::with_store(clock.clone(), FakeObject::new(MemoryStore::new(clock)), &[("SESSION_ENGINE", "db")])
 }
 
 /// `cached_db` over a fake KV (`model`), location 0.
 fn cached_db(model: KvModel) -> (Rig<CachedDb>, FakeKv) {
     let clock = FixedClock::new(START);
     let kv = FakeKv::new(clock.clone(), model, 1);
-    let store = CachedStore::new(kv.at(0), Flaky::new(MemoryStore::new(clock.clone())), clock.clone());
+    let store = CachedStore::new(kv.at(0), FakeObject::new(MemoryStore::new(clock.clone())), clock.clone());
     (Rig::with_store(clock, store, &[("SESSION_ENGINE", "cached_db")]), kv)
 }
 
@@ -349,7 +349,7 @@ fn save_every_request_with_the_store_down_is_a_500_without_cookie() {
     let clock = FixedClock::new(START);
     let rig: Rig<Db> = Rig::with_store(
         clock.clone(),
-        Flaky::new(MemoryStore::new(clock)),
+        FakeObject::new(MemoryStore::new(clock)),
         &[("SESSION_ENGINE", "db"), ("SESSION_SAVE_EVERY_REQUEST", "true")],
     );
     let jar = login(&rig);

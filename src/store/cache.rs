@@ -203,7 +203,7 @@ mod tests {
     use crate::clock::FixedClock;
     use crate::store::conformance::{self, Capabilities};
     use crate::store::memory::MemoryStore;
-    use crate::testing::{FakeKv, KvModel};
+    use crate::testing::{FakeKv, FakeObject, Fault, KvModel};
     use pollster::block_on;
 
     /// A KV whose writes take 5 s to reach its one location, which never
@@ -215,8 +215,8 @@ mod tests {
         SessionKey::parse("abcdefghijklmnopqrstuvwxyz012345").unwrap()
     }
 
-    fn cached_db(clock: &FixedClock, model: KvModel) -> CachedStore<FakeKv, MemoryStore> {
-        CachedStore::new(FakeKv::new(clock.clone(), model, 1), MemoryStore::new(clock.clone()), clock.clone())
+    fn cached_db(clock: &FixedClock, model: KvModel) -> CachedStore<FakeKv, FakeObject<MemoryStore>> {
+        CachedStore::new(FakeKv::new(clock.clone(), model, 1), FakeObject::memory(clock.clone()), clock.clone())
     }
 
     #[test]
@@ -248,7 +248,7 @@ mod tests {
         assert_eq!(block_on(store.create(&key(), &rec)), Ok(1));
         assert_eq!(store.durable().raw(&key()).unwrap().data, "d");
         store.cache().fail_puts(false);
-        store.durable().fail_writes(true);
+        store.durable().set_fault(Fault::WritesFail);
         // The durable write fails: the cache is not touched and the error is reported.
         let writes_before = store.cache().ops().writes;
         assert!(block_on(store.save(&key(), &Record { data: "e".into(), ..rec.clone() })).is_err());
@@ -317,7 +317,7 @@ mod tests {
         block_on(store.create(&key(), &Record { data: "v1".into(), expires_at: 2000, version: 1 })).unwrap();
         store.cache().fail_gets(true);
         assert_eq!(block_on(store.load(&key(), 1)).unwrap().unwrap().data, "v1");
-        store.durable().fail_reads(true);
+        store.durable().set_fault(Fault::ReadsFail);
         assert!(block_on(store.load(&key(), 1)).is_err());
     }
 

@@ -6,7 +6,15 @@
 //!   ([`FakeKv::consistent`]) or KV's consistency model (locations,
 //!   propagation delay, cached misses, the 60 s TTL floor, 429 for a second
 //!   write to one key within a second), with injected 503s.
+//! * [`object::FakeObject`]: any store as the `db` engine's Durable Object,
+//!   failing on demand (reads, writes, unreachable, throwing on delete,
+//!   losing its reply after a commit).
+//! * Inspection of a [`MemoryStore`](crate::store::memory::MemoryStore)
+//!   (`raw`, `len`, `is_empty`): what it holds, expired or not.
 
 pub mod kv;
+mod memory;
+pub mod object;
 
 pub use kv::{FakeKv, KvAt, KvModel, KV_MIN_TTL};
+pub use object::{FakeObject, Fault};

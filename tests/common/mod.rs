@@ -1,18 +1,17 @@
 //! A request/response driver over the memory store, with a browser-like
 //! cookie jar: the whole middleware cycle on the host, with a fixed clock.
 //!
-//! [`Rig`] drives any store; [`Harness`] is the rig over the memory store.
-//! [`Flaky`] wraps any store to make it fail; the fake Workers KV is
-//! `edge_session::testing::FakeKv`.
+//! [`Rig`] drives any store; [`Harness`] is the rig over the memory store (as
+//! the `db` engine's Durable Object, which can be made to fail). The test
+//! doubles are in `edge_session::testing`.
 #![allow(dead_code)]
 
-use std::cell::Cell;
 use std::rc::Rc;
 
 use edge_session::prelude::*;
 use edge_session::store::cache::{CacheEngine, CacheStore, CachedStore};
 use edge_session::store::OpCounts;
-use edge_session::testing::{FakeKv, KvAt};
+use edge_session::testing::{FakeKv, FakeObject, KvAt};
 
 pub const SECRET: &str = "test-secret-key-for-edge-session";
 /// The harness clock's start.
@@ -25,8 +24,9 @@ pub struct Rig<S> {
     pub manager: SessionManager<S>,
 }
 
-/// The rig over the memory store (the `db` engine's semantics).
-pub type Harness = Rig<MemoryStore>;
+/// The rig over the memory store (the `db` engine's semantics), as a
+/// Durable Object that can be made to fail.
+pub type Harness = Rig<FakeObject<MemoryStore>>;
 
 /// What a response carried.
 #[derive(Debug, Clone)]
@@ -86,7 +86,7 @@ impl<K: CacheStore + Counted, D: SessionStore + Counted> Counted for CachedStore
     }
 }
 
-impl<S: Counted> Counted for Flaky<S> {
+impl<S: Counted> Counted for FakeObject<S> {
     fn counted(&self) -> OpCounts {
         self.inner.counted()
     }
@@ -98,10 +98,10 @@ fn settings(extra: &[(&str, &str)]) -> Settings {
     Settings::from_pairs(pairs).expect("settings")
 }
 
-impl Rig<MemoryStore> {
+impl Harness {
     pub fn new(extra: &[(&str, &str)]) -> Self {
         let clock = FixedClock::new(START);
-        let store = MemoryStore::new(clock.clone());
+        let store = FakeObject::memory(clock.clone());
         Self::with_store(clock, store, extra)
     }
 }
@@ -183,85 +183,6 @@ impl Jar {
     /// The record version inside a server-side cookie value.
     pub fn version(&self) -> Option<u64> {
         self.0.as_ref().and_then(|c| c.split('.').nth(1)).and_then(|v| v.parse().ok())
-    }
-}
-
-/// How a [`Flaky`] store fails.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fault {
-    /// Works.
-    None,
-    /// Every operation throws before reaching the store (a Durable Object
-    /// that is unreachable, or throws on entry).
-    Unreachable,
-    /// Writes and deletes are applied, then the reply is lost (the object
-    /// committed, then the connection broke): the caller sees an error.
-    LostReply,
-    /// Only deletes throw (reads and writes work).
-    DeletesFail,
-}
-
-/// Any store, made to fail on demand.
-#[derive(Clone)]
-pub struct Flaky<S> {
-    pub inner: S,
-    fault: Rc<Cell<Fault>>,
-}
-
-impl<S> Flaky<S> {
-    pub fn new(inner: S) -> Self {
-        Self { inner, fault: Rc::new(Cell::new(Fault::None)) }
-    }
-
-    pub fn set_fault(&self, fault: Fault) {
-        self.fault.set(fault);
-    }
-
-    fn before(&self, what: &str) -> Result<(), StoreError> {
-        match self.fault.get() {
-            Fault::Unreachable => Err(StoreError::Backend(format!("Durable Object unreachable: {what}"))),
-            _ => Ok(()),
-        }
-    }
-
-    fn after<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
-        match (self.fault.get(), result) {
-            (Fault::LostReply, Ok(_)) => Err(StoreError::Backend("Durable Object: network connection lost".into())),
-            (_, r) => r,
-        }
-    }
-}
-
-impl<S: SessionStore> SessionStore for Flaky<S> {
-    async fn load(&self, key: &SessionKey, min_version: u64) -> Result<Option<Record>, StoreError> {
-        self.before("load")?;
-        self.inner.load(key, min_version).await
-    }
-    async fn create(&self, key: &SessionKey, record: &Record) -> Result<u64, StoreError> {
-        self.before("create")?;
-        self.after(self.inner.create(key, record).await)
-    }
-    async fn save(&self, key: &SessionKey, record: &Record) -> Result<u64, StoreError> {
-        self.before("save")?;
-        self.after(self.inner.save(key, record).await)
-    }
-    async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
-        self.before("delete")?;
-        if self.fault.get() == Fault::DeletesFail {
-            return Err(StoreError::Backend("Durable Object: delete threw".into()));
-        }
-        self.after(self.inner.delete(key).await)
-    }
-    async fn exists(&self, key: &SessionKey) -> Result<bool, StoreError> {
-        self.before("exists")?;
-        self.inner.exists(key).await
-    }
-    async fn clear_expired(&self) -> Result<u64, StoreError> {
-        self.before("clear_expired")?;
-        self.inner.clear_expired().await
-    }
-    fn save_detects_missing(&self) -> bool {
-        self.inner.save_detects_missing()
     }
 }
 
