@@ -18,7 +18,7 @@
 
 mod common;
 
-use common::{Counted, Gate, Harness, Jar, Rig, START};
+use common::{Gate, Harness, Jar, Rig, START};
 use edge_session::prelude::*;
 use edge_session::store::cache::{CacheEngine, CacheStore, CachedStore};
 use edge_session::testing::{FakeKv, KvAt, KvModel};
@@ -42,7 +42,7 @@ fn cached_db_on_eventual_kv() -> Rig<CachedStore<KvAt, MemoryStore>> {
     Rig::with_store(clock, store, &[("SESSION_ENGINE", "cached_db")])
 }
 
-fn login<S: SessionStore + Clone + Counted>(rig: &Rig<S>) -> Jar {
+fn login<S: SessionStore + Clone>(rig: &Rig<S>) -> Jar {
     let mut jar = Jar::default();
     jar.update(&rig.request(None, async |s| {
         s.set("user", json!("ada")).await.unwrap();
@@ -56,7 +56,7 @@ fn load<S: SessionStore + Clone>(rig: &Rig<S>, jar: &Jar) -> Session<S> {
     rig.manager.load(jar.header().map(str::as_bytes))
 }
 
-fn items<S: SessionStore + Clone + Counted>(rig: &Rig<S>, jar: &Jar) -> Vec<(String, Value)> {
+fn items<S: SessionStore + Clone>(rig: &Rig<S>, jar: &Jar) -> Vec<(String, Value)> {
     let mut out = Vec::new();
     rig.request(jar.header(), async |s| {
         out = s.items().await.unwrap();
@@ -70,7 +70,7 @@ fn jar_of(outcome: &Outcome) -> Jar {
 }
 
 /// A loads, B logs out, A saves: SessionInterrupted, nothing resurrected.
-fn save_after_logout<S: SessionStore + Clone + Counted>(rig: &Rig<S>, raw: impl Fn(&SessionKey) -> bool) {
+fn save_after_logout<S: SessionStore + Clone>(rig: &Rig<S>, raw: impl Fn(&SessionKey) -> bool) {
     let jar = login(rig);
     let key = SessionKey::parse(&jar.key().unwrap()).unwrap();
     let mut a = load(rig, &jar);
@@ -145,7 +145,7 @@ fn a_blind_write_after_logout_on_cache_gets_a_fresh_key() {
     assert_eq!(items(&rig, &jar), vec![]);
 }
 
-fn blind_write_after_logout<S: SessionStore + Clone + Counted>(rig: &Rig<S>, records: impl Fn(&Rig<S>) -> usize) {
+fn blind_write_after_logout<S: SessionStore + Clone>(rig: &Rig<S>, records: impl Fn(&Rig<S>) -> usize) {
     let before = records(rig);
     let jar = login(rig);
     let mut a = load(rig, &jar);
@@ -182,7 +182,7 @@ fn a_save_after_a_concurrent_cycle_key_is_session_interrupted() {
 }
 
 /// A and B both load; A adds `a`, B adds `b`; A saves, then B saves.
-fn two_saves<S: SessionStore + Clone + Counted>(rig: &Rig<S>) {
+fn two_saves<S: SessionStore + Clone>(rig: &Rig<S>) {
     let jar = login(rig);
     let mut a = load(rig, &jar);
     let mut b = load(rig, &jar);

@@ -203,7 +203,7 @@ mod tests {
     use crate::clock::FixedClock;
     use crate::store::conformance::{self, Capabilities};
     use crate::store::memory::MemoryStore;
-    use crate::testing::{FakeKv, FakeObject, Fault, KvModel};
+    use crate::testing::{cost_of, FakeKv, FakeObject, Fault, KvModel};
     use pollster::block_on;
 
     /// A KV whose writes take 5 s to reach its one location, which never
@@ -250,9 +250,9 @@ mod tests {
         store.cache().fail_puts(false);
         store.durable().set_fault(Fault::WritesFail);
         // The durable write fails: the cache is not touched and the error is reported.
-        let writes_before = store.cache().ops().writes;
-        assert!(block_on(store.save(&key(), &Record { data: "e".into(), ..rec.clone() })).is_err());
-        assert_eq!(store.cache().ops().writes, writes_before);
+        let (saved, cost) = cost_of(|| block_on(store.save(&key(), &Record { data: "e".into(), ..rec.clone() })));
+        assert!(saved.is_err());
+        assert_eq!((cost.do_call, cost.kv_put), (1, 0));
     }
 
     #[test]
@@ -265,12 +265,13 @@ mod tests {
             block_on(store.save(&key(), &Record { data: "v2".into(), expires_at: 2000, version: v1 + 1 })).unwrap();
         // v2 has not: a client with no version claim gets the cached copy:
         // one cache read, no durable read.
-        assert_eq!(block_on(store.load(&key(), 0)).unwrap().unwrap().data, "v1");
-        assert_eq!(store.durable().ops().reads, 0);
+        let (got, cost) = cost_of(|| block_on(store.load(&key(), 0)));
+        assert_eq!(got.unwrap().unwrap().data, "v1");
+        assert_eq!((cost.kv_get, cost.do_call), (1, 0));
         // A client that wrote v2 never reads v1 from the stale cache.
-        let got = block_on(store.load(&key(), v2)).unwrap().unwrap();
-        assert_eq!(got.data, "v2");
-        assert_eq!(store.durable().ops().reads, 1);
+        let (got, cost) = cost_of(|| block_on(store.load(&key(), v2)));
+        assert_eq!(got.unwrap().unwrap().data, "v2");
+        assert_eq!((cost.kv_get, cost.do_call), (1, 1));
     }
 
     #[test]
@@ -279,23 +280,25 @@ mod tests {
         let store = cached_db(&clock, KvModel::CONSISTENT);
         let v1 = block_on(store.create(&key(), &Record { data: "v1".into(), expires_at: 2000, version: 1 })).unwrap();
         block_on(store.save(&key(), &Record { data: "v2".into(), expires_at: 2000, version: v1 + 1 })).unwrap();
-        let writes = store.cache().ops().writes;
         // A client still holding v1's cookie: the durable store decides, and
         // the cache, already at the durable version, is left alone.
-        assert_eq!(block_on(store.load(&key(), v1)).unwrap().unwrap().data, "v2");
-        assert_eq!(store.durable().ops().reads, 1);
-        assert_eq!(store.cache().ops().writes, writes);
+        let (got, cost) = cost_of(|| block_on(store.load(&key(), v1)));
+        assert_eq!(got.unwrap().unwrap().data, "v2");
+        assert_eq!((cost.kv_get, cost.do_call, cost.kv_put), (1, 1, 0));
     }
 
     #[test]
     fn a_cached_miss_falls_back_to_the_durable_store_and_refills() {
         let clock = FixedClock::new(1000);
         let store = cached_db(&clock, LAGGING);
-        block_on(store.create(&key(), &Record { data: "v1".into(), expires_at: 2000, version: 1 })).unwrap();
+        let (_, created) =
+            cost_of(|| block_on(store.create(&key(), &Record { data: "v1".into(), expires_at: 2000, version: 1 })));
+        assert_eq!((created.do_call, created.kv_put), (1, 1));
         // The write has not reached the location yet: a miss.
-        assert_eq!(block_on(store.load(&key(), 1)).unwrap().unwrap().data, "v1");
-        assert_eq!(store.durable().ops().reads, 1);
-        assert_eq!(store.cache().ops().writes, 2, "create and refill");
+        let (got, cost) = cost_of(|| block_on(store.load(&key(), 1)));
+        assert_eq!(got.unwrap().unwrap().data, "v1");
+        assert_eq!((cost.kv_get, cost.do_call), (1, 1));
+        assert_eq!(cost.kv_put, 1, "the refill");
     }
 
     #[test]

@@ -1,22 +1,21 @@
 //! An in-memory store with the semantics of the durable engine (`db`), for
 //! host tests and programs that need no persistence: records expire by the
 //! injected clock, `create` never overwrites, `save` of a deleted record
-//! fails, versions increase atomically. It counts operations. Fault injection
+//! fails, versions increase atomically. Fault injection and operation counts
 //! (`testing::FakeObject`) and inspection (`raw`, `len`) are in the `testing`
 //! module.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use super::{OpCounts, Record, SessionStore, StoreError};
+use super::{Record, SessionStore, StoreError};
 use crate::clock::Clock;
 use crate::key::SessionKey;
 
 #[derive(Default)]
 struct Inner {
     records: RefCell<BTreeMap<String, Record>>,
-    ops: Cell<OpCounts>,
 }
 
 /// A shared in-memory store; clones see the same records.
@@ -32,21 +31,10 @@ impl MemoryStore {
         Self { inner: Rc::default(), clock: Rc::new(clock) }
     }
 
-    /// Operations served so far.
-    pub fn ops(&self) -> OpCounts {
-        self.inner.ops.get()
-    }
-
     /// Every record held, expired or not (for `crate::testing`'s inspection).
     #[cfg(any(test, feature = "testing"))]
     pub(crate) fn records(&self) -> std::cell::Ref<'_, BTreeMap<String, Record>> {
         self.inner.records.borrow()
-    }
-
-    fn count(&self, f: impl FnOnce(&mut OpCounts)) {
-        let mut ops = self.inner.ops.get();
-        f(&mut ops);
-        self.inner.ops.set(ops);
     }
 
     fn live(&self, key: &SessionKey) -> Option<Record> {
@@ -57,12 +45,10 @@ impl MemoryStore {
 
 impl SessionStore for MemoryStore {
     async fn load(&self, key: &SessionKey, _min_version: u64) -> Result<Option<Record>, StoreError> {
-        self.count(|o| o.reads += 1);
         Ok(self.live(key))
     }
 
     async fn create(&self, key: &SessionKey, record: &Record) -> Result<u64, StoreError> {
-        self.count(|o| o.writes += 1);
         if self.live(key).is_some() {
             return Err(StoreError::Exists);
         }
@@ -71,7 +57,6 @@ impl SessionStore for MemoryStore {
     }
 
     async fn save(&self, key: &SessionKey, record: &Record) -> Result<u64, StoreError> {
-        self.count(|o| o.writes += 1);
         let current = self.live(key).ok_or(StoreError::Missing)?;
         let version = record.version.max(current.version.saturating_add(1));
         let stored = Record { version, ..record.clone() };
@@ -80,18 +65,15 @@ impl SessionStore for MemoryStore {
     }
 
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
-        self.count(|o| o.deletes += 1);
         self.inner.records.borrow_mut().remove(key.as_str());
         Ok(())
     }
 
     async fn exists(&self, key: &SessionKey) -> Result<bool, StoreError> {
-        self.count(|o| o.reads += 1);
         Ok(self.live(key).is_some())
     }
 
     async fn clear_expired(&self) -> Result<u64, StoreError> {
-        self.count(|o| o.deletes += 1);
         let now = self.clock.now();
         let mut records = self.inner.records.borrow_mut();
         let before = records.len();

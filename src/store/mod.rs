@@ -77,21 +77,3 @@ pub trait SessionStore {
         true
     }
 }
-
-/// Counts of the operations a store served (for tests and benchmarks).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct OpCounts {
-    /// Reads.
-    pub reads: u64,
-    /// Writes (create, save, cache fill).
-    pub writes: u64,
-    /// Deletes.
-    pub deletes: u64,
-}
-
-impl OpCounts {
-    /// All operations.
-    pub fn total(&self) -> u64 {
-        self.reads + self.writes + self.deletes
-    }
-}

@@ -18,6 +18,9 @@
 //!   `429 Too Many Requests`, as on Workers KV; deletes count as writes when
 //!   `rate_limit_deletes`.
 //! * **Faults.** Gets, puts and deletes can be made to fail.
+//! * **Counts.** Every get, put and delete (failed ones too) is counted in
+//!   [`crate::metrics`] as `kv_get`, `kv_put`, `kv_delete`, as the
+//!   platform's KV store counts them.
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -25,8 +28,9 @@ use std::rc::Rc;
 
 use crate::clock::{Clock, FixedClock};
 use crate::key::SessionKey;
+use crate::metrics::count;
 use crate::store::cache::CacheStore;
-use crate::store::{OpCounts, Record, StoreError};
+use crate::store::{Record, StoreError};
 
 /// KV's smallest `expirationTtl` and `cacheTtl`.
 pub const KV_MIN_TTL: i64 = 60;
@@ -81,7 +85,6 @@ struct Inner {
     origin: RefCell<BTreeMap<String, Vec<Write>>>,
     caches: RefCell<Vec<LocationCache>>,
     last_write: RefCell<BTreeMap<String, i64>>,
-    ops: Cell<OpCounts>,
     fail_gets: Cell<bool>,
     fail_puts: Cell<bool>,
     fail_deletes: Cell<bool>,
@@ -109,7 +112,6 @@ impl FakeKv {
             origin: RefCell::default(),
             caches: RefCell::new(vec![BTreeMap::new(); locations]),
             last_write: RefCell::default(),
-            ops: Cell::default(),
             fail_gets: Cell::default(),
             fail_puts: Cell::default(),
             fail_deletes: Cell::default(),
@@ -126,11 +128,6 @@ impl FakeKv {
     pub fn at(&self, location: usize) -> KvAt {
         assert!(location < self.0.caches.borrow().len());
         KvAt { kv: self.clone(), location }
-    }
-
-    /// Operations served so far, at every location.
-    pub fn ops(&self) -> OpCounts {
-        self.0.ops.get()
     }
 
     /// Makes every get fail with a 503 (`true`) or work again (`false`).
@@ -173,12 +170,6 @@ impl FakeKv {
         self.0.clock.now()
     }
 
-    fn count(&self, f: impl FnOnce(&mut OpCounts)) {
-        let mut ops = self.0.ops.get();
-        f(&mut ops);
-        self.0.ops.set(ops);
-    }
-
     /// What the origin shows a location at `now`: the latest write that has
     /// propagated, unless its entry has expired.
     fn origin_view(&self, key: &str) -> Option<Record> {
@@ -208,7 +199,7 @@ impl FakeKv {
 
     fn write(&self, location: usize, key: &SessionKey, value: Option<Record>, ttl: i64) -> Result<(), StoreError> {
         let delete = value.is_none();
-        self.count(|o| if delete { o.deletes += 1 } else { o.writes += 1 });
+        count(|c| if delete { c.kv_delete += 1 } else { c.kv_put += 1 });
         let failing = if delete { &self.0.fail_deletes } else { &self.0.fail_puts };
         if failing.get() {
             return Err(StoreError::Backend(format!(
@@ -242,7 +233,7 @@ impl KvAt {
 impl CacheStore for KvAt {
     async fn get(&self, key: &SessionKey) -> Result<Option<Record>, StoreError> {
         let kv = &self.kv;
-        kv.count(|o| o.reads += 1);
+        count(|c| c.kv_get += 1);
         if kv.0.fail_gets.get() {
             return Err(StoreError::Backend("KV GET failed: 503 Service Unavailable".into()));
         }

@@ -1,6 +1,6 @@
 //! The `db` engine's Durable Object on the host: any store (a
 //! [`MemoryStore`] by default) behind the calls the Durable Object client
-//! makes, made to fail on demand.
+//! makes, counted as that client counts them and made to fail on demand.
 
 use std::cell::Cell;
 use std::ops::Deref;
@@ -8,6 +8,7 @@ use std::rc::Rc;
 
 use crate::clock::Clock;
 use crate::key::SessionKey;
+use crate::metrics::count;
 use crate::store::memory::MemoryStore;
 use crate::store::{Record, SessionStore, StoreError};
 
@@ -33,6 +34,12 @@ pub enum Fault {
 /// Any store as the `db` engine's Durable Object, failing on demand. Clones
 /// share the store and the fault; it dereferences to the store inside, for
 /// inspection.
+///
+/// Every `load`, `create`, `save`, `delete` and `exists` is one request to
+/// the object, counted in [`crate::metrics`] as a `do_call` before it is
+/// sent (so a failed one counts too), as `platform::durable` counts them;
+/// `clear_expired` makes no request there (each object's alarm deletes its
+/// record) and is not counted.
 #[derive(Clone)]
 pub struct FakeObject<S = MemoryStore> {
     /// The store inside.
@@ -59,6 +66,7 @@ impl<S> FakeObject<S> {
     }
 
     fn before_read(&self, what: &str) -> Result<(), StoreError> {
+        count(|c| c.do_call += 1);
         match self.fault.get() {
             Fault::Unreachable => Err(StoreError::Backend(format!("Durable Object unreachable: {what}"))),
             Fault::ReadsFail => Err(StoreError::Backend(format!("Durable Object: {what} failed (injected)"))),
@@ -67,6 +75,7 @@ impl<S> FakeObject<S> {
     }
 
     fn before_write(&self, what: &str) -> Result<(), StoreError> {
+        count(|c| c.do_call += 1);
         match self.fault.get() {
             Fault::Unreachable => Err(StoreError::Backend(format!("Durable Object unreachable: {what}"))),
             Fault::WritesFail => Err(StoreError::Backend(format!("Durable Object: {what} failed (injected)"))),
@@ -120,8 +129,12 @@ impl<S: SessionStore> SessionStore for FakeObject<S> {
     }
 
     async fn clear_expired(&self) -> Result<u64, StoreError> {
-        self.before_write("clear_expired")?;
-        self.inner.clear_expired().await
+        match self.fault.get() {
+            Fault::Unreachable | Fault::WritesFail => {
+                Err(StoreError::Backend("Durable Object: clear_expired failed (injected)".into()))
+            }
+            _ => self.inner.clear_expired().await,
+        }
     }
 
     fn save_detects_missing(&self) -> bool {

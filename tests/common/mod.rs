@@ -8,10 +8,9 @@
 
 use std::rc::Rc;
 
+use edge_session::metrics::{counters, Counters};
 use edge_session::prelude::*;
-use edge_session::store::cache::{CacheEngine, CacheStore, CachedStore};
-use edge_session::store::OpCounts;
-use edge_session::testing::{FakeKv, FakeObject, KvAt};
+use edge_session::testing::FakeObject;
 
 pub const SECRET: &str = "test-secret-key-for-edge-session";
 /// The harness clock's start.
@@ -34,7 +33,9 @@ pub struct Response {
     pub status: u16,
     pub set_cookie: Option<String>,
     pub vary_cookie: bool,
-    pub ops: OpCounts,
+    /// The KV and Durable Object operations it cost (`crypto` is 0: see `crypto_calls`).
+    pub ops: Counters,
+    /// The HMACs it computed.
     pub crypto_calls: u64,
     /// Why finishing the response failed, if it did (the status is then its `status()`).
     pub error: Option<FinishError>,
@@ -47,49 +48,23 @@ impl Response {
     }
 }
 
-/// Stores whose operations can be counted.
-pub trait Counted {
-    fn counted(&self) -> OpCounts;
-}
-
-fn add(a: OpCounts, b: OpCounts) -> OpCounts {
-    OpCounts { reads: a.reads + b.reads, writes: a.writes + b.writes, deletes: a.deletes + b.deletes }
-}
-
-impl Counted for MemoryStore {
-    fn counted(&self) -> OpCounts {
-        self.ops()
+/// The storage operations in `spec`, written as in the
+/// `X-Edge-Session-Counters` header (`"kv_get=1,do_call=2"`; omitted kinds
+/// are 0; `""` is none).
+pub fn ops(spec: &str) -> Counters {
+    let mut c = Counters::default();
+    for pair in spec.split(',').filter(|p| !p.is_empty()) {
+        let (name, n) = pair.split_once('=').expect("kind=count");
+        let n: u64 = n.parse().expect("a count");
+        match name {
+            "kv_get" => c.kv_get = n,
+            "kv_put" => c.kv_put = n,
+            "kv_delete" => c.kv_delete = n,
+            "do_call" => c.do_call = n,
+            other => panic!("not a storage operation: {other}"),
+        }
     }
-}
-
-impl Counted for FakeKv {
-    fn counted(&self) -> OpCounts {
-        self.ops()
-    }
-}
-
-impl Counted for KvAt {
-    fn counted(&self) -> OpCounts {
-        self.kv().ops()
-    }
-}
-
-impl<K: CacheStore + Counted> Counted for CacheEngine<K> {
-    fn counted(&self) -> OpCounts {
-        self.cache().counted()
-    }
-}
-
-impl<K: CacheStore + Counted, D: SessionStore + Counted> Counted for CachedStore<K, D> {
-    fn counted(&self) -> OpCounts {
-        add(self.cache().counted(), self.durable().counted())
-    }
-}
-
-impl<S: Counted> Counted for FakeObject<S> {
-    fn counted(&self) -> OpCounts {
-        self.inner.counted()
-    }
+    c
 }
 
 fn settings(extra: &[(&str, &str)]) -> Settings {
@@ -106,7 +81,7 @@ impl Harness {
     }
 }
 
-impl<S: SessionStore + Clone + Counted> Rig<S> {
+impl<S: SessionStore + Clone> Rig<S> {
     /// A rig over `store`, whose records expire by `clock`.
     pub fn with_store(clock: FixedClock, store: S, extra: &[(&str, &str)]) -> Self {
         let manager = SessionManager::new(settings(extra), store.clone(), clock.clone(), OsKeySource);
@@ -127,8 +102,7 @@ impl<S: SessionStore + Clone + Counted> Rig<S> {
     where
         F: AsyncFnOnce(&mut Session<S>) -> u16,
     {
-        let ops_before = self.store.counted();
-        let crypto_before = edge_session::metrics::crypto_calls();
+        let before = counters();
         pollster::block_on(async {
             let mut session = self.manager.load(cookie);
             let status = handler(&mut session).await;
@@ -136,17 +110,13 @@ impl<S: SessionStore + Clone + Counted> Rig<S> {
                 Ok(o) => (status, o.set_cookie, o.vary_cookie, None),
                 Err(e) => (e.status(), None, false, Some(e)),
             };
-            let after = self.store.counted();
+            let cost = counters().since(&before);
             Response {
                 status,
                 set_cookie,
                 vary_cookie,
-                ops: OpCounts {
-                    reads: after.reads - ops_before.reads,
-                    writes: after.writes - ops_before.writes,
-                    deletes: after.deletes - ops_before.deletes,
-                },
-                crypto_calls: edge_session::metrics::crypto_calls() - crypto_before,
+                ops: Counters { crypto: 0, ..cost },
+                crypto_calls: cost.crypto,
                 error,
             }
         })
@@ -227,12 +197,6 @@ fn fire(slot: &HookSlot) {
     let hook = slot.borrow_mut().take();
     if let Some(hook) = hook {
         hook();
-    }
-}
-
-impl<S: Counted> Counted for Gate<S> {
-    fn counted(&self) -> OpCounts {
-        self.inner.counted()
     }
 }
 
