@@ -201,7 +201,6 @@ impl<K: CacheStore, D: SessionStore> SessionStore for CachedStore<K, D> {
 mod tests {
     use super::*;
     use crate::clock::FixedClock;
-    use crate::store::conformance::{self, Capabilities};
     use crate::store::memory::MemoryStore;
     use crate::testing::{cost_of, FakeKv, FakeObject, Fault, KvModel};
     use pollster::block_on;
@@ -217,25 +216,6 @@ mod tests {
 
     fn cached_db(clock: &FixedClock, model: KvModel) -> CachedStore<FakeKv, FakeObject<MemoryStore>> {
         CachedStore::new(FakeKv::new(clock.clone(), model, 1), FakeObject::memory(clock.clone()), clock.clone())
-    }
-
-    #[test]
-    fn cache_engine_passes_the_conformance_suite_for_caches() {
-        let clock = FixedClock::new(1_000_000);
-        let report = block_on(conformance::run(
-            || CacheEngine::new(FakeKv::consistent(clock.clone()), clock.clone()),
-            &clock,
-            Capabilities::CACHE,
-        ));
-        assert!(report.failures.is_empty(), "{:#?}", report.failures);
-    }
-
-    #[test]
-    fn cached_store_passes_the_conformance_suite_for_durable_stores() {
-        let clock = FixedClock::new(1_000_000);
-        let report =
-            block_on(conformance::run(|| cached_db(&clock, KvModel::CONSISTENT), &clock, Capabilities::DURABLE));
-        assert!(report.failures.is_empty(), "{:#?}", report.failures);
     }
 
     #[test]

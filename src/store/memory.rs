@@ -81,22 +81,3 @@ impl SessionStore for MemoryStore {
         Ok((before - records.len()) as u64)
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::clock::FixedClock;
-    use crate::store::conformance;
-
-    #[test]
-    fn memory_store_passes_the_conformance_suite() {
-        let clock = FixedClock::new(1_000_000);
-        let report = pollster::block_on(conformance::run(
-            || MemoryStore::new(clock.clone()),
-            &clock,
-            conformance::Capabilities::DURABLE,
-        ));
-        assert!(report.failures.is_empty(), "{:#?}", report.failures);
-        assert!(report.checks >= 10);
-    }
-}

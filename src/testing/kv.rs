@@ -51,6 +51,13 @@ pub struct KvModel {
 }
 
 impl KvModel {
+    /// The longest a location may answer with what a write (or a delete)
+    /// replaced: a read just before the write reached it is kept for the
+    /// whole cache window.
+    pub const fn stale_for(&self) -> i64 {
+        self.propagation + self.cache_ttl
+    }
+
     /// Strict: every read is fresh, no rate limit (a plain map).
     pub const CONSISTENT: Self =
         Self { cache_ttl: 0, propagation: 0, local_writes_visible: true, rate_limit: false, rate_limit_deletes: false };
