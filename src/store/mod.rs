@@ -1,6 +1,8 @@
 //! Where server-side sessions live: one small async trait, with a memory store
-//! for host tests, a combinator for caches, and a conformance suite every store
-//! must pass.
+//! (for host tests and programs that need no persistence), a combinator for
+//! caches, and a conformance suite every store must pass. The test doubles
+//! (a fake Workers KV, a fake Durable Object, fault injection) are in the
+//! `testing` module (feature `testing`).
 //!
 //! Futures are single-threaded (no `Send`): a Worker isolate runs one thread.
 
