@@ -11,7 +11,10 @@
 //! 2. [`store`]s behind one small async trait, with a memory store and a
 //!    conformance suite;
 //! 3. the [`manager`] that loads a session from a request and executes the
-//!    decision against a store.
+//!    decision against a store;
+//! 4. with the `testing` feature (and in the crate's own tests), `testing`:
+//!    the stores' test doubles, a fake Workers KV and a fake Durable Object,
+//!    with fault injection.
 //!
 //! Time and randomness come in from outside ([`clock::Clock`], [`key::KeySource`]),
 //! so every rule is testable with a fixed clock.
@@ -64,6 +67,8 @@ pub mod session;
 pub mod settings;
 pub mod signing;
 pub mod store;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 #[cfg(feature = "workers")]
 #[cfg_attr(docsrs, doc(cfg(feature = "workers")))]
 pub mod workers;

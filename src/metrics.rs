@@ -1,8 +1,9 @@
 //! Counters of the work done on the request path.
 //!
 //! The core counts every HMAC computation; the Workers glue counts every KV
-//! and Durable Object operation. Tests and benchmarks read the counters
-//! before and after a request to assert what it cost. A Worker isolate runs
+//! and Durable Object operation, and so do the host test doubles standing in
+//! for them (`crate::testing`, feature `testing`). Tests and benchmarks read
+//! the counters before and after a request to assert what it cost. A Worker isolate runs
 //! on one thread, so thread-local counters read around a request are exact
 //! for requests that do not interleave (the tests send one at a time).
 

@@ -18,20 +18,20 @@
 
 mod common;
 
-use common::fake_kv::{FakeKv, KvAt, KvModel};
-use common::{Counted, Gate, Jar, Rig, START};
+use common::{Gate, Harness, Jar, Rig, START};
 use edge_session::prelude::*;
-use edge_session::store::cache::{CacheEngine, CacheStore, CachedStore, MemoryCache};
+use edge_session::store::cache::{CacheEngine, CacheStore, CachedStore};
+use edge_session::testing::{FakeKv, KvAt, KvModel};
 use pollster::block_on;
 use serde_json::{json, Value};
 
-fn db() -> Rig<MemoryStore> {
+fn db() -> Harness {
     Rig::new(&[])
 }
 
-fn cached_db() -> Rig<CachedStore<MemoryCache, MemoryStore>> {
+fn cached_db() -> Rig<CachedStore<FakeKv, MemoryStore>> {
     let clock = FixedClock::new(START);
-    let store = CachedStore::new(MemoryCache::new(), MemoryStore::new(clock.clone()), clock.clone());
+    let store = CachedStore::new(FakeKv::consistent(clock.clone()), MemoryStore::new(clock.clone()), clock.clone());
     Rig::with_store(clock, store, &[("SESSION_ENGINE", "cached_db")])
 }
 
@@ -42,7 +42,7 @@ fn cached_db_on_eventual_kv() -> Rig<CachedStore<KvAt, MemoryStore>> {
     Rig::with_store(clock, store, &[("SESSION_ENGINE", "cached_db")])
 }
 
-fn login<S: SessionStore + Clone + Counted>(rig: &Rig<S>) -> Jar {
+fn login<S: SessionStore + Clone>(rig: &Rig<S>) -> Jar {
     let mut jar = Jar::default();
     jar.update(&rig.request(None, async |s| {
         s.set("user", json!("ada")).await.unwrap();
@@ -56,7 +56,7 @@ fn load<S: SessionStore + Clone>(rig: &Rig<S>, jar: &Jar) -> Session<S> {
     rig.manager.load(jar.header().map(str::as_bytes))
 }
 
-fn items<S: SessionStore + Clone + Counted>(rig: &Rig<S>, jar: &Jar) -> Vec<(String, Value)> {
+fn items<S: SessionStore + Clone>(rig: &Rig<S>, jar: &Jar) -> Vec<(String, Value)> {
     let mut out = Vec::new();
     rig.request(jar.header(), async |s| {
         out = s.items().await.unwrap();
@@ -70,7 +70,7 @@ fn jar_of(outcome: &Outcome) -> Jar {
 }
 
 /// A loads, B logs out, A saves: SessionInterrupted, nothing resurrected.
-fn save_after_logout<S: SessionStore + Clone + Counted>(rig: &Rig<S>, raw: impl Fn(&SessionKey) -> bool) {
+fn save_after_logout<S: SessionStore + Clone>(rig: &Rig<S>, raw: impl Fn(&SessionKey) -> bool) {
     let jar = login(rig);
     let key = SessionKey::parse(&jar.key().unwrap()).unwrap();
     let mut a = load(rig, &jar);
@@ -120,9 +120,12 @@ fn a_blind_write_after_a_concurrent_logout_gets_a_fresh_key() {
 #[test]
 fn a_blind_write_after_logout_on_cache_gets_a_fresh_key() {
     let clock = FixedClock::new(START);
-    let rig =
-        Rig::with_store(clock.clone(), CacheEngine::new(MemoryCache::new(), clock), &[("SESSION_ENGINE", "cache")]);
-    blind_write_after_logout(&rig, |rig| rig.store.cache().len());
+    let rig = Rig::with_store(
+        clock.clone(),
+        CacheEngine::new(FakeKv::consistent(clock.clone()), clock),
+        &[("SESSION_ENGINE", "cache")],
+    );
+    blind_write_after_logout(&rig, |rig| rig.store.cache().origin_len());
     // A well-signed cookie whose record is gone, sent after the logout:
     // `clear()` then `set()` gets a fresh key too.
     let jar = login(&rig);
@@ -142,7 +145,7 @@ fn a_blind_write_after_logout_on_cache_gets_a_fresh_key() {
     assert_eq!(items(&rig, &jar), vec![]);
 }
 
-fn blind_write_after_logout<S: SessionStore + Clone + Counted>(rig: &Rig<S>, records: impl Fn(&Rig<S>) -> usize) {
+fn blind_write_after_logout<S: SessionStore + Clone>(rig: &Rig<S>, records: impl Fn(&Rig<S>) -> usize) {
     let before = records(rig);
     let jar = login(rig);
     let mut a = load(rig, &jar);
@@ -179,7 +182,7 @@ fn a_save_after_a_concurrent_cycle_key_is_session_interrupted() {
 }
 
 /// A and B both load; A adds `a`, B adds `b`; A saves, then B saves.
-fn two_saves<S: SessionStore + Clone + Counted>(rig: &Rig<S>) {
+fn two_saves<S: SessionStore + Clone>(rig: &Rig<S>) {
     let jar = login(rig);
     let mut a = load(rig, &jar);
     let mut b = load(rig, &jar);
@@ -232,8 +235,11 @@ fn sequential_saves_keep_both_changes() {
 #[test]
 fn the_cache_engine_cannot_detect_a_concurrent_logout() {
     let clock = FixedClock::new(START);
-    let rig =
-        Rig::with_store(clock.clone(), CacheEngine::new(MemoryCache::new(), clock), &[("SESSION_ENGINE", "cache")]);
+    let rig = Rig::with_store(
+        clock.clone(),
+        CacheEngine::new(FakeKv::consistent(clock.clone()), clock),
+        &[("SESSION_ENGINE", "cache")],
+    );
     let jar = login(&rig);
     let mut a = load(&rig, &jar);
     block_on(a.get::<Value>("user")).unwrap();
@@ -255,7 +261,7 @@ fn the_cache_engine_cannot_detect_a_concurrent_logout() {
 #[test]
 fn a_logout_racing_a_save_in_cached_db_leaves_no_readable_copy() {
     let clock = FixedClock::new(START);
-    let cache = MemoryCache::new();
+    let cache = FakeKv::consistent(clock.clone());
     let hook = Gate::new(MemoryStore::new(clock.clone()));
     let rig = std::rc::Rc::new(Rig::with_store(
         clock.clone(),

@@ -5,31 +5,37 @@
 
 mod common;
 
-use common::{Counted, Harness, Jar, Rig, START};
+use common::{ops, Harness, Jar, Rig, START};
 use edge_session::cookie::MAX_HEADER_BYTES;
 use edge_session::encoding::b64_encode;
+use edge_session::metrics::counters;
 use edge_session::ops::OpsRequest;
 use edge_session::prelude::*;
 use edge_session::record::MAX_RECORD_BYTES;
 use edge_session::signing::SaltedHmac;
 use edge_session::signing::MAX_DECOMPRESSED;
-use edge_session::store::cache::{CacheEngine, CachedStore, MemoryCache};
+use edge_session::store::cache::{CacheEngine, CachedStore};
+use edge_session::testing::{cost_of, FakeKv, FakeObject};
 use serde_json::{json, Value};
 
-type CachedDb = CachedStore<MemoryCache, MemoryStore>;
+type CachedDb = CachedStore<FakeKv, FakeObject>;
 
 fn cached_db() -> Rig<CachedDb> {
     let clock = FixedClock::new(START);
-    let store = CachedStore::new(MemoryCache::new(), MemoryStore::new(clock.clone()), clock.clone());
+    let store = CachedStore::new(FakeKv::consistent(clock.clone()), FakeObject::memory(clock.clone()), clock.clone());
     Rig::with_store(clock, store, &[("SESSION_ENGINE", "cached_db")])
 }
 
-fn cache() -> Rig<CacheEngine<MemoryCache>> {
+fn cache() -> Rig<CacheEngine<FakeKv>> {
     let clock = FixedClock::new(START);
-    Rig::with_store(clock.clone(), CacheEngine::new(MemoryCache::new(), clock), &[("SESSION_ENGINE", "cache")])
+    Rig::with_store(
+        clock.clone(),
+        CacheEngine::new(FakeKv::consistent(clock.clone()), clock),
+        &[("SESSION_ENGINE", "cache")],
+    )
 }
 
-fn login<S: SessionStore + Clone + Counted>(rig: &Rig<S>) -> Jar {
+fn login<S: SessionStore + Clone>(rig: &Rig<S>) -> Jar {
     let mut jar = Jar::default();
     let r = rig.request(None, async |s| {
         s.set("user", json!("ada")).await.unwrap();
@@ -46,7 +52,7 @@ fn value(jar: &Jar) -> String {
 }
 
 /// What a read-only request saw: the `user`, and what it cost.
-fn read_user<S: SessionStore + Clone + Counted>(rig: &Rig<S>, header: &[u8]) -> (Option<Value>, common::Response) {
+fn read_user<S: SessionStore + Clone>(rig: &Rig<S>, header: &[u8]) -> (Option<Value>, common::Response) {
     let mut user = None;
     let r = rig.request_bytes(Some(header), async |s| {
         user = s.get("user").await.unwrap();
@@ -89,11 +95,11 @@ fn a_comma_never_separates_cookies() {
     let jar = login(&h);
     let (user, r) = read_user(&h, format!("a=1, sessionid={}", value(&jar)).as_bytes());
     assert_eq!(user, None, "`sessionid=...` is part of the value of `a`");
-    assert_eq!((r.ops.total(), r.crypto_calls), (0, 0));
+    assert_eq!((r.ops.storage_ops(), r.crypto_calls), (0, 0));
     assert_eq!(r.set_cookie, None, "the request carried no session cookie, so none is deleted");
     // With `;` it is a cookie.
     let (user, r) = read_user(&h, format!("a=1; sessionid={}", value(&jar)).as_bytes());
-    assert_eq!((user, r.ops.reads), (Some(json!("ada")), 1));
+    assert_eq!((user, r.ops), (Some(json!("ada")), ops("do_call=1")));
 }
 
 #[test]
@@ -103,11 +109,11 @@ fn unicode_whitespace_before_the_name_makes_another_name() {
     for ws in ["\u{a0}", "\u{2003}", "\u{3000}", "\u{feff}", "\u{2028}", "\u{200b}", "\u{85}", "\u{b}", "\u{c}"] {
         let (user, r) = read_user(&h, format!("{ws}sessionid={}", value(&jar)).as_bytes());
         assert_eq!(user, None, "{ws:?}");
-        assert_eq!((r.ops.total(), r.crypto_calls, r.set_cookie), (0, 0, None), "{ws:?}");
+        assert_eq!((r.ops.storage_ops(), r.crypto_calls, r.set_cookie), (0, 0, None), "{ws:?}");
     }
     // Only space and tab are trimmed (RFC 6265).
     let (user, r) = read_user(&h, format!(" \t sessionid={} \t", value(&jar)).as_bytes());
-    assert_eq!((user, r.ops.reads), (Some(json!("ada")), 1));
+    assert_eq!((user, r.ops), (Some(json!("ada")), ops("do_call=1")));
 }
 
 #[test]
@@ -126,15 +132,15 @@ fn control_characters_in_the_value_are_refused_before_any_mac_or_store() {
     ] {
         let (user, r) = read_user(&h, format!("sessionid={bad}").as_bytes());
         assert_eq!(user, None, "{bad:?}");
-        assert_eq!((r.ops.total(), r.crypto_calls), (0, 0), "{bad:?}");
+        assert_eq!((r.ops.storage_ops(), r.crypto_calls), (0, 0), "{bad:?}");
         assert!(r.deletes_cookie(), "a bad session cookie is deleted: {bad:?}");
     }
     // A control character before the name makes another name: nothing to delete.
     let (user, r) = read_user(&h, format!("\u{1}sessionid={v}").as_bytes());
-    assert_eq!((user, r.ops.total(), r.set_cookie), (None, 0, None));
+    assert_eq!((user, r.ops.storage_ops(), r.set_cookie), (None, 0, None));
     // Control characters in another cookie do not spoil the header.
     let (user, r) = read_user(&h, format!("x=\0\u{1}\u{7f}; sessionid={v}").as_bytes());
-    assert_eq!((user, r.ops.reads), (Some(json!("ada")), 1));
+    assert_eq!((user, r.ops), (Some(json!("ada")), ops("do_call=1")));
 }
 
 #[test]
@@ -147,18 +153,18 @@ fn invalid_utf8_in_the_value_is_refused_and_elsewhere_is_harmless() {
         header.extend_from_slice(bad);
         header.extend_from_slice(v.as_bytes());
         let (user, r) = read_user(&h, &header);
-        assert_eq!((user, r.ops.total(), r.crypto_calls), (None, 0, 0), "{bad:?}");
+        assert_eq!((user, r.ops.storage_ops(), r.crypto_calls), (None, 0, 0), "{bad:?}");
         // ...also when the bytes replace part of an otherwise valid value.
         let mut header = format!("sessionid={}", &v[..40]).into_bytes();
         header.extend_from_slice(bad);
         header.extend_from_slice(&v.as_bytes()[40 + bad.len().min(4)..]);
         let (user, r) = read_user(&h, &header);
-        assert_eq!((user, r.ops.total(), r.crypto_calls), (None, 0, 0), "{bad:?}");
+        assert_eq!((user, r.ops.storage_ops(), r.crypto_calls), (None, 0, 0), "{bad:?}");
     }
     let mut header = b"\xff\xfe=\xc3\x28; ".to_vec();
     header.extend_from_slice(format!("sessionid={v}").as_bytes());
     let (user, r) = read_user(&h, &header);
-    assert_eq!((user, r.ops.reads), (Some(json!("ada")), 1), "another cookie's bytes do not matter");
+    assert_eq!((user, r.ops), (Some(json!("ada")), ops("do_call=1")), "another cookie's bytes do not matter");
 }
 
 #[test]
@@ -173,19 +179,19 @@ fn fifty_duplicate_session_cookies_cost_at_most_one_mac_and_the_first_wins() {
     first_valid.extend(std::iter::repeat_n(forged.as_str(), 49));
     let (user, r) = read_user(&h, header(first_valid).as_bytes());
     assert_eq!(user, Some(json!("ada")));
-    assert_eq!((r.ops.reads, r.crypto_calls), (1, 2), "one MAC for the cookie, one for the data");
+    assert_eq!((r.ops, r.crypto_calls), (ops("do_call=1"), 2), "one MAC for the cookie, one for the data");
 
     let mut last_valid = vec![forged.as_str(); 49];
     last_valid.push(v.as_str());
     let (user, r) = read_user(&h, header(last_valid).as_bytes());
     assert_eq!(user, None, "the first cookie wins, even when a later one is valid");
-    assert_eq!((r.ops.total(), r.crypto_calls), (0, 1), "only the first value is checked");
+    assert_eq!((r.ops.storage_ops(), r.crypto_calls), (0, 1), "only the first value is checked");
     assert!(r.deletes_cookie());
 
     let mut malformed = vec!["../../etc"; 49];
     malformed.push(v.as_str());
     let (user, r) = read_user(&h, header(malformed).as_bytes());
-    assert_eq!((user, r.ops.total(), r.crypto_calls), (None, 0, 0));
+    assert_eq!((user, r.ops.storage_ops(), r.crypto_calls), (None, 0, 0));
 }
 
 #[test]
@@ -198,13 +204,13 @@ fn a_one_mebibyte_cookie_header_is_ignored_whole() {
     for _ in 0..100 {
         let (user, r) = read_user(&h, &header);
         assert_eq!(user, None);
-        assert_eq!((r.ops.total(), r.crypto_calls, r.set_cookie), (0, 0, None));
+        assert_eq!((r.ops.storage_ops(), r.crypto_calls, r.set_cookie), (0, 0, None));
     }
     assert!(start.elapsed() < std::time::Duration::from_secs(5), "{:?} for 100 requests", start.elapsed());
     // The cut-off is Cloudflare's 32 KiB: a header of exactly that size is read.
     header.truncate(MAX_HEADER_BYTES);
     let (user, r) = read_user(&h, &header);
-    assert_eq!((user, r.ops.reads), (Some(json!("ada")), 1));
+    assert_eq!((user, r.ops), (Some(json!("ada")), ops("do_call=1")));
     header.push(b'a');
     let (user, _) = read_user(&h, &header);
     assert_eq!(user, None);
@@ -215,9 +221,9 @@ fn a_one_mebibyte_cookie_header_is_ignored_whole() {
 /// engine: no storage read at all, at most one MAC each, nothing created.
 #[test]
 fn ten_thousand_random_keys_cost_no_storage_read() {
-    fn run<S: SessionStore + Clone + Counted>(rig: &Rig<S>) {
+    fn run<S: SessionStore + Clone>(rig: &Rig<S>) {
         let _jar = login(rig);
-        let before = rig.store.counted();
+        let before = counters();
         let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
         let mut macs = 0;
         for i in 0..10_000 {
@@ -226,14 +232,13 @@ fn ten_thousand_random_keys_cost_no_storage_read() {
             for v in [shaped, key] {
                 let (user, r) = read_user(rig, format!("sessionid={v}").as_bytes());
                 assert_eq!(user, None, "{i}");
-                assert_eq!(r.ops.total(), 0, "{i}: {v}");
+                assert_eq!(r.ops.storage_ops(), 0, "{i}: {v}");
                 assert!(r.deletes_cookie());
                 macs += r.crypto_calls;
             }
         }
         assert_eq!(macs, 10_000, "one MAC per well-shaped value, none for a bare key");
-        let after = rig.store.counted();
-        assert_eq!(after, before, "no read, write or delete");
+        assert_eq!(counters().since(&before).storage_ops(), 0, "no read, write or delete");
     }
     let h = Harness::new(&[]);
     run(&h);
@@ -269,18 +274,19 @@ fn keys_of_the_wrong_length_or_alphabet_are_refused_even_when_correctly_signed()
             let v = mac_any(key, version);
             let (user, r) = read_user(&h, format!("sessionid={v}").as_bytes());
             assert_eq!(user, None, "{v:?}");
-            assert_eq!((r.ops.total(), r.crypto_calls), (0, 0), "refused on shape, before the MAC: {v:?}");
+            assert_eq!((r.ops.storage_ops(), r.crypto_calls), (0, 0), "refused on shape, before the MAC: {v:?}");
         }
         // Outside a request, a bad key opens an empty session...
         let mut s = h.manager.open(key);
         assert_eq!(s.session_key(), None, "{key:?}");
-        let before = h.store.ops();
-        pollster::block_on(async {
-            assert_eq!(s.get::<Value>("user").await.unwrap(), None);
-            s.set("x", json!(1)).await.unwrap();
-            h.manager.save(&mut s).await.unwrap();
+        let (_, cost) = cost_of(|| {
+            pollster::block_on(async {
+                assert_eq!(s.get::<Value>("user").await.unwrap(), None);
+                s.set("x", json!(1)).await.unwrap();
+                h.manager.save(&mut s).await.unwrap();
+            })
         });
-        assert_eq!(h.store.ops().reads, before.reads, "no read for a malformed key");
+        assert_eq!(cost.storage_ops(), 1, "the create alone: no read for a malformed key");
         // ...and saving it makes a fresh, well-formed key.
         let saved = s.session_key().unwrap().to_owned();
         assert!(SessionKey::parse(&saved).is_some() && saved != key);
@@ -293,7 +299,7 @@ fn keys_of_the_wrong_length_or_alphabet_are_refused_even_when_correctly_signed()
         s.set("x", json!(1)).await.unwrap();
         200
     });
-    assert_eq!(r.ops.reads, 1);
+    assert_eq!(r.ops, ops("do_call=2"), "one read, then the create");
     jar.update(&r);
     assert_ne!(jar.key().as_deref(), Some("abcdefghijklmnopqrstuvwxyz012345"));
 }
@@ -306,7 +312,8 @@ fn noise(len: usize) -> String {
 
 #[test]
 fn oversized_session_data_is_a_clear_error_and_nothing_is_half_written() {
-    fn run<S: SessionStore + Clone + Counted>(rig: &Rig<S>, raw: impl Fn(&SessionKey) -> Option<Record>) {
+    /// `read`: what reading the session costs on the rig's engine.
+    fn run<S: SessionStore + Clone>(rig: &Rig<S>, read: &str, raw: impl Fn(&SessionKey) -> Option<Record>) {
         let blob = noise(2 * MAX_RECORD_BYTES);
         // An existing session keeps its record, byte for byte.
         let jar = login(rig);
@@ -320,7 +327,7 @@ fn oversized_session_data_is_a_clear_error_and_nothing_is_half_written() {
         let message = r.error.as_ref().unwrap().to_string();
         assert!(message.contains("over the limit of 1048576") && message.contains("nothing was saved"), "{message}");
         assert_eq!((r.status, r.set_cookie.as_deref()), (500, None));
-        assert_eq!((r.ops.writes, r.ops.deletes), (0, 0), "nothing written anywhere");
+        assert_eq!(r.ops, ops(read), "the read, and nothing written anywhere");
         assert_eq!(raw(&key), Some(before));
         let (user, _) = read_user(rig, jar.header().unwrap().as_bytes());
         assert_eq!(user, Some(json!("ada")));
@@ -330,16 +337,16 @@ fn oversized_session_data_is_a_clear_error_and_nothing_is_half_written() {
             200
         });
         assert!(matches!(r.error, Some(FinishError::TooLarge { .. })));
-        assert_eq!((r.set_cookie, r.ops.writes), (None, 0));
+        assert_eq!((r.set_cookie, r.ops.storage_ops()), (None, 0));
     }
     let h = Harness::new(&[]);
-    run(&h, |k| h.store.raw(k));
+    run(&h, "do_call=1", |k| h.store.raw(k));
     assert_eq!(h.store.len(), 1);
     let c = cached_db();
-    run(&c, |k| c.store.durable().raw(k));
+    run(&c, "kv_get=1", |k| c.store.durable().raw(k));
     assert_eq!(c.store.durable().len(), 1);
     let k = cache();
-    run(&k, |key| pollster::block_on(edge_session::store::cache::CacheStore::get(k.store.cache(), key)).unwrap());
+    run(&k, "kv_get=1", |key| k.store.cache().origin_latest(key));
 }
 
 /// Data that compresses well past the inflate limit (2 MiB of one letter is
@@ -349,7 +356,8 @@ fn oversized_session_data_is_a_clear_error_and_nothing_is_half_written() {
 /// 1.5 MB of one letter (a cookie of ~2 KB) too.
 #[test]
 fn data_that_compresses_past_the_inflate_limit_is_refused_on_every_engine() {
-    fn run<S: SessionStore + Clone + Counted>(rig: &Rig<S>, what: &str) {
+    /// `read`: what reading the session costs on the rig's engine.
+    fn run<S: SessionStore + Clone>(rig: &Rig<S>, what: &str, read: &str) {
         for len in [2 * MAX_RECORD_BYTES, 1_500_000] {
             let blob = "a".repeat(len);
             let jar = login(rig);
@@ -359,7 +367,7 @@ fn data_that_compresses_past_the_inflate_limit_is_refused_on_every_engine() {
             });
             assert!(matches!(r.error, Some(FinishError::TooLarge { .. })), "{what} {len}: {:?}", r.error);
             assert_eq!((r.status, r.set_cookie.as_deref()), (500, None), "{what} {len}");
-            assert_eq!((r.ops.writes, r.ops.deletes), (0, 0), "{what} {len}: nothing written");
+            assert_eq!(r.ops, ops(read), "{what} {len}: the read, and nothing written");
             let (user, _) = read_user(rig, jar.header().unwrap().as_bytes());
             assert_eq!(user, Some(json!("ada")), "{what} {len}: the old session is intact");
         }
@@ -377,10 +385,10 @@ fn data_that_compresses_past_the_inflate_limit_is_refused_on_every_engine() {
         });
         assert_eq!(got.as_ref().and_then(Value::as_str).map(str::len), Some(MAX_DECOMPRESSED - 100), "{what}");
     }
-    run(&Harness::new(&[]), "db");
-    run(&cached_db(), "cached_db");
-    run(&cache(), "cache");
-    run(&Harness::new(&[("SESSION_ENGINE", "signed_cookies")]), "signed_cookies");
+    run(&Harness::new(&[]), "db", "do_call=1");
+    run(&cached_db(), "cached_db", "kv_get=1");
+    run(&cache(), "cache", "kv_get=1");
+    run(&Harness::new(&[("SESSION_ENGINE", "signed_cookies")]), "signed_cookies", "");
 }
 
 #[test]

@@ -16,27 +16,27 @@
 
 mod common;
 
-use common::fake_kv::{FakeKv, KvAt, KvModel, KV_MIN_TTL};
-use common::{Counted, Fault, Flaky, Gate, Jar, Response, Rig, START};
+use common::{Gate, Jar, Response, Rig, START};
 use edge_session::prelude::*;
 use edge_session::store::cache::{CacheEngine, CachedStore, REFILL_TTL};
+use edge_session::testing::{FakeKv, FakeObject, Fault, KvAt, KvModel, KV_MIN_TTL};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
-type Db = Flaky<MemoryStore>;
-type CachedDb = CachedStore<KvAt, Flaky<MemoryStore>>;
+type Db = FakeObject<MemoryStore>;
+type CachedDb = CachedStore<KvAt, FakeObject<MemoryStore>>;
 type Cache = CacheEngine<KvAt>;
 
 fn db() -> Rig<Db> {
     let clock = FixedClock::new(START);
-    Rig::with_store(clock.clone(), Flaky::new(MemoryStore::new(clock)), &[("SESSION_ENGINE", "db")])
+    Rig::with_store(clock.clone(), FakeObject::new(MemoryStore::new(clock)), &[("SESSION_ENGINE", "db")])
 }
 
 /// `cached_db` over a fake KV (`model`), location 0.
 fn cached_db(model: KvModel) -> (Rig<CachedDb>, FakeKv) {
     let clock = FixedClock::new(START);
     let kv = FakeKv::new(clock.clone(), model, 1);
-    let store = CachedStore::new(kv.at(0), Flaky::new(MemoryStore::new(clock.clone())), clock.clone());
+    let store = CachedStore::new(kv.at(0), FakeObject::new(MemoryStore::new(clock.clone())), clock.clone());
     (Rig::with_store(clock, store, &[("SESSION_ENGINE", "cached_db")]), kv)
 }
 
@@ -46,14 +46,14 @@ fn cache(model: KvModel) -> (Rig<Cache>, FakeKv) {
     (Rig::with_store(clock.clone(), CacheEngine::new(kv.at(0), clock), &[("SESSION_ENGINE", "cache")]), kv)
 }
 
-fn set<S: SessionStore + Clone + Counted>(rig: &Rig<S>, jar: &Jar, key: &str, value: Value) -> Response {
+fn set<S: SessionStore + Clone>(rig: &Rig<S>, jar: &Jar, key: &str, value: Value) -> Response {
     rig.request(jar.header(), async |s| {
         s.set(key, value).await.unwrap();
         200
     })
 }
 
-fn login<S: SessionStore + Clone + Counted>(rig: &Rig<S>) -> Jar {
+fn login<S: SessionStore + Clone>(rig: &Rig<S>) -> Jar {
     let mut jar = Jar::default();
     let r = set(rig, &jar, "user", json!("ada"));
     assert_eq!(r.status, 200, "{:?}", r.error);
@@ -63,11 +63,7 @@ fn login<S: SessionStore + Clone + Counted>(rig: &Rig<S>) -> Jar {
 
 /// What a handler that reads `key` (and answers 500 when the session fails
 /// to load, as `with_session` does) got, and the response.
-fn get<S: SessionStore + Clone + Counted>(
-    rig: &Rig<S>,
-    jar: &Jar,
-    key: &str,
-) -> (Result<Option<Value>, SessionError>, Response) {
+fn get<S: SessionStore + Clone>(rig: &Rig<S>, jar: &Jar, key: &str) -> (Result<Option<Value>, SessionError>, Response) {
     let mut got = Ok(None);
     let r = rig.request(jar.header(), async |s| {
         got = s.get(key).await;
@@ -80,11 +76,11 @@ fn get<S: SessionStore + Clone + Counted>(
     (got, r)
 }
 
-fn user<S: SessionStore + Clone + Counted>(rig: &Rig<S>, jar: &Jar) -> Option<Value> {
+fn user<S: SessionStore + Clone>(rig: &Rig<S>, jar: &Jar) -> Option<Value> {
     get(rig, jar, "user").0.expect("the store works again")
 }
 
-fn flush<S: SessionStore + Clone + Counted>(rig: &Rig<S>, jar: &Jar) -> Response {
+fn flush<S: SessionStore + Clone>(rig: &Rig<S>, jar: &Jar) -> Response {
     rig.request(jar.header(), async |s| {
         s.flush();
         200
@@ -104,14 +100,14 @@ fn cache_kv_get_failing_is_an_error_response_and_the_handler_cannot_overwrite_th
     kv.fail_gets(true);
     let (got, r) = get(&rig, &jar, "user");
     assert!(matches!(got, Err(SessionError::Store(StoreError::Backend(_)))), "{got:?}");
-    assert_eq!((r.status, r.set_cookie.as_deref(), r.ops.writes), (500, None, 0));
+    assert_eq!((r.status, r.set_cookie.as_deref(), r.ops.kv_put), (500, None, 0));
     // A handler that ignores the error and writes anyway gets the error again.
     let r = rig.request(jar.header(), async |s| {
         assert!(s.get::<Value>("user").await.is_err());
         assert!(s.set("user", json!("eve")).await.is_err(), "no write over data that could not be read");
         200
     });
-    assert_eq!((r.set_cookie, r.ops.writes), (None, 0));
+    assert_eq!((r.set_cookie, r.ops.kv_put), (None, 0));
     kv.fail_gets(false);
     assert_eq!(user(&rig, &jar), Some(json!("ada")));
 }
@@ -124,7 +120,7 @@ fn cached_db_kv_get_failing_falls_back_to_the_durable_object() {
     let (got, r) = get(&rig, &jar, "user");
     assert_eq!(got, Ok(Some(json!("ada"))));
     assert_eq!(r.status, 200);
-    assert_eq!(rig.store.durable().inner.ops().reads, 1, "one Durable Object read");
+    assert_eq!(r.ops.do_call, 1, "one Durable Object read");
 }
 
 // --- KV put failing (503, and 429 for a second write within a second) ---
@@ -276,20 +272,19 @@ fn durable_object_unreachable_on_write_sends_no_cookie_and_leaves_kv_alone() {
     assert_eq!(user(&rig, &jar), Some(json!("ada")));
     assert_eq!(rig.store.inner.len(), 1);
 
-    let (rig, kv) = cached_db(KvModel::CONSISTENT);
+    let (rig, _) = cached_db(KvModel::CONSISTENT);
     let jar = login(&rig);
-    let kv_writes = kv.counted().writes;
     rig.store.durable().set_fault(Fault::Unreachable);
     // The read comes from KV; the save to the Durable Object fails.
     let r = set(&rig, &jar, "user", json!("eve"));
     assert_eq!((r.status, r.set_cookie.as_deref()), (500, None));
-    assert_eq!(kv.counted().writes, kv_writes, "KV is not written when the Durable Object refused");
+    assert_eq!(r.ops.kv_put, 0, "KV is not written when the Durable Object refused");
     rig.store.durable().set_fault(Fault::None);
     assert_eq!(user(&rig, &jar), Some(json!("ada")));
 }
 
 /// A handler that writes, answering 500 when the session fails to load.
-fn set_or_500<S: SessionStore + Clone + Counted>(rig: &Rig<S>, jar: &Jar) -> Response {
+fn set_or_500<S: SessionStore + Clone>(rig: &Rig<S>, jar: &Jar) -> Response {
     rig.request(jar.header(), async |s| match s.set("user", json!("eve")).await {
         Ok(()) => 200,
         Err(_) => 500,
@@ -299,7 +294,7 @@ fn set_or_500<S: SessionStore + Clone + Counted>(rig: &Rig<S>, jar: &Jar) -> Res
 #[test]
 fn durable_object_throwing_on_logout_is_a_500_and_the_session_is_unchanged() {
     for cached in [false, true] {
-        let (rig, kv) = cached_db(KvModel::CONSISTENT);
+        let (rig, _) = cached_db(KvModel::CONSISTENT);
         let db_rig = db();
         let jar = if cached { login(&rig) } else { login(&db_rig) };
         let flaky = if cached { rig.store.durable() } else { &db_rig.store };
@@ -310,7 +305,7 @@ fn durable_object_throwing_on_logout_is_a_500_and_the_session_is_unchanged() {
         let still = if cached { user(&rig, &jar) } else { user(&db_rig, &jar) };
         assert_eq!(still, Some(json!("ada")), "logout did not happen; the user can retry");
         if cached {
-            assert_eq!(kv.counted().deletes, 0, "KV is deleted only after the Durable Object");
+            assert_eq!(r.ops.kv_delete, 0, "KV is deleted only after the Durable Object");
         }
     }
 }
@@ -349,7 +344,7 @@ fn save_every_request_with_the_store_down_is_a_500_without_cookie() {
     let clock = FixedClock::new(START);
     let rig: Rig<Db> = Rig::with_store(
         clock.clone(),
-        Flaky::new(MemoryStore::new(clock)),
+        FakeObject::new(MemoryStore::new(clock)),
         &[("SESSION_ENGINE", "db"), ("SESSION_SAVE_EVERY_REQUEST", "true")],
     );
     let jar = login(&rig);

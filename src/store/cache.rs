@@ -21,11 +21,9 @@
 //! the logout deleted it, and that late copy must die within the revocation
 //! window SECURITY.md states, not at the end of the session's life.
 
-use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use super::{OpCounts, Record, SessionStore, StoreError};
+use super::{Record, SessionStore, StoreError};
 use crate::clock::Clock;
 use crate::key::SessionKey;
 
@@ -199,223 +197,98 @@ impl<K: CacheStore, D: SessionStore> SessionStore for CachedStore<K, D> {
     }
 }
 
-/// How a [`MemoryCache`] answers reads, to imitate KV's eventual consistency.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Staleness {
-    /// Reads see the latest write.
-    Fresh,
-    /// Reads see the value before the latest write (an old copy, or a cached
-    /// miss when there was none), as a KV location that has not caught up.
-    Stale,
-}
-
-/// The latest value of a key and the one before it.
-type History = (Option<Record>, Option<Record>);
-
-#[derive(Default)]
-struct CacheInner {
-    entries: RefCell<BTreeMap<String, History>>,
-    ttls: RefCell<BTreeMap<String, i64>>,
-    ops: Cell<OpCounts>,
-    staleness: Cell<Option<Staleness>>,
-    fail_reads: Cell<bool>,
-    fail_writes: Cell<bool>,
-}
-
-/// An in-memory cache for host tests that can serve stale reads and fail.
-#[derive(Clone, Default)]
-pub struct MemoryCache {
-    inner: Rc<CacheInner>,
-}
-
-impl MemoryCache {
-    /// An empty, fresh cache.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Sets how reads are answered.
-    pub fn set_staleness(&self, staleness: Staleness) {
-        self.inner.staleness.set(Some(staleness));
-    }
-
-    /// Makes reads fail.
-    pub fn fail_reads(&self, fail: bool) {
-        self.inner.fail_reads.set(fail);
-    }
-
-    /// Makes writes and removals fail.
-    pub fn fail_writes(&self, fail: bool) {
-        self.inner.fail_writes.set(fail);
-    }
-
-    /// Operations served so far.
-    pub fn ops(&self) -> OpCounts {
-        self.inner.ops.get()
-    }
-
-    /// How many keys hold a record.
-    pub fn len(&self) -> usize {
-        self.inner.entries.borrow().values().filter(|(latest, _)| latest.is_some()).count()
-    }
-
-    /// Whether no key holds a record.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The TTL the latest write of `key` asked for (`None` after a removal).
-    pub fn ttl_of(&self, key: &SessionKey) -> Option<i64> {
-        self.inner.ttls.borrow().get(key.as_str()).copied()
-    }
-
-    fn count(&self, f: impl FnOnce(&mut OpCounts)) {
-        let mut ops = self.inner.ops.get();
-        f(&mut ops);
-        self.inner.ops.set(ops);
-    }
-
-    fn write(&self, key: &SessionKey, value: Option<Record>, delete: bool) -> Result<(), StoreError> {
-        self.count(|o| if delete { o.deletes += 1 } else { o.writes += 1 });
-        if self.inner.fail_writes.get() {
-            return Err(StoreError::Backend("memory cache: injected write failure (429)".into()));
-        }
-        let mut entries = self.inner.entries.borrow_mut();
-        let entry = entries.entry(key.as_str().to_owned()).or_default();
-        entry.1 = entry.0.take();
-        entry.0 = value;
-        Ok(())
-    }
-}
-
-impl CacheStore for MemoryCache {
-    async fn get(&self, key: &SessionKey) -> Result<Option<Record>, StoreError> {
-        self.count(|o| o.reads += 1);
-        if self.inner.fail_reads.get() {
-            return Err(StoreError::Backend("memory cache: injected read failure".into()));
-        }
-        let entries = self.inner.entries.borrow();
-        let Some((latest, previous)) = entries.get(key.as_str()) else { return Ok(None) };
-        Ok(match self.inner.staleness.get().unwrap_or(Staleness::Fresh) {
-            Staleness::Fresh => latest.clone(),
-            Staleness::Stale => previous.clone(),
-        })
-    }
-
-    async fn set(&self, key: &SessionKey, record: &Record, ttl: i64) -> Result<(), StoreError> {
-        self.write(key, Some(record.clone()), false)?;
-        self.inner.ttls.borrow_mut().insert(key.as_str().to_owned(), ttl);
-        Ok(())
-    }
-
-    async fn remove(&self, key: &SessionKey) -> Result<(), StoreError> {
-        self.write(key, None, true)?;
-        self.inner.ttls.borrow_mut().remove(key.as_str());
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::clock::FixedClock;
-    use crate::store::conformance::{self, Capabilities};
     use crate::store::memory::MemoryStore;
+    use crate::testing::{cost_of, FakeKv, FakeObject, Fault, KvModel};
     use pollster::block_on;
+
+    /// A KV whose writes take 5 s to reach its one location, which never
+    /// keeps what it read: a read right after a write sees what was there
+    /// before it (an old copy, or a miss).
+    const LAGGING: KvModel = KvModel { propagation: 5, ..KvModel::CONSISTENT };
 
     fn key() -> SessionKey {
         SessionKey::parse("abcdefghijklmnopqrstuvwxyz012345").unwrap()
     }
 
-    #[test]
-    fn cache_engine_passes_the_conformance_suite_for_caches() {
-        let clock = FixedClock::new(1_000_000);
-        let report = block_on(conformance::run(
-            || CacheEngine::new(MemoryCache::new(), clock.clone()),
-            &clock,
-            Capabilities::CACHE,
-        ));
-        assert!(report.failures.is_empty(), "{:#?}", report.failures);
-    }
-
-    #[test]
-    fn cached_store_passes_the_conformance_suite_for_durable_stores() {
-        let clock = FixedClock::new(1_000_000);
-        let report = block_on(conformance::run(
-            || CachedStore::new(MemoryCache::new(), MemoryStore::new(clock.clone()), clock.clone()),
-            &clock,
-            Capabilities::DURABLE,
-        ));
-        assert!(report.failures.is_empty(), "{:#?}", report.failures);
+    fn cached_db(clock: &FixedClock, model: KvModel) -> CachedStore<FakeKv, FakeObject<MemoryStore>> {
+        CachedStore::new(FakeKv::new(clock.clone(), model, 1), FakeObject::memory(clock.clone()), clock.clone())
     }
 
     #[test]
     fn writes_go_to_the_durable_store_first_then_the_cache() {
         let clock = FixedClock::new(1000);
-        let store = CachedStore::new(MemoryCache::new(), MemoryStore::new(clock.clone()), clock.clone());
+        let store = cached_db(&clock, KvModel::CONSISTENT);
         let rec = Record { data: "d".into(), expires_at: 2000, version: 1 };
-        store.cache().fail_writes(true);
+        store.cache().fail_puts(true);
         // The cache write fails after the durable write: nothing is lost.
         assert_eq!(block_on(store.create(&key(), &rec)), Ok(1));
         assert_eq!(store.durable().raw(&key()).unwrap().data, "d");
-        store.cache().fail_writes(false);
-        store.durable().fail_writes(true);
+        store.cache().fail_puts(false);
+        store.durable().set_fault(Fault::WritesFail);
         // The durable write fails: the cache is not touched and the error is reported.
-        let writes_before = store.cache().ops().writes;
-        assert!(block_on(store.save(&key(), &Record { data: "e".into(), ..rec.clone() })).is_err());
-        assert_eq!(store.cache().ops().writes, writes_before);
+        let (saved, cost) = cost_of(|| block_on(store.save(&key(), &Record { data: "e".into(), ..rec.clone() })));
+        assert!(saved.is_err());
+        assert_eq!((cost.do_call, cost.kv_put), (1, 0));
     }
 
     #[test]
     fn a_stale_cached_copy_older_than_the_cookie_is_skipped() {
         let clock = FixedClock::new(1000);
-        let store = CachedStore::new(MemoryCache::new(), MemoryStore::new(clock.clone()), clock.clone());
+        let store = cached_db(&clock, LAGGING);
         let v1 = block_on(store.create(&key(), &Record { data: "v1".into(), expires_at: 2000, version: 1 })).unwrap();
+        clock.advance(5); // v1 has reached the location
         let v2 =
             block_on(store.save(&key(), &Record { data: "v2".into(), expires_at: 2000, version: v1 + 1 })).unwrap();
-        store.cache().set_staleness(Staleness::Stale);
-        // A client with no version claim gets the cached copy: one cache read, no durable read.
-        assert_eq!(block_on(store.load(&key(), 0)).unwrap().unwrap().data, "v1");
-        assert_eq!(store.durable().ops().reads, 0);
+        // v2 has not: a client with no version claim gets the cached copy:
+        // one cache read, no durable read.
+        let (got, cost) = cost_of(|| block_on(store.load(&key(), 0)));
+        assert_eq!(got.unwrap().unwrap().data, "v1");
+        assert_eq!((cost.kv_get, cost.do_call), (1, 0));
         // A client that wrote v2 never reads v1 from the stale cache.
-        let got = block_on(store.load(&key(), v2)).unwrap().unwrap();
-        assert_eq!(got.data, "v2");
-        assert_eq!(store.durable().ops().reads, 1);
+        let (got, cost) = cost_of(|| block_on(store.load(&key(), v2)));
+        assert_eq!(got.unwrap().unwrap().data, "v2");
+        assert_eq!((cost.kv_get, cost.do_call), (1, 1));
     }
 
     #[test]
     fn a_copy_newer_than_the_cookie_is_checked_against_the_durable_store_but_not_rewritten() {
         let clock = FixedClock::new(1000);
-        let store = CachedStore::new(MemoryCache::new(), MemoryStore::new(clock.clone()), clock.clone());
+        let store = cached_db(&clock, KvModel::CONSISTENT);
         let v1 = block_on(store.create(&key(), &Record { data: "v1".into(), expires_at: 2000, version: 1 })).unwrap();
         block_on(store.save(&key(), &Record { data: "v2".into(), expires_at: 2000, version: v1 + 1 })).unwrap();
-        let writes = store.cache().ops().writes;
         // A client still holding v1's cookie: the durable store decides, and
         // the cache, already at the durable version, is left alone.
-        assert_eq!(block_on(store.load(&key(), v1)).unwrap().unwrap().data, "v2");
-        assert_eq!(store.durable().ops().reads, 1);
-        assert_eq!(store.cache().ops().writes, writes);
+        let (got, cost) = cost_of(|| block_on(store.load(&key(), v1)));
+        assert_eq!(got.unwrap().unwrap().data, "v2");
+        assert_eq!((cost.kv_get, cost.do_call, cost.kv_put), (1, 1, 0));
     }
 
     #[test]
     fn a_cached_miss_falls_back_to_the_durable_store_and_refills() {
         let clock = FixedClock::new(1000);
-        let store = CachedStore::new(MemoryCache::new(), MemoryStore::new(clock.clone()), clock.clone());
-        block_on(store.create(&key(), &Record { data: "v1".into(), expires_at: 2000, version: 1 })).unwrap();
-        store.cache().set_staleness(Staleness::Stale); // the location saw no write yet: a cached miss
-        assert_eq!(block_on(store.load(&key(), 1)).unwrap().unwrap().data, "v1");
-        assert_eq!(store.durable().ops().reads, 1);
-        assert_eq!(store.cache().ops().writes, 2, "create and refill");
+        let store = cached_db(&clock, LAGGING);
+        let (_, created) =
+            cost_of(|| block_on(store.create(&key(), &Record { data: "v1".into(), expires_at: 2000, version: 1 })));
+        assert_eq!((created.do_call, created.kv_put), (1, 1));
+        // The write has not reached the location yet: a miss.
+        let (got, cost) = cost_of(|| block_on(store.load(&key(), 1)));
+        assert_eq!(got.unwrap().unwrap().data, "v1");
+        assert_eq!((cost.kv_get, cost.do_call), (1, 1));
+        assert_eq!(cost.kv_put, 1, "the refill");
     }
 
     #[test]
     fn a_refill_after_a_durable_read_is_short_lived_and_a_write_lives_as_long_as_the_record() {
         let clock = FixedClock::new(1000);
-        let store = CachedStore::new(MemoryCache::new(), MemoryStore::new(clock.clone()), clock.clone());
+        let store = cached_db(&clock, LAGGING);
         let life = 1_209_600;
         block_on(store.create(&key(), &Record { data: "v1".into(), expires_at: 1000 + life, version: 1 })).unwrap();
         assert_eq!(store.cache().ttl_of(&key()), Some(life), "a write: the record's whole life");
-        store.cache().set_staleness(Staleness::Stale); // a cached miss: read the durable store, refill
+        // The write has not reached the location yet: a miss, so the durable store is read, and the cache refilled.
         assert_eq!(block_on(store.load(&key(), 1)).unwrap().unwrap().data, "v1");
         assert_eq!(store.cache().ttl_of(&key()), Some(REFILL_TTL), "a refill: at most REFILL_TTL, not {life}");
     }
@@ -423,20 +296,20 @@ mod tests {
     #[test]
     fn cache_read_failure_falls_back_and_durable_read_failure_is_an_error() {
         let clock = FixedClock::new(1000);
-        let store = CachedStore::new(MemoryCache::new(), MemoryStore::new(clock.clone()), clock.clone());
+        let store = cached_db(&clock, KvModel::CONSISTENT);
         block_on(store.create(&key(), &Record { data: "v1".into(), expires_at: 2000, version: 1 })).unwrap();
-        store.cache().fail_reads(true);
+        store.cache().fail_gets(true);
         assert_eq!(block_on(store.load(&key(), 1)).unwrap().unwrap().data, "v1");
-        store.durable().fail_reads(true);
+        store.durable().set_fault(Fault::ReadsFail);
         assert!(block_on(store.load(&key(), 1)).is_err());
     }
 
     #[test]
     fn delete_goes_to_the_durable_store_first_and_reports_a_cache_failure() {
         let clock = FixedClock::new(1000);
-        let store = CachedStore::new(MemoryCache::new(), MemoryStore::new(clock.clone()), clock.clone());
+        let store = cached_db(&clock, KvModel::CONSISTENT);
         block_on(store.create(&key(), &Record { data: "v1".into(), expires_at: 2000, version: 1 })).unwrap();
-        store.cache().fail_writes(true);
+        store.cache().fail_deletes(true);
         assert!(block_on(store.delete(&key())).is_err());
         assert!(store.durable().raw(&key()).is_none());
     }

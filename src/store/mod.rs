@@ -1,6 +1,8 @@
 //! Where server-side sessions live: one small async trait, with a memory store
-//! for host tests, a combinator for caches, and a conformance suite every store
-//! must pass.
+//! (for host tests and programs that need no persistence), a combinator for
+//! caches, and a conformance suite every store must pass. The test doubles
+//! (a fake Workers KV, a fake Durable Object, fault injection) are in the
+//! `testing` module (feature `testing`).
 //!
 //! Futures are single-threaded (no `Send`): a Worker isolate runs one thread.
 
@@ -75,23 +77,5 @@ pub trait SessionStore {
     /// is never written again.
     fn save_detects_missing(&self) -> bool {
         true
-    }
-}
-
-/// Counts of the operations a store served (for tests and benchmarks).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct OpCounts {
-    /// Reads.
-    pub reads: u64,
-    /// Writes (create, save, cache fill).
-    pub writes: u64,
-    /// Deletes.
-    pub deletes: u64,
-}
-
-impl OpCounts {
-    /// All operations.
-    pub fn total(&self) -> u64 {
-        self.reads + self.writes + self.deletes
     }
 }

@@ -1,19 +1,16 @@
 //! A request/response driver over the memory store, with a browser-like
 //! cookie jar: the whole middleware cycle on the host, with a fixed clock.
 //!
-//! [`Rig`] drives any store; [`Harness`] is the rig over the memory store.
-//! [`fake_kv`] is an eventually consistent Workers KV with fault injection,
-//! and [`Flaky`] wraps any store to make it fail.
+//! [`Rig`] drives any store; [`Harness`] is the rig over the memory store (as
+//! the `db` engine's Durable Object, which can be made to fail). The test
+//! doubles are in `edge_session::testing`.
 #![allow(dead_code)]
 
-pub mod fake_kv;
-
-use std::cell::Cell;
 use std::rc::Rc;
 
+use edge_session::metrics::{counters, Counters};
 use edge_session::prelude::*;
-use edge_session::store::cache::{CacheEngine, CacheStore, CachedStore, MemoryCache};
-use edge_session::store::OpCounts;
+use edge_session::testing::FakeObject;
 
 pub const SECRET: &str = "test-secret-key-for-edge-session";
 /// The harness clock's start.
@@ -26,8 +23,9 @@ pub struct Rig<S> {
     pub manager: SessionManager<S>,
 }
 
-/// The rig over the memory store (the `db` engine's semantics).
-pub type Harness = Rig<MemoryStore>;
+/// The rig over the memory store (the `db` engine's semantics), as a
+/// Durable Object that can be made to fail.
+pub type Harness = Rig<FakeObject<MemoryStore>>;
 
 /// What a response carried.
 #[derive(Debug, Clone)]
@@ -35,7 +33,9 @@ pub struct Response {
     pub status: u16,
     pub set_cookie: Option<String>,
     pub vary_cookie: bool,
-    pub ops: OpCounts,
+    /// The KV and Durable Object operations it cost (`crypto` is 0: see `crypto_calls`).
+    pub ops: Counters,
+    /// The HMACs it computed.
     pub crypto_calls: u64,
     /// Why finishing the response failed, if it did (the status is then its `status()`).
     pub error: Option<FinishError>,
@@ -48,43 +48,23 @@ impl Response {
     }
 }
 
-/// Stores whose operations can be counted.
-pub trait Counted {
-    fn counted(&self) -> OpCounts;
-}
-
-fn add(a: OpCounts, b: OpCounts) -> OpCounts {
-    OpCounts { reads: a.reads + b.reads, writes: a.writes + b.writes, deletes: a.deletes + b.deletes }
-}
-
-impl Counted for MemoryStore {
-    fn counted(&self) -> OpCounts {
-        self.ops()
+/// The storage operations in `spec`, written as in the
+/// `X-Edge-Session-Counters` header (`"kv_get=1,do_call=2"`; omitted kinds
+/// are 0; `""` is none).
+pub fn ops(spec: &str) -> Counters {
+    let mut c = Counters::default();
+    for pair in spec.split(',').filter(|p| !p.is_empty()) {
+        let (name, n) = pair.split_once('=').expect("kind=count");
+        let n: u64 = n.parse().expect("a count");
+        match name {
+            "kv_get" => c.kv_get = n,
+            "kv_put" => c.kv_put = n,
+            "kv_delete" => c.kv_delete = n,
+            "do_call" => c.do_call = n,
+            other => panic!("not a storage operation: {other}"),
+        }
     }
-}
-
-impl Counted for MemoryCache {
-    fn counted(&self) -> OpCounts {
-        self.ops()
-    }
-}
-
-impl<K: CacheStore + Counted> Counted for CacheEngine<K> {
-    fn counted(&self) -> OpCounts {
-        self.cache().counted()
-    }
-}
-
-impl<K: CacheStore + Counted, D: SessionStore + Counted> Counted for CachedStore<K, D> {
-    fn counted(&self) -> OpCounts {
-        add(self.cache().counted(), self.durable().counted())
-    }
-}
-
-impl<S: Counted> Counted for Flaky<S> {
-    fn counted(&self) -> OpCounts {
-        self.inner.counted()
-    }
+    c
 }
 
 fn settings(extra: &[(&str, &str)]) -> Settings {
@@ -93,15 +73,15 @@ fn settings(extra: &[(&str, &str)]) -> Settings {
     Settings::from_pairs(pairs).expect("settings")
 }
 
-impl Rig<MemoryStore> {
+impl Harness {
     pub fn new(extra: &[(&str, &str)]) -> Self {
         let clock = FixedClock::new(START);
-        let store = MemoryStore::new(clock.clone());
+        let store = FakeObject::memory(clock.clone());
         Self::with_store(clock, store, extra)
     }
 }
 
-impl<S: SessionStore + Clone + Counted> Rig<S> {
+impl<S: SessionStore + Clone> Rig<S> {
     /// A rig over `store`, whose records expire by `clock`.
     pub fn with_store(clock: FixedClock, store: S, extra: &[(&str, &str)]) -> Self {
         let manager = SessionManager::new(settings(extra), store.clone(), clock.clone(), OsKeySource);
@@ -122,8 +102,7 @@ impl<S: SessionStore + Clone + Counted> Rig<S> {
     where
         F: AsyncFnOnce(&mut Session<S>) -> u16,
     {
-        let ops_before = self.store.counted();
-        let crypto_before = edge_session::metrics::crypto_calls();
+        let before = counters();
         pollster::block_on(async {
             let mut session = self.manager.load(cookie);
             let status = handler(&mut session).await;
@@ -131,17 +110,13 @@ impl<S: SessionStore + Clone + Counted> Rig<S> {
                 Ok(o) => (status, o.set_cookie, o.vary_cookie, None),
                 Err(e) => (e.status(), None, false, Some(e)),
             };
-            let after = self.store.counted();
+            let cost = counters().since(&before);
             Response {
                 status,
                 set_cookie,
                 vary_cookie,
-                ops: OpCounts {
-                    reads: after.reads - ops_before.reads,
-                    writes: after.writes - ops_before.writes,
-                    deletes: after.deletes - ops_before.deletes,
-                },
-                crypto_calls: edge_session::metrics::crypto_calls() - crypto_before,
+                ops: Counters { crypto: 0, ..cost },
+                crypto_calls: cost.crypto,
                 error,
             }
         })
@@ -178,85 +153,6 @@ impl Jar {
     /// The record version inside a server-side cookie value.
     pub fn version(&self) -> Option<u64> {
         self.0.as_ref().and_then(|c| c.split('.').nth(1)).and_then(|v| v.parse().ok())
-    }
-}
-
-/// How a [`Flaky`] store fails.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fault {
-    /// Works.
-    None,
-    /// Every operation throws before reaching the store (a Durable Object
-    /// that is unreachable, or throws on entry).
-    Unreachable,
-    /// Writes and deletes are applied, then the reply is lost (the object
-    /// committed, then the connection broke): the caller sees an error.
-    LostReply,
-    /// Only deletes throw (reads and writes work).
-    DeletesFail,
-}
-
-/// Any store, made to fail on demand.
-#[derive(Clone)]
-pub struct Flaky<S> {
-    pub inner: S,
-    fault: Rc<Cell<Fault>>,
-}
-
-impl<S> Flaky<S> {
-    pub fn new(inner: S) -> Self {
-        Self { inner, fault: Rc::new(Cell::new(Fault::None)) }
-    }
-
-    pub fn set_fault(&self, fault: Fault) {
-        self.fault.set(fault);
-    }
-
-    fn before(&self, what: &str) -> Result<(), StoreError> {
-        match self.fault.get() {
-            Fault::Unreachable => Err(StoreError::Backend(format!("Durable Object unreachable: {what}"))),
-            _ => Ok(()),
-        }
-    }
-
-    fn after<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
-        match (self.fault.get(), result) {
-            (Fault::LostReply, Ok(_)) => Err(StoreError::Backend("Durable Object: network connection lost".into())),
-            (_, r) => r,
-        }
-    }
-}
-
-impl<S: SessionStore> SessionStore for Flaky<S> {
-    async fn load(&self, key: &SessionKey, min_version: u64) -> Result<Option<Record>, StoreError> {
-        self.before("load")?;
-        self.inner.load(key, min_version).await
-    }
-    async fn create(&self, key: &SessionKey, record: &Record) -> Result<u64, StoreError> {
-        self.before("create")?;
-        self.after(self.inner.create(key, record).await)
-    }
-    async fn save(&self, key: &SessionKey, record: &Record) -> Result<u64, StoreError> {
-        self.before("save")?;
-        self.after(self.inner.save(key, record).await)
-    }
-    async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
-        self.before("delete")?;
-        if self.fault.get() == Fault::DeletesFail {
-            return Err(StoreError::Backend("Durable Object: delete threw".into()));
-        }
-        self.after(self.inner.delete(key).await)
-    }
-    async fn exists(&self, key: &SessionKey) -> Result<bool, StoreError> {
-        self.before("exists")?;
-        self.inner.exists(key).await
-    }
-    async fn clear_expired(&self) -> Result<u64, StoreError> {
-        self.before("clear_expired")?;
-        self.inner.clear_expired().await
-    }
-    fn save_detects_missing(&self) -> bool {
-        self.inner.save_detects_missing()
     }
 }
 
@@ -301,12 +197,6 @@ fn fire(slot: &HookSlot) {
     let hook = slot.borrow_mut().take();
     if let Some(hook) = hook {
         hook();
-    }
-}
-
-impl<S: Counted> Counted for Gate<S> {
-    fn counted(&self) -> OpCounts {
-        self.inner.counted()
     }
 }
 

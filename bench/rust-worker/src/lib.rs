@@ -46,11 +46,11 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     }
     with_session(req, &env, async |_req, session| match path.as_str() {
         "/read" => {
-            let user = session.get("user").await?;
+            let user = session.get::<serde_json::Value>("user").await?;
             Response::ok(user.map_or_else(|| "null".to_owned(), |v| v.to_string()))
         }
         "/modify" => {
-            let n = session.get("n").await?.and_then(|v| v.as_i64()).unwrap_or(0) + 1;
+            let n = session.get::<serde_json::Value>("n").await?.and_then(|v| v.as_i64()).unwrap_or(0) + 1;
             session.set("n", n.into()).await?;
             Response::ok(n.to_string())
         }
@@ -88,11 +88,11 @@ async fn prof(req: &Request, env: &Env, step: &str) -> Result<Response> {
             "load" => drop(std::hint::black_box(sessions.load(req))),
             "get" => {
                 let mut s = sessions.load(req);
-                std::hint::black_box(s.get("user").await?);
+                std::hint::black_box(s.get::<serde_json::Value>("user").await?);
             }
             "finish" => {
                 let mut s = sessions.load(req);
-                std::hint::black_box(s.get("user").await?);
+                std::hint::black_box(s.get::<serde_json::Value>("user").await?);
                 drop(sessions.finish(s, Response::ok("x")?).await?);
             }
             _ => return Response::error("unknown step", 404),

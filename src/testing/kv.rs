@@ -1,4 +1,8 @@
-//! A fake Workers KV with KV's consistency model, for host tests.
+//! A fake Workers KV with KV's consistency model, for host tests: the one
+//! fake KV. [`KvModel::CONSISTENT`] makes it a plain map (every read fresh,
+//! no rate limit); [`KvModel::EVENTUAL`] is KV as documented, at its worst.
+//! The namespace itself is a [`CacheStore`] (location 0); [`FakeKv::at`]
+//! gives the other locations.
 //!
 //! * **One origin, many locations.** Every write goes to the origin with its
 //!   time; a location sees a write only `propagation` seconds after it was
@@ -14,16 +18,19 @@
 //!   `429 Too Many Requests`, as on Workers KV; deletes count as writes when
 //!   `rate_limit_deletes`.
 //! * **Faults.** Gets, puts and deletes can be made to fail.
+//! * **Counts.** Every get, put and delete (failed ones too) is counted in
+//!   [`crate::metrics`] as `kv_get`, `kv_put`, `kv_delete`, as the
+//!   platform's KV store counts them.
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use edge_session::prelude::*;
-use edge_session::store::cache::CacheStore;
-use edge_session::store::OpCounts;
-
-use super::Counted;
+use crate::clock::{Clock, FixedClock};
+use crate::key::SessionKey;
+use crate::metrics::count;
+use crate::store::cache::CacheStore;
+use crate::store::{Record, StoreError};
 
 /// KV's smallest `expirationTtl` and `cacheTtl`.
 pub const KV_MIN_TTL: i64 = 60;
@@ -44,6 +51,13 @@ pub struct KvModel {
 }
 
 impl KvModel {
+    /// The longest a location may answer with what a write (or a delete)
+    /// replaced: a read just before the write reached it is kept for the
+    /// whole cache window.
+    pub const fn stale_for(&self) -> i64 {
+        self.propagation + self.cache_ttl
+    }
+
     /// Strict: every read is fresh, no rate limit (a plain map).
     pub const CONSISTENT: Self =
         Self { cache_ttl: 0, propagation: 0, local_writes_visible: true, rate_limit: false, rate_limit_deletes: false };
@@ -63,6 +77,8 @@ impl KvModel {
 struct Write {
     at: i64,
     value: Option<Record>,
+    /// The `expirationTtl` the writer asked for.
+    ttl: i64,
     /// When the entry dies (`at + max(60, ttl)`).
     dies_at: i64,
 }
@@ -76,7 +92,6 @@ struct Inner {
     origin: RefCell<BTreeMap<String, Vec<Write>>>,
     caches: RefCell<Vec<LocationCache>>,
     last_write: RefCell<BTreeMap<String, i64>>,
-    ops: Cell<OpCounts>,
     fail_gets: Cell<bool>,
     fail_puts: Cell<bool>,
     fail_deletes: Cell<bool>,
@@ -95,6 +110,8 @@ pub struct KvAt {
 }
 
 impl FakeKv {
+    /// A namespace seen from `locations` locations, behaving as `model`, its
+    /// time told by `clock`.
     pub fn new(clock: FixedClock, model: KvModel, locations: usize) -> Self {
         Self(Rc::new(Inner {
             clock,
@@ -102,12 +119,16 @@ impl FakeKv {
             origin: RefCell::default(),
             caches: RefCell::new(vec![BTreeMap::new(); locations]),
             last_write: RefCell::default(),
-            ops: Cell::default(),
             fail_gets: Cell::default(),
             fail_puts: Cell::default(),
             fail_deletes: Cell::default(),
             rejected_429: Cell::default(),
         }))
+    }
+
+    /// One location over [`KvModel::CONSISTENT`]: a plain map.
+    pub fn consistent(clock: FixedClock) -> Self {
+        Self::new(clock, KvModel::CONSISTENT, 1)
     }
 
     /// Location `location`'s view.
@@ -116,14 +137,17 @@ impl FakeKv {
         KvAt { kv: self.clone(), location }
     }
 
+    /// Makes every get fail with a 503 (`true`) or work again (`false`).
     pub fn fail_gets(&self, fail: bool) {
         self.0.fail_gets.set(fail);
     }
 
+    /// Makes every put fail with a 503 (`true`) or work again (`false`).
     pub fn fail_puts(&self, fail: bool) {
         self.0.fail_puts.set(fail);
     }
 
+    /// Makes every delete fail with a 503 (`true`) or work again (`false`).
     pub fn fail_deletes(&self, fail: bool) {
         self.0.fail_deletes.set(fail);
     }
@@ -138,6 +162,12 @@ impl FakeKv {
         self.0.origin.borrow().get(key.as_str()).and_then(|w| w.last()).and_then(|w| w.value.clone())
     }
 
+    /// The TTL the latest write of `key` asked for (`None` after a delete).
+    pub fn ttl_of(&self, key: &SessionKey) -> Option<i64> {
+        let origin = self.0.origin.borrow();
+        origin.get(key.as_str()).and_then(|w| w.last()).and_then(|w| w.value.as_ref().map(|_| w.ttl))
+    }
+
     /// Keys whose latest origin write is a value.
     pub fn origin_len(&self) -> usize {
         self.0.origin.borrow().values().filter(|w| w.last().is_some_and(|w| w.value.is_some())).count()
@@ -145,12 +175,6 @@ impl FakeKv {
 
     fn now(&self) -> i64 {
         self.0.clock.now()
-    }
-
-    fn count(&self, f: impl FnOnce(&mut OpCounts)) {
-        let mut ops = self.0.ops.get();
-        f(&mut ops);
-        self.0.ops.set(ops);
     }
 
     /// What the origin shows a location at `now`: the latest write that has
@@ -182,7 +206,7 @@ impl FakeKv {
 
     fn write(&self, location: usize, key: &SessionKey, value: Option<Record>, ttl: i64) -> Result<(), StoreError> {
         let delete = value.is_none();
-        self.count(|o| if delete { o.deletes += 1 } else { o.writes += 1 });
+        count(|c| if delete { c.kv_delete += 1 } else { c.kv_put += 1 });
         let failing = if delete { &self.0.fail_deletes } else { &self.0.fail_puts };
         if failing.get() {
             return Err(StoreError::Backend(format!(
@@ -196,6 +220,7 @@ impl FakeKv {
         self.0.origin.borrow_mut().entry(key.as_str().to_owned()).or_default().push(Write {
             at: now,
             value: value.clone(),
+            ttl,
             dies_at,
         });
         if self.0.model.local_writes_visible {
@@ -205,22 +230,17 @@ impl FakeKv {
     }
 }
 
-impl Counted for FakeKv {
-    fn counted(&self) -> OpCounts {
-        self.0.ops.get()
-    }
-}
-
-impl Counted for KvAt {
-    fn counted(&self) -> OpCounts {
-        self.kv.counted()
+impl KvAt {
+    /// The namespace this location views.
+    pub fn kv(&self) -> &FakeKv {
+        &self.kv
     }
 }
 
 impl CacheStore for KvAt {
     async fn get(&self, key: &SessionKey) -> Result<Option<Record>, StoreError> {
         let kv = &self.kv;
-        kv.count(|o| o.reads += 1);
+        count(|c| c.kv_get += 1);
         if kv.0.fail_gets.get() {
             return Err(StoreError::Backend("KV GET failed: 503 Service Unavailable".into()));
         }
@@ -242,5 +262,20 @@ impl CacheStore for KvAt {
 
     async fn remove(&self, key: &SessionKey) -> Result<(), StoreError> {
         self.kv.write(self.location, key, None, 0)
+    }
+}
+
+/// Location 0.
+impl CacheStore for FakeKv {
+    async fn get(&self, key: &SessionKey) -> Result<Option<Record>, StoreError> {
+        self.at(0).get(key).await
+    }
+
+    async fn set(&self, key: &SessionKey, record: &Record, ttl: i64) -> Result<(), StoreError> {
+        self.at(0).set(key, record, ttl).await
+    }
+
+    async fn remove(&self, key: &SessionKey) -> Result<(), StoreError> {
+        self.at(0).remove(key).await
     }
 }
