@@ -40,7 +40,7 @@ impl Clock for SystemClock {
 /// A clock that stands still until told to move; shared by cloning.
 ///
 /// ```
-/// use edge_session::clock::{Clock, FixedClock};
+/// use edge_session::{Clock, FixedClock};
 /// let clock = FixedClock::new(100);
 /// let seen_by_store = clock.clone();
 /// clock.advance(5);

@@ -27,7 +27,7 @@ pub const MAX_PAIRS: usize = 256;
 /// The cookie pairs of a `Cookie` header, in order.
 ///
 /// ```
-/// use edge_session::cookie::pairs;
+/// use edge_session::testing::internals::pairs;
 /// let got: Vec<_> = pairs(b"a=1; b=\"two\"; c").collect();
 /// assert_eq!(got, vec![(&b"a"[..], &b"1"[..]), (&b"b"[..], &b"two"[..]), (&b""[..], &b"c"[..])]);
 /// ```
@@ -51,7 +51,7 @@ pub fn pairs(header: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
 /// The value of the first cookie named `name`, if any.
 ///
 /// ```
-/// use edge_session::cookie::find;
+/// use edge_session::testing::internals::find;
 /// assert_eq!(find(b"a=1, sessionid=x", "sessionid"), None);
 /// assert_eq!(find(b"sessionid=first; sessionid=second", "sessionid"), Some(&b"first"[..]));
 /// ```
@@ -92,6 +92,7 @@ fn unquote(s: &[u8]) -> &[u8] {
 
 /// How long a cookie lives in the browser.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Lifetime {
     /// Until the browser closes: no `expires`, no `Max-Age`.
     BrowserSession,
@@ -109,8 +110,8 @@ pub enum Lifetime {
 /// expires, HttpOnly, Max-Age, Path, SameSite, Secure).
 ///
 /// ```
-/// use edge_session::cookie::{set_cookie, Lifetime};
-/// use edge_session::settings::Settings;
+/// use edge_session::{testing::internals::set_cookie, Lifetime};
+/// use edge_session::Settings;
 /// let s = Settings::from_pairs([("SECRET_KEY", "k")]).unwrap();
 /// let header = set_cookie(s.cookie(), "VALUE", Lifetime::MaxAge { max_age: 1_209_600, now: 1_796_889_600 - 1_209_600 });
 /// assert_eq!(header, "sessionid=VALUE; expires=Thu, 10 Dec 2026 08:00:00 GMT; HttpOnly; Max-Age=1209600; Path=/; SameSite=Lax");
@@ -142,8 +143,8 @@ pub fn set_cookie(config: &CookieConfig, value: &str, lifetime: Lifetime) -> Str
 /// `__Secure-`/`__Host-` name, or `SameSite=None`.
 ///
 /// ```
-/// use edge_session::cookie::delete_cookie;
-/// use edge_session::settings::Settings;
+/// use edge_session::testing::internals::delete_cookie;
+/// use edge_session::Settings;
 /// let s = Settings::from_pairs([("SECRET_KEY", "k")]).unwrap();
 /// assert_eq!(delete_cookie(s.cookie()), "sessionid=\"\"; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; SameSite=Lax");
 /// ```

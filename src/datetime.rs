@@ -79,7 +79,7 @@ fn days_in_month(year: i64, month: u32) -> u32 {
 /// An RFC 7231 date as Django writes cookie `expires`: `Thu, 10 Dec 2026 08:00:00 GMT`.
 ///
 /// ```
-/// assert_eq!(edge_session::datetime::http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+/// assert_eq!(edge_session::testing::internals::http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
 /// ```
 pub fn http_date(unix: i64) -> String {
     let unix = unix.clamp(MIN_UNIX, MAX_UNIX);
@@ -124,7 +124,7 @@ impl DateTime {
     /// `±HH:MM` or `±HHMM`.
     ///
     /// ```
-    /// use edge_session::datetime::DateTime;
+    /// use edge_session::DateTime;
     /// let dt = DateTime::parse_iso("2026-12-10T09:00:00+01:00").unwrap();
     /// assert_eq!(dt.unix, 1_796_889_600);
     /// assert_eq!(dt.to_iso(), "2026-12-10T09:00:00+01:00");

@@ -47,6 +47,7 @@ pub struct Facts {
 
 /// What to do with the cookie.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CookieAction {
     /// Send no `Set-Cookie`.
     Keep,
@@ -58,6 +59,7 @@ pub enum CookieAction {
 
 /// The response plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ResponsePlan {
     /// Add `Vary: Cookie`.
     pub vary_cookie: bool,
@@ -70,7 +72,7 @@ pub struct ResponsePlan {
 /// Django's `process_response` as a pure function.
 ///
 /// ```
-/// use edge_session::decision::{decide, CookieAction, Facts};
+/// use edge_session::{testing::internals::{decide, Facts}, CookieAction};
 /// let untouched = Facts { had_cookie: false, accessed: false, modified: false, empty: true,
 ///     save_every_request: false, status: 200, expire_at_browser_close: false,
 ///     expiry_age: 1_209_600, now: 0 };

@@ -7,7 +7,7 @@ const B62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrs
 /// URL-safe base64 without `=` padding (Django's `b64_encode(...).rstrip(b"=")`).
 ///
 /// ```
-/// assert_eq!(edge_session::encoding::b64_encode(b"{}"), "e30");
+/// assert_eq!(edge_session::testing::internals::b64_encode(b"{}"), "e30");
 /// ```
 pub fn b64_encode(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
@@ -37,8 +37,8 @@ fn b64_value(c: u8) -> Option<u32> {
 /// outside the alphabet or an impossible length.
 ///
 /// ```
-/// assert_eq!(edge_session::encoding::b64_decode("e30").unwrap(), b"{}");
-/// assert!(edge_session::encoding::b64_decode("e3!").is_none());
+/// assert_eq!(edge_session::testing::internals::b64_decode("e30").unwrap(), b"{}");
+/// assert!(edge_session::testing::internals::b64_decode("e3!").is_none());
 /// ```
 pub fn b64_decode(text: &str) -> Option<Vec<u8>> {
     let bytes = text.trim_end_matches('=').as_bytes();
@@ -62,7 +62,7 @@ pub fn b64_decode(text: &str) -> Option<Vec<u8>> {
 /// Django's `b62_encode` of a non-negative integer (timestamps).
 ///
 /// ```
-/// assert_eq!(edge_session::encoding::b62_encode(1_765_019_770), "1vRqGo");
+/// assert_eq!(edge_session::testing::internals::b62_encode(1_765_019_770), "1vRqGo");
 /// ```
 pub fn b62_encode(mut n: u64) -> String {
     if n == 0 {

@@ -28,7 +28,7 @@ impl SessionKey {
     /// Accepts exactly 32 characters of `[a-z0-9]`, nothing else.
     ///
     /// ```
-    /// use edge_session::key::SessionKey;
+    /// use edge_session::SessionKey;
     /// assert!(SessionKey::parse("abcdefghijklmnopqrstuvwxyz012345").is_some());
     /// assert!(SessionKey::parse("../../etc/passwd").is_none());
     /// assert!(SessionKey::parse("ABCDEFGHIJKLMNOPQRSTUVWXYZ012345").is_none());
@@ -146,7 +146,7 @@ impl CookieSigner {
     /// that fails; no store is ever asked about such a value.
     ///
     /// ```
-    /// use edge_session::key::{CookieSigner, SessionKey};
+    /// use edge_session::{testing::internals::CookieSigner, SessionKey};
     /// let signer = CookieSigner::new("sessionid", "secret", &[]);
     /// let key = SessionKey::parse("abcdefghijklmnopqrstuvwxyz012345").unwrap();
     /// let value = signer.sign(&key, 3);

@@ -2,22 +2,23 @@
 //!
 //! Django's session framework for Cloudflare Workers.
 //!
-//! The crate is layered (see `README.md`):
+//! What is public (see `README.md`, "What is public"):
 //!
-//! 1. a **pure core** (this crate's default build): [`settings`], [`key`] and
-//!    [`cookie`] handling, Django-compatible [`signing`], the stored [`record`], the
-//!    [`session`] with Django's dictionary semantics and its [`expiry`] maths, and
-//!    the middleware's [`decision`] as a pure function;
-//! 2. [`store`]s behind one small async trait, with a memory store and a
-//!    conformance suite;
-//! 3. the [`manager`] that loads a session from a request and executes the
-//!    decision against a store;
-//! 4. with the `testing` feature (and in the crate's own tests), `testing`:
-//!    the stores' test doubles, a fake Workers KV and a fake Durable Object,
-//!    with fault injection.
+//! * the session API: [`SessionManager`] (reads a request's cookie into a lazy
+//!   [`Session`] and finishes the response), [`Session`] with Django's
+//!   dictionary semantics, typed values and expiry ([`Expiry`]), validated
+//!   [`Settings`], and their errors;
+//! * for store implementers, [`store`]: the [`SessionStore`] trait, the
+//!   [`Record`] every server-side engine stores, [`store::MemoryStore`], the
+//!   cache combinators of `cache` and `cached_db`, and the conformance suite;
+//! * with the `workers` feature, `workers` (the `worker`-crate front door and
+//!   the `SessionObject` Durable Object class); with `platform`, the KV and
+//!   Durable Object stores over raw bindings;
+//! * with the `testing` feature, `testing`: a fake Workers KV, a fake Durable
+//!   Object and fault injection, for tests of code built on this crate.
 //!
-//! Time and randomness come in from outside ([`clock::Clock`], [`key::KeySource`]),
-//! so every rule is testable with a fixed clock.
+//! Time and randomness come in from outside ([`Clock`], [`KeySource`]), so
+//! every rule is testable with a fixed clock.
 //!
 //! ```
 //! use edge_session::prelude::*;
@@ -44,34 +45,56 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub mod clock;
-pub mod cookie;
-pub mod datetime;
-pub mod decision;
-pub mod encoding;
-pub mod expiry;
+// The modules are private: what a user needs is re-exported below, and the
+// rest is free to change. Public modules are the ones whose items are API
+// as a group: `store` (for store implementers), the Workers front doors
+// (`workers`, `platform`), and the test doubles (`testing`).
+mod clock;
+mod cookie;
+mod datetime;
+mod decision;
+mod encoding;
+mod expiry;
 #[cfg(feature = "js")]
-#[cfg_attr(docsrs, doc(cfg(feature = "js")))]
+#[doc(hidden)] // The npm package's wasm-bindgen API: JavaScript users go through npm/index.js.
 pub mod js;
-pub mod key;
-pub mod log;
-pub mod manager;
-pub mod metrics;
+mod key;
+mod log;
+mod manager;
+mod metrics;
+#[doc(hidden)] // The test endpoint's op runner (docs/test-api.md), for the demo and test workers.
 pub mod ops;
 #[cfg(feature = "platform")]
 #[cfg_attr(docsrs, doc(cfg(feature = "platform")))]
 pub mod platform;
-pub mod record;
+mod record;
 pub mod response;
-pub mod session;
-pub mod settings;
-pub mod signing;
+mod session;
+mod settings;
+mod signing;
 pub mod store;
 #[cfg(any(test, feature = "testing"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 #[cfg(feature = "workers")]
 #[cfg_attr(docsrs, doc(cfg(feature = "workers")))]
 pub mod workers;
+
+#[cfg(not(target_arch = "wasm32"))]
+pub use clock::SystemClock;
+pub use clock::{Clock, FixedClock};
+pub use cookie::Lifetime;
+pub use datetime::{DateTime, DateTimeError};
+pub use decision::{CookieAction, ResponsePlan};
+pub use expiry::Expiry;
+pub use key::{KeySource, OsKeySource, RandomError, SessionKey};
+pub use manager::{FinishError, Outcome, SessionConfig, SessionManager, MAX_COOKIE_BYTES};
+pub use metrics::{counters, Counters};
+pub use record::{CorruptRecord, MAX_RECORD_BYTES};
+pub use session::{Session, SessionError, MAX_DEPTH, TEST_COOKIE_NAME, TEST_COOKIE_VALUE};
+pub use settings::{CookieConfig, Engine, SameSite, Settings, SettingsError, SETTING_NAMES};
+pub use signing::MAX_DECOMPRESSED;
+pub use store::{Record, SessionStore, StoreError};
 
 /// The README's examples run as doctests.
 #[cfg(doctest)]
@@ -80,14 +103,13 @@ struct ReadmeDoctests;
 
 /// The names most programs need.
 pub mod prelude {
+    pub use crate::store::MemoryStore;
     #[cfg(not(target_arch = "wasm32"))]
-    pub use crate::clock::SystemClock;
-    pub use crate::clock::{Clock, FixedClock};
-    pub use crate::expiry::Expiry;
-    pub use crate::key::{KeySource, OsKeySource, SessionKey};
-    pub use crate::manager::{FinishError, Outcome, SessionConfig, SessionManager};
-    pub use crate::session::{Session, SessionError};
-    pub use crate::settings::{Engine, SameSite, Settings, SettingsError};
-    pub use crate::store::memory::MemoryStore;
-    pub use crate::store::{Record, SessionStore, StoreError};
+    pub use crate::SystemClock;
+    pub use crate::{Clock, FixedClock};
+    pub use crate::{Engine, SameSite, Settings, SettingsError};
+    pub use crate::{Expiry, Session, SessionError};
+    pub use crate::{FinishError, Outcome, SessionConfig, SessionManager};
+    pub use crate::{KeySource, OsKeySource, SessionKey};
+    pub use crate::{Record, SessionStore, StoreError};
 }

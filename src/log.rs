@@ -12,6 +12,7 @@ thread_local! {
 }
 
 /// Routes warnings to `hook`.
+#[cfg(feature = "platform")]
 pub fn set_warn_hook(hook: fn(&str)) {
     HOOK.with(|h| h.set(Some(hook)));
 }

@@ -85,6 +85,7 @@ impl std::error::Error for FinishError {}
 
 /// What the response must carry.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Outcome {
     /// Add `Vary: Cookie`.
     pub vary_cookie: bool,

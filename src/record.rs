@@ -52,7 +52,7 @@ impl Record {
     /// The wire form.
     ///
     /// ```
-    /// use edge_session::record::Record;
+    /// use edge_session::Record;
     /// let r = Record { data: "e30:1vRqGo:sig".into(), expires_at: 10, version: 2 };
     /// assert_eq!(r.to_json(), r#"{"data":"e30:1vRqGo:sig","expires":10,"version":2}"#);
     /// assert_eq!(Record::from_json(&r.to_json()).unwrap(), r);

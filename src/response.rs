@@ -36,7 +36,7 @@ pub fn vary_with_cookie(existing: Option<&str>) -> Option<String> {
 /// 500. No `Set-Cookie` is ever sent with either.
 ///
 /// ```
-/// use edge_session::manager::FinishError;
+/// use edge_session::FinishError;
 /// use edge_session::response::failure;
 /// assert_eq!(failure(&FinishError::Interrupted).0, 400);
 /// assert_eq!(failure(&FinishError::TooLarge { bytes: 2 << 20 }), (500, "Internal Server Error".to_owned()));

@@ -30,6 +30,7 @@ use std::fmt;
 
 /// Where session data lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Engine {
     /// Workers KV, with Django's cache-engine semantics.
     Cache,
@@ -71,6 +72,7 @@ impl Engine {
 
 /// The cookie's `SameSite` attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SameSite {
     /// `SameSite=Lax` (the default).
     Lax,
@@ -189,7 +191,7 @@ const DEV_SECRET: &str = "edge-session-insecure-development-secret-do-not-deploy
 /// `SameSite=None` without `Secure`) reaches a `Set-Cookie` header.
 ///
 /// ```compile_fail
-/// # use edge_session::settings::Settings;
+/// # use edge_session::Settings;
 /// let mut s = Settings::from_pairs([("SECRET_KEY", "k")]).unwrap();
 /// s.cookie.name = "bad name;".into(); // private: does not compile
 /// ```
@@ -239,7 +241,7 @@ impl Settings {
     /// Builds settings from a list of `(name, value)` pairs; unknown names are ignored.
     ///
     /// ```
-    /// use edge_session::settings::{Engine, Settings};
+    /// use edge_session::{Engine, Settings};
     /// let s = Settings::from_pairs([
     ///     ("SECRET_KEY", "k"),
     ///     ("SESSION_ENGINE", "django.contrib.sessions.backends.cached_db"),

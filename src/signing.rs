@@ -136,7 +136,7 @@ impl TimestampSigner {
     /// `value:timestamp:signature`, signed with the current key at `now`.
     ///
     /// ```
-    /// use edge_session::signing::TimestampSigner;
+    /// use edge_session::testing::internals::TimestampSigner;
     /// let signer = TimestampSigner::new("secret", &[], "salt");
     /// let token = signer.sign("hello", 1_765_019_770);
     /// assert!(token.starts_with("hello:1vRqGo:"));

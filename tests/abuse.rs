@@ -6,7 +6,7 @@
 mod common;
 
 use common::{Jar, Rig, SECRET, START};
-use edge_session::metrics::counters;
+use edge_session::counters;
 use edge_session::prelude::*;
 use edge_session::store::cache::{CacheEngine, CachedStore};
 use edge_session::testing::{FakeKv, FakeObject};

@@ -9,13 +9,14 @@
 //! virtualenv cannot be built (offline), the test prints `SKIPPED django_roundtrip: ...` and passes;
 //! once Django runs, any mismatch fails it.
 
-use edge_session::clock::{Clock, FixedClock, SystemClock};
-use edge_session::datetime::DateTime;
-use edge_session::expiry::{self, Expiry, EXPIRY_KEY};
-use edge_session::manager::MAX_COOKIE_BYTES;
 use edge_session::prelude::{MemoryStore, OsKeySource, SessionKey, SessionManager, Settings};
-use edge_session::session::{SESSION_DATA_SALT, SIGNED_COOKIES_SALT};
-use edge_session::signing::TimestampSigner;
+use edge_session::testing::internals::TimestampSigner;
+use edge_session::testing::internals::{self as expiry, EXPIRY_KEY};
+use edge_session::testing::internals::{SESSION_DATA_SALT, SIGNED_COOKIES_SALT};
+use edge_session::DateTime;
+use edge_session::Expiry;
+use edge_session::MAX_COOKIE_BYTES;
+use edge_session::{Clock, FixedClock, SystemClock};
 use serde_json::{json, Map, Value};
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -4,8 +4,8 @@
 //! The fixture's timestamps are fixed in the past, so every check passes "now" explicitly.
 
 use edge_session::prelude::*;
-use edge_session::session::{SESSION_DATA_SALT, SIGNED_COOKIES_SALT};
-use edge_session::signing::{SigningError, TimestampSigner};
+use edge_session::testing::internals::{SigningError, TimestampSigner};
+use edge_session::testing::internals::{SESSION_DATA_SALT, SIGNED_COOKIES_SALT};
 use serde_json::{Map, Value};
 
 const FIXTURE: &str = include_str!("fixtures/django-signing.json");

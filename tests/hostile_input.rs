@@ -6,16 +6,16 @@
 mod common;
 
 use common::{ops, Harness, Jar, Rig, START};
-use edge_session::cookie::MAX_HEADER_BYTES;
-use edge_session::encoding::b64_encode;
-use edge_session::metrics::counters;
+use edge_session::counters;
 use edge_session::ops::OpsRequest;
 use edge_session::prelude::*;
-use edge_session::record::MAX_RECORD_BYTES;
-use edge_session::signing::SaltedHmac;
-use edge_session::signing::MAX_DECOMPRESSED;
 use edge_session::store::cache::{CacheEngine, CachedStore};
+use edge_session::testing::internals::b64_encode;
+use edge_session::testing::internals::SaltedHmac;
+use edge_session::testing::internals::MAX_HEADER_BYTES;
 use edge_session::testing::{cost_of, FakeKv, FakeObject};
+use edge_session::MAX_DECOMPRESSED;
+use edge_session::MAX_RECORD_BYTES;
 use serde_json::{json, Value};
 
 type CachedDb = CachedStore<FakeKv, FakeObject>;
@@ -496,9 +496,9 @@ fn session_data_that_saves_also_loads() {
     let mut jar = Jar::default();
     let r = h.request(None, async |s| {
         s.set("user", json!("ada")).await.unwrap();
-        assert_eq!(s.set("deep", deep).await, Err(edge_session::session::SessionError::TooDeep));
+        assert_eq!(s.set("deep", deep).await, Err(edge_session::SessionError::TooDeep));
         let mut ok = json!(1);
-        for _ in 0..edge_session::session::MAX_DEPTH - 1 {
+        for _ in 0..edge_session::MAX_DEPTH - 1 {
             ok = json!([ok]);
         }
         s.set("deep_but_fine", ok).await.unwrap();

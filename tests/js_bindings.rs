@@ -167,7 +167,7 @@ fn with_polluted_prototype<T>(name: &str, value: JsValue, f: impl FnOnce() -> T)
 
 #[wasm_bindgen_test]
 async fn settings_and_bindings_on_the_prototype_chain_are_ignored() {
-    use edge_session::signing::TimestampSigner;
+    use edge_session::testing::internals::TimestampSigner;
     // A cookie forged under a secret the attacker chose.
     let forged = TimestampSigner::new("attacker", &[], "django.contrib.sessions.backends.signed_cookies").sign_object(
         &json!({"user": "admin"}),

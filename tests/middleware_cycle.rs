@@ -10,10 +10,10 @@
 mod common;
 
 use common::{ops, Jar, Rig, SECRET, START};
-use edge_session::metrics::{counters, Counters};
 use edge_session::prelude::*;
 use edge_session::store::cache::{CacheEngine, CachedStore};
 use edge_session::testing::{FakeKv, FakeObject, Fault};
+use edge_session::{counters, Counters};
 use serde_json::{json, Value};
 
 /// Which engine a rig runs.
@@ -192,7 +192,7 @@ fn new_session_sets_the_cookie_only_once_data_is_set<E: Engine>() {
         200
     });
     let sc = r.set_cookie.expect("cookie");
-    let expires = edge_session::datetime::http_date(1_765_000_000 + 1_209_600);
+    let expires = edge_session::testing::internals::http_date(1_765_000_000 + 1_209_600);
     let value = sc.split(';').next().unwrap().strip_prefix("sessionid=").unwrap();
     assert_eq!(sc, format!("sessionid={value}; expires={expires}; HttpOnly; Max-Age=1209600; Path=/; SameSite=Lax"));
     assert_eq!(r.ops, E::cost("do_call=1", "do_call=1,kv_put=1", "kv_put=1"), "a new session costs one write");
@@ -667,8 +667,11 @@ mod signed_cookies {
         });
         jar.update(&r);
         let token = jar.header().unwrap().strip_prefix("sessionid=").unwrap().to_owned();
-        let signer =
-            edge_session::signing::TimestampSigner::new(SECRET, &[], edge_session::session::SIGNED_COOKIES_SALT);
+        let signer = edge_session::testing::internals::TimestampSigner::new(
+            SECRET,
+            &[],
+            edge_session::testing::internals::SIGNED_COOKIES_SALT,
+        );
         assert_eq!(signer.unsign_object(&token, None, 1_765_000_000).unwrap().value, json!({"cart": [1, 2]}));
         let r = h.request(jar.header(), async |s| {
             assert_eq!(s.get::<Value>("cart").await.unwrap(), Some(json!([1, 2])));

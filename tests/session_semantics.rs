@@ -247,7 +247,7 @@ fn set_expiry_is_kept_under_session_expiry_as_django_does() {
             1_209_600,
             "browser-close sessions keep the default age server-side"
         );
-        let at = edge_session::datetime::DateTime::parse_iso("2025-12-06T06:00:00+01:00").unwrap();
+        let at = edge_session::DateTime::parse_iso("2025-12-06T06:00:00+01:00").unwrap();
         s.set_expiry(Expiry::At(at)).await.unwrap();
         assert_eq!(s.get("_session_expiry").await.unwrap(), Some(json!("2025-12-06T06:00:00+01:00")));
         assert_eq!(s.get_expiry_date().await.unwrap(), at);
@@ -373,7 +373,7 @@ fn sessions_work_outside_a_request() {
         s.set("from_cron", json!(true)).await.unwrap();
         h.manager.save(&mut s).await.unwrap();
         // Decode the stored data for inspection.
-        let raw = h.store.raw(&edge_session::key::SessionKey::parse(&key).unwrap()).unwrap();
+        let raw = h.store.raw(&edge_session::SessionKey::parse(&key).unwrap()).unwrap();
         let decoded = h.manager.decode(&raw.data).unwrap();
         assert_eq!(decoded.get("from_cron"), Some(&json!(true)));
         // A brand-new session saved outside a request gets a fresh key.
@@ -416,7 +416,7 @@ fn save_creates_an_empty_new_session_as_django_does_and_never_writes_a_vanished_
         assert!(cookie.is_some(), "an empty new session gets a record and a cookie value");
         assert_eq!(h.store.len(), 1);
         let key = fresh.session_key().unwrap().to_owned();
-        h.store.delete(&edge_session::key::SessionKey::parse(&key).unwrap()).await.unwrap();
+        h.store.delete(&edge_session::SessionKey::parse(&key).unwrap()).await.unwrap();
         let mut read = h.manager.open(&key);
         assert!(h.manager.save(&mut read).await.unwrap().is_some());
         assert_ne!(read.session_key(), Some(key.as_str()), "a fresh key, as Django's save() gives");
@@ -518,7 +518,7 @@ fn insert_refuses_reserved_keys_and_values_json_cannot_hold() {
             assert_eq!(err.name(), "TypeError", "{what}");
         }
         let mut deep = json!(1);
-        for _ in 0..=edge_session::session::MAX_DEPTH {
+        for _ in 0..=edge_session::MAX_DEPTH {
             deep = json!([deep]);
         }
         assert_eq!(s.insert("x", &deep).await, Err(SessionError::TooDeep));

@@ -9,11 +9,11 @@ use worker::{console_error, event, Context, Env, Method, Request, Response, Resu
 
 mod site;
 
-use edge_session::metrics::{counters, Counters};
 use edge_session::ops::OpsRequest;
 use edge_session::platform::EnvSource;
 use edge_session::store::object::ObjectOp;
 use edge_session::workers::Sessions;
+use edge_session::{counters, Counters};
 
 /// The Durable Object class of the `db` and `cached_db` engines, exported
 /// from this worker as a user's worker exports it.

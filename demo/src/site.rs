@@ -15,9 +15,9 @@
 use serde_json::{Map, Value};
 use worker::{Method, Request, Response, Result};
 
-use edge_session::expiry::Expiry;
-use edge_session::session::Session;
 use edge_session::workers::{with_session, AnyStore};
+use edge_session::Expiry;
+use edge_session::Session;
 
 type S = Session<AnyStore>;
 

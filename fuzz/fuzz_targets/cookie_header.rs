@@ -12,9 +12,9 @@
 //!   no store operation, no error.
 #![no_main]
 
-use edge_session::cookie::{find, pairs, MAX_HEADER_BYTES, MAX_PAIRS};
-use edge_session::key::{CookieSigner, SessionKey};
-use edge_session::metrics::counters;
+use edge_session::testing::internals::{find, pairs, MAX_HEADER_BYTES, MAX_PAIRS};
+use edge_session::{testing::internals::CookieSigner, SessionKey};
+use edge_session::counters;
 use edge_session::prelude::*;
 use edge_session::testing::FakeObject;
 use libfuzzer_sys::fuzz_target;

@@ -15,9 +15,9 @@
 //!   (compressed or not), so Python-style serialisation loses nothing.
 #![no_main]
 
-use edge_session::key::CookieSigner;
-use edge_session::session::{SESSION_DATA_SALT, SIGNED_COOKIES_SALT};
-use edge_session::signing::{to_python_json, SigningError, TimestampSigner};
+use edge_session::testing::internals::CookieSigner;
+use edge_session::testing::internals::{SESSION_DATA_SALT, SIGNED_COOKIES_SALT};
+use edge_session::testing::internals::{to_python_json, SigningError, TimestampSigner};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 

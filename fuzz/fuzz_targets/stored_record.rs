@@ -13,7 +13,7 @@
 //! * `load` answers exactly the live record.
 #![no_main]
 
-use edge_session::record::Record;
+use edge_session::Record;
 use edge_session::store::object::{handle, on_alarm, parse_reply, reply_record, reply_version, ObjectOp};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;

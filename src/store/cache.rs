@@ -201,7 +201,7 @@ impl<K: CacheStore, D: SessionStore> SessionStore for CachedStore<K, D> {
 mod tests {
     use super::*;
     use crate::clock::FixedClock;
-    use crate::store::memory::MemoryStore;
+    use crate::store::MemoryStore;
     use crate::testing::{cost_of, FakeKv, FakeObject, Fault, KvModel};
     use pollster::block_on;
 

@@ -222,7 +222,7 @@ mod tests {
 
     use super::*;
     use crate::store::cache::{CacheEngine, CachedStore};
-    use crate::store::memory::MemoryStore;
+    use crate::store::MemoryStore;
     use crate::testing::{FakeKv, FakeObject, KvModel};
     use pollster::block_on;
 

@@ -13,8 +13,11 @@ pub use crate::record::Record;
 
 pub mod cache;
 pub mod conformance;
-pub mod memory;
+mod memory;
+#[doc(hidden)] // The protocol between the `db` store client and the session Durable Object classes.
 pub mod object;
+
+pub use memory::MemoryStore;
 
 /// A store operation that failed.
 #[derive(Debug, Clone, PartialEq, Eq)]

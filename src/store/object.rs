@@ -80,7 +80,7 @@ pub struct ObjectStep {
 ///
 /// ```
 /// use edge_session::store::object::{handle, ObjectOp};
-/// use edge_session::record::Record;
+/// use edge_session::Record;
 /// let r = Record { data: "d".into(), expires_at: 100, version: 1 };
 /// let step = handle(&ObjectOp::Create(r.clone()).to_body(), None, 10);
 /// assert_eq!(step.write, Some(r.clone()));

@@ -1,7 +1,7 @@
 //! Inspection of a [`MemoryStore`]: what it holds, expired or not.
 
 use crate::key::SessionKey;
-use crate::store::memory::MemoryStore;
+use crate::store::MemoryStore;
 use crate::store::Record;
 
 impl MemoryStore {

@@ -9,7 +9,7 @@
 //! * [`object::FakeObject`]: any store as the `db` engine's Durable Object,
 //!   failing on demand (reads, writes, unreachable, throwing on delete,
 //!   losing its reply after a commit).
-//! * Inspection of a [`MemoryStore`](crate::store::memory::MemoryStore)
+//! * Inspection of a [`MemoryStore`](crate::store::MemoryStore)
 //!   (`raw`, `len`, `is_empty`): what it holds, expired or not.
 //!
 //! There is one counter type, [`Counters`]: the doubles count their
@@ -20,6 +20,8 @@
 
 use crate::metrics::{counters, Counters};
 
+#[doc(hidden)]
+pub mod internals;
 pub mod kv;
 mod memory;
 pub mod object;

@@ -9,7 +9,7 @@ use std::rc::Rc;
 use crate::clock::Clock;
 use crate::key::SessionKey;
 use crate::metrics::count;
-use crate::store::memory::MemoryStore;
+use crate::store::MemoryStore;
 use crate::store::{Record, SessionStore, StoreError};
 
 /// How a [`FakeObject`] fails.

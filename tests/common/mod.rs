@@ -8,9 +8,9 @@
 
 use std::rc::Rc;
 
-use edge_session::metrics::{counters, Counters};
 use edge_session::prelude::*;
 use edge_session::testing::FakeObject;
+use edge_session::{counters, Counters};
 
 pub const SECRET: &str = "test-secret-key-for-edge-session";
 /// The harness clock's start.

@@ -7,11 +7,11 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use edge_session::cookie;
-use edge_session::decision::{decide, Facts};
-use edge_session::key::{CookieSigner, SessionKey};
-use edge_session::record::Record;
-use edge_session::signing::TimestampSigner;
+use edge_session::testing::internals as cookie;
+use edge_session::testing::internals::{decide, Facts};
+use edge_session::{testing::internals::CookieSigner, SessionKey};
+use edge_session::Record;
+use edge_session::testing::internals::TimestampSigner;
 
 const REPS: usize = 7;
 const TARGET_NS: u128 = 30_000_000; // ~30 ms per batch

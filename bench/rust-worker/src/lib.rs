@@ -29,7 +29,7 @@ extern "C" {
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let path = req.path();
     if path == "/__counters" {
-        let c = edge_session::metrics::counters();
+        let c = edge_session::counters();
         return Response::ok(format!(
             r#"{{"bindings":{},"edge_session":{{"crypto":{},"kv_get":{},"kv_put":{},"kv_delete":{},"do_call":{}}}}}"#,
             counts_json(),
