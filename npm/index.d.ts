@@ -36,7 +36,13 @@ export interface SessionsOptions {
   durableObject?: unknown;
 }
 
-/** A failure of the session framework; `name` says which (`StoreError`, `ReservedKey`, `ValueError`, `KeyError`, ...). */
+/**
+ * The error names (`errorNames.StoreError === "StoreError"`), from the library's one table of
+ * them: a `SessionError`'s `name` is one of these.
+ */
+export const errorNames: Readonly<Record<string, string>>;
+
+/** A failure of the session framework; `name` says which (one of `errorNames`: `StoreError`, `ReservedKey`, `ValueError`, `KeyError`, ...). */
 export class SessionError extends Error {
   constructor(name: string, message: string);
 }

@@ -1,7 +1,7 @@
 // edge-session for JavaScript workers: Django's session semantics in
 // WebAssembly, with a JS-idiomatic API, a fetch-handler wrapper, a Hono
 // middleware and the Durable Object class of the `db` engines.
-import { initSync, WasmSessions, objectStep, objectAlarm, counters, internalErrorBody } from "./pkg/edge_session.js";
+import { initSync, WasmSessions, objectStep, objectAlarm, counters, internalErrorBody, errorNames as errorNameList } from "./pkg/edge_session.js";
 import wasmModule from "./pkg/edge_session_bg.wasm";
 
 initSync({ module: wasmModule });
@@ -9,7 +9,14 @@ initSync({ module: wasmModule });
 /** The body of a plain 500, shared with the Rust front door (src/response.rs). */
 const INTERNAL_ERROR = internalErrorBody();
 
-/** A failure of the session framework; `name` says which (`StoreError`, `ReservedKey`, `ValueError`, ...). */
+/**
+ * The error names, `{KeyError: "KeyError", StoreError: "StoreError", ...}`: the Rust table
+ * (`ErrorName` in src/response.rs), so that no name is spelled here. A `SessionError`'s `name`,
+ * and the `error` of the ops endpoint's results, is one of them.
+ */
+export const errorNames = Object.freeze(Object.fromEntries(JSON.parse(errorNameList()).map((name) => [name, name])));
+
+/** A failure of the session framework; `name` says which (one of `errorNames`: `StoreError`, `ReservedKey`, `ValueError`, ...). */
 export class SessionError extends Error {
   constructor(name, message) {
     super(message);
@@ -20,7 +27,7 @@ export class SessionError extends Error {
 /** Django's KeyError, for `delete`, `pop` without default and `deleteTestCookie`. */
 export class KeyError extends SessionError {
   constructor(message) {
-    super("KeyError", message);
+    super(errorNames.KeyError, message);
   }
 }
 
@@ -46,7 +53,7 @@ function toJson(value, what) {
 function unwrap(text) {
   const result = JSON.parse(text);
   if ("ok" in result) return result.ok;
-  if (result.error === "KeyError") throw new KeyError(result.message);
+  if (result.error === errorNames.KeyError) throw new KeyError(result.message);
   throw new SessionError(result.error, result.message);
 }
 

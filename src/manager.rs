@@ -15,6 +15,7 @@ use crate::cookie;
 use crate::decision::{decide, CookieAction, ResponsePlan};
 use crate::key::{KeySource, SessionKey};
 use crate::record::MAX_RECORD_BYTES;
+use crate::response::ErrorName;
 use crate::session::{Context, Identity, Session, SessionError};
 use crate::settings::{Engine, Settings};
 use crate::store::{SessionStore, StoreError};
@@ -49,13 +50,14 @@ pub enum FinishError {
 }
 
 impl FinishError {
-    /// A short name for the error (`SessionInterrupted`, `StoreError`, ...).
+    /// A short name for the error (`SessionInterrupted`, `StoreError`, ...),
+    /// from [`ErrorName`]; a [`Session`](Self::Session) error keeps its own.
     pub fn name(&self) -> &'static str {
         match self {
-            Self::Interrupted => "SessionInterrupted",
-            Self::Store(_) => "StoreError",
-            Self::TooLarge { .. } => "TooLarge",
-            Self::CookieTooLarge { .. } => "CookieTooLarge",
+            Self::Interrupted => ErrorName::SessionInterrupted.as_str(),
+            Self::Store(e) => e.name(),
+            Self::TooLarge { .. } => ErrorName::TooLarge.as_str(),
+            Self::CookieTooLarge { .. } => ErrorName::CookieTooLarge.as_str(),
             Self::Session(e) => e.name(),
         }
     }

@@ -10,6 +10,7 @@ use std::fmt;
 
 use crate::datetime::DateTime;
 use crate::expiry::Expiry;
+use crate::response::ErrorName;
 use crate::session::{Session, SessionError};
 use crate::store::SessionStore;
 
@@ -65,9 +66,14 @@ impl fmt::Display for OpsError {
 impl std::error::Error for OpsError {}
 
 impl OpsError {
+    /// The error's name in [`ErrorName`]: `BadRequest`.
+    pub fn name(&self) -> &'static str {
+        ErrorName::BadRequest.as_str()
+    }
+
     /// The JSON body of the 400 response.
     pub fn to_json(&self) -> Value {
-        json!({ "error": "BadRequest", "message": self.0 })
+        json!({ "error": self.name(), "message": self.0 })
     }
 }
 
@@ -120,7 +126,7 @@ impl OpsRequest {
                 Ok(result) => json!({ "ok": result }),
                 Err(e) => error_json(&e),
             },
-            Err(e) => json!({ "error": "TypeError", "message": e.0 }),
+            Err(e) => json!({ "error": ErrorName::TypeError.as_str(), "message": e.0 }),
         }
     }
 

@@ -1,9 +1,87 @@
 //! The response policy both front doors apply (the Rust `with_session` and
 //! the npm package's `withSessions` / Hono middleware), so they cannot
 //! disagree: how `Vary: Cookie` joins an existing `Vary` header, what a failed
-//! finish answers, and what a failing handler or a configuration error becomes.
+//! finish answers, what a failing handler or a configuration error becomes,
+//! and the names errors go by ([`ErrorName`], the `error` of the JSON both
+//! exchange with JavaScript).
+
+use std::fmt;
 
 use crate::manager::FinishError;
+
+/// Declares [`ErrorName`] from one list, so that each name is written once:
+/// the variant is the name.
+macro_rules! error_names {
+    ($($(#[doc = $doc:literal])+ $name:ident,)+) => {
+        /// The names of the crate's errors: the one table that every error's
+        /// `name()` ([`SessionError::name`](crate::SessionError::name), [`FinishError::name`],
+        /// [`StoreError::name`](crate::StoreError::name), ...), the ops endpoint's `{"error": name}` results
+        /// and the npm package (its `SessionError.name`, through the wasm export
+        /// `errorNames`) take their names from. Python's exception name where
+        /// Django raises one.
+        ///
+        /// ```
+        /// use edge_session::response::ErrorName;
+        /// use edge_session::SessionError;
+        ///
+        /// assert_eq!(ErrorName::KeyError.as_str(), "KeyError");
+        /// assert_eq!(SessionError::TooDeep.name(), ErrorName::ValueError.as_str());
+        /// assert!(ErrorName::ALL.contains(&ErrorName::SessionInterrupted));
+        /// ```
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum ErrorName {
+            $($(#[doc = $doc])+ $name,)+
+        }
+
+        impl ErrorName {
+            /// Every name, in the table's order.
+            pub const ALL: &'static [ErrorName] = &[$(ErrorName::$name,)+];
+
+            /// The name as text (the variant's own name).
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorName::$name => stringify!($name),)+
+                }
+            }
+        }
+    };
+}
+
+error_names! {
+    /// [`SessionError::KeyError`](crate::SessionError::KeyError): the key is not in the session (Python's `KeyError`).
+    KeyError,
+    /// [`SessionError::ReservedKey`](crate::SessionError::ReservedKey): a write to a key starting with `_`.
+    ReservedKey,
+    /// [`SessionError::InvalidExpiry`](crate::SessionError::InvalidExpiry) and [`SessionError::TooDeep`](crate::SessionError::TooDeep) (Python's `ValueError`).
+    ValueError,
+    /// [`SessionError::TypeMismatch`](crate::SessionError::TypeMismatch) and [`SessionError::NotJson`](crate::SessionError::NotJson) (Python's
+    /// `TypeError`), and an op the ops layer cannot read.
+    TypeError,
+    /// A store failure: [`StoreError`](crate::StoreError), [`SessionError::Store`](crate::SessionError::Store),
+    /// [`FinishError::Store`].
+    StoreError,
+    /// [`SessionError::Random`](crate::SessionError::Random): no random key could be made.
+    RandomError,
+    /// [`FinishError::Interrupted`]:
+    /// Django's `SessionInterrupted`.
+    SessionInterrupted,
+    /// [`FinishError::TooLarge`].
+    TooLarge,
+    /// [`FinishError::CookieTooLarge`].
+    CookieTooLarge,
+    /// The Worker is not configured for the engine (`platform::ConfigError`).
+    ConfigError,
+    /// An ops request that was refused before anything ran
+    /// ([`OpsError`](crate::ops::OpsError)).
+    BadRequest,
+}
+
+impl fmt::Display for ErrorName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// The body of a plain 500 (a store failure, a configuration error, a
 /// failing handler): the detail goes to the log, never to the client.

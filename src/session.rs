@@ -43,6 +43,7 @@ use crate::datetime::{DateTime, DateTimeError};
 use crate::expiry::{self, Expiry, EXPIRY_KEY};
 use crate::key::{CookieSigner, KeySource, RandomError, SessionKey};
 use crate::record::Record;
+use crate::response::ErrorName;
 use crate::settings::{Engine, Settings};
 use crate::signing::{TimestampSigner, Unsigned};
 use crate::store::{SessionStore, StoreError};
@@ -123,9 +124,9 @@ impl fmt::Display for SessionError {
 impl std::error::Error for SessionError {}
 
 impl SessionError {
-    /// A short name for the error (`KeyError`, `ReservedKey`, ...): Python's
-    /// exception name where Django raises one (`KeyError`, `ValueError`,
-    /// `TypeError`).
+    /// A short name for the error (`KeyError`, `ReservedKey`, ...), from
+    /// [`ErrorName`]: Python's exception name where Django raises one
+    /// (`KeyError`, `ValueError`, `TypeError`).
     ///
     /// # Examples
     ///
@@ -137,13 +138,14 @@ impl SessionError {
     /// ```
     pub fn name(&self) -> &'static str {
         match self {
-            Self::KeyError(_) => "KeyError",
-            Self::ReservedKey(_) => "ReservedKey",
-            Self::InvalidExpiry(_) | Self::TooDeep => "ValueError",
-            Self::Store(_) => "StoreError",
-            Self::Random(_) => "RandomError",
-            Self::TypeMismatch { .. } | Self::NotJson { .. } => "TypeError",
+            Self::KeyError(_) => ErrorName::KeyError,
+            Self::ReservedKey(_) => ErrorName::ReservedKey,
+            Self::InvalidExpiry(_) | Self::TooDeep => ErrorName::ValueError,
+            Self::Store(_) => ErrorName::StoreError,
+            Self::Random(_) => ErrorName::RandomError,
+            Self::TypeMismatch { .. } | Self::NotJson { .. } => ErrorName::TypeError,
         }
+        .as_str()
     }
 }
 
@@ -1243,4 +1245,87 @@ pub(crate) fn encode_record(ctx: &Context, data: &Map<String, Value>, now: i64, 
     let age = expiry::expiry_age(data.get(EXPIRY_KEY), ctx.settings.cookie.age, now);
     let signed = ctx.data_signer.sign_object_readable(data, true, now)?;
     Ok(Record { data: signed, expires_at: now.saturating_add(age), version })
+}
+
+#[cfg(test)]
+mod error_tests {
+    use super::*;
+    use crate::manager::FinishError;
+    use crate::ops::OpsError;
+
+    /// One error of every variant that has a name here (`ConfigError` is
+    /// wasm32-only: `tests/js_bindings.rs` checks it).
+    fn one_of_each() -> Vec<(String, &'static str)> {
+        let store = || StoreError::Missing;
+        let session = [
+            SessionError::KeyError("k".into()),
+            SessionError::ReservedKey("_k".into()),
+            SessionError::InvalidExpiry(DateTimeError::Malformed),
+            SessionError::TooDeep,
+            SessionError::Store(store()),
+            SessionError::Random(RandomError),
+            SessionError::TypeMismatch { key: "k".into(), expected: "i64", detail: "d".into() },
+            SessionError::NotJson { key: "k".into(), detail: "d".into() },
+        ];
+        let finish = [
+            FinishError::Interrupted,
+            FinishError::Store(store()),
+            FinishError::TooLarge { bytes: 1 },
+            FinishError::CookieTooLarge { bytes: 1 },
+            FinishError::Session(SessionError::TooDeep),
+        ];
+        let mut all: Vec<(String, &'static str)> = session.iter().map(|e| (format!("{e:?}"), e.name())).collect();
+        all.extend(finish.iter().map(|e| (format!("{e:?}"), e.name())));
+        all.extend([StoreError::Exists, StoreError::Missing].iter().map(|e| (format!("{e:?}"), e.name())));
+        all.push(("OpsError".into(), OpsError("bad".into()).name()));
+        all
+    }
+
+    #[test]
+    fn each_name_is_in_the_table_once_and_is_its_variant() {
+        for n in ErrorName::ALL {
+            assert_eq!(ErrorName::ALL.iter().filter(|m| m.as_str() == n.as_str()).count(), 1, "{n}");
+            assert_eq!(format!("{n:?}"), n.as_str(), "the variant is the name");
+            assert_eq!(n.to_string(), n.as_str());
+        }
+    }
+
+    #[test]
+    fn every_name_comes_from_the_table_and_every_entry_is_used() {
+        let named = one_of_each();
+        for (what, name) in &named {
+            assert_eq!(ErrorName::ALL.iter().filter(|n| n.as_str() == *name).count(), 1, "{what}: {name}");
+        }
+        for n in ErrorName::ALL.iter().filter(|n| **n != ErrorName::ConfigError) {
+            assert!(named.iter().any(|(_, name)| *name == n.as_str()), "{n} names no error");
+        }
+    }
+
+    #[test]
+    fn names_are_the_ones_the_json_contract_uses() {
+        // docs/test-api.md, the black-box tests and npm/index.js depend on these texts.
+        let texts: Vec<&str> = ErrorName::ALL.iter().map(|n| n.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "KeyError",
+                "ReservedKey",
+                "ValueError",
+                "TypeError",
+                "StoreError",
+                "RandomError",
+                "SessionInterrupted",
+                "TooLarge",
+                "CookieTooLarge",
+                "ConfigError",
+                "BadRequest"
+            ]
+        );
+        assert_eq!(
+            FinishError::Session(SessionError::KeyError("k".into())).name(),
+            "KeyError",
+            "a wrapped name is kept"
+        );
+        assert_eq!(OpsError("x".into()).to_json(), serde_json::json!({"error": "BadRequest", "message": "x"}));
+    }
 }

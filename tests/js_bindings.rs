@@ -4,6 +4,7 @@
 //! Durable Object protocol exports, and the value conversions.
 #![cfg(all(target_arch = "wasm32", feature = "js"))]
 
+use edge_session::js::error_names;
 use edge_session::js::{counters, object_alarm, object_step, WasmSessions};
 use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
@@ -199,4 +200,21 @@ async fn settings_and_bindings_on_the_prototype_chain_are_ignored() {
         )
     });
     assert!(kv.is_err(), "an inherited SESSION_KV is not a binding");
+}
+
+#[wasm_bindgen_test]
+fn the_error_names_are_exported_from_the_one_table() {
+    use edge_session::platform::ConfigError;
+    use edge_session::response::ErrorName;
+    let names: Vec<String> = serde_json::from_str(&error_names()).unwrap();
+    assert_eq!(names, ErrorName::ALL.iter().map(|n| n.as_str()).collect::<Vec<_>>());
+    for wanted in ["KeyError", "StoreError", "ConfigError", "BadRequest"] {
+        assert_eq!(names.iter().filter(|n| *n == wanted).count(), 1, "{wanted}");
+    }
+    let e = ConfigError::MissingBinding {
+        binding: "KV".into(),
+        kind: "KV namespace",
+        engine: edge_session::prelude::Engine::Cache,
+    };
+    assert_eq!(e.name(), ErrorName::ConfigError.as_str());
 }

@@ -17,6 +17,7 @@ use wasm_bindgen_futures::future_to_promise;
 use crate::manager::SessionManager;
 use crate::ops::OpsRequest;
 use crate::platform::{manager_from_env, AnyStore, EnvSource};
+use crate::response::ErrorName;
 use crate::session::Session;
 use crate::store::object;
 
@@ -258,6 +259,15 @@ pub fn object_alarm(stored: Option<String>, now: f64) -> Option<f64> {
 #[wasm_bindgen(js_name = internalErrorBody)]
 pub fn internal_error_body() -> String {
     crate::response::INTERNAL_ERROR_BODY.to_owned()
+}
+
+/// The error names ([`ErrorName::ALL`], as a JSON array of strings): the
+/// `error` of `{"error", "message"}` results and the `name` of the
+/// wrapper's `SessionError`s is one of them. `npm/index.js` builds its
+/// `errorNames` from this list instead of spelling the names itself.
+#[wasm_bindgen(js_name = errorNames)]
+pub fn error_names() -> String {
+    Value::from(ErrorName::ALL.iter().map(|n| n.as_str()).collect::<Vec<_>>()).to_string()
 }
 
 /// HMACs and storage operations so far in this isolate (for tests and benchmarks).

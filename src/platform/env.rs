@@ -17,6 +17,7 @@ use std::fmt;
 use wasm_bindgen::{JsCast, JsValue};
 
 use super::{AnyStore, DurableStore, KvCache, WorkersClock};
+use crate::response::ErrorName;
 use crate::settings::{Engine, Settings, SettingsError, SETTING_NAMES};
 use crate::store::cache::{CacheEngine, CachedStore};
 
@@ -45,6 +46,13 @@ pub enum ConfigError {
         /// The engine that needs it.
         engine: Engine,
     },
+}
+
+impl ConfigError {
+    /// The error's name in [`ErrorName`]: `ConfigError`.
+    pub fn name(&self) -> &'static str {
+        ErrorName::ConfigError.as_str()
+    }
 }
 
 impl fmt::Display for ConfigError {

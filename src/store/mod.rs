@@ -10,6 +10,7 @@ use std::fmt;
 
 use crate::key::SessionKey;
 pub use crate::record::Record;
+use crate::response::ErrorName;
 
 pub mod cache;
 pub mod conformance;
@@ -29,6 +30,13 @@ pub enum StoreError {
     Missing,
     /// The backend failed: a network error, a rate limit, an exception.
     Backend(String),
+}
+
+impl StoreError {
+    /// The error's name in [`ErrorName`]: always `StoreError`.
+    pub fn name(&self) -> &'static str {
+        ErrorName::StoreError.as_str()
+    }
 }
 
 impl fmt::Display for StoreError {

@@ -3,6 +3,7 @@
 // API (each op is a Session method call), so the engines' flows can be driven
 // exactly as for the Rust demo worker.
 import { Sessions, SessionObject, metrics } from "edge-session";
+import { errorNames } from "edge-session";
 
 export { SessionObject };
 
@@ -52,15 +53,15 @@ async function ops(request, sessions) {
   try {
     body = JSON.parse(await request.text());
   } catch (e) {
-    return json({ error: "BadRequest", message: `body is not valid JSON: ${e.message}` }, 400);
+    return json({ error: errorNames.BadRequest, message: `body is not valid JSON: ${e.message}` }, 400);
   }
   const list = body?.ops;
   const status = body?.status ?? 200;
   if (!Array.isArray(list) || !Number.isInteger(status) || status < 200 || status > 599) {
-    return json({ error: "BadRequest", message: "ops must be an array and status 200-599" }, 400);
+    return json({ error: errorNames.BadRequest, message: "ops must be an array and status 200-599" }, 400);
   }
   for (const o of list) {
-    if (!o || !(o.op in OPS)) return json({ error: "BadRequest", message: `unknown op ${JSON.stringify(o?.op)}` }, 400);
+    if (!o || !(o.op in OPS)) return json({ error: errorNames.BadRequest, message: `unknown op ${JSON.stringify(o?.op)}` }, 400);
   }
   const session = sessions.session(request);
   const results = [];
@@ -85,7 +86,7 @@ export default {
     try {
       sessions = new Sessions(env);
     } catch (e) {
-      return json({ error: "ConfigError", message: e.message }, 500);
+      return json({ error: errorNames.ConfigError, message: e.message }, 500);
     }
     let response;
     if (request.method === "POST" && url.pathname === "/_session/ops") {
