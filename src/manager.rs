@@ -16,7 +16,7 @@ use crate::decision::{decide, CookieAction, ResponsePlan};
 use crate::key::{KeySource, SessionKey};
 use crate::record::MAX_RECORD_BYTES;
 use crate::response::ErrorName;
-use crate::session::{Context, Identity, Session, SessionError};
+use crate::session::{write_sources, Context, Identity, Session, SessionError};
 use crate::settings::{Engine, Settings};
 use crate::store::{SessionStore, StoreError};
 
@@ -25,7 +25,13 @@ use crate::store::{SessionStore, StoreError};
 pub const MAX_COOKIE_BYTES: usize = 4093;
 
 /// A response could not be finished.
+///
+/// `Display` says what failed at this level; a [`Store`](Self::Store) or
+/// [`Session`](Self::Session) error is its
+/// [`source()`](std::error::Error::source), and `{:#}` prints the whole
+/// chain on one line (what the front doors log).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum FinishError {
     /// The session was deleted (e.g. logged out in a concurrent request)
     /// before this request saved it: Django's `SessionInterrupted`, a 400.
@@ -75,15 +81,27 @@ impl fmt::Display for FinishError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Interrupted => f.write_str("The request's session was deleted before the request completed. The user may have logged out in a concurrent request, for example."),
-            Self::Store(e) => write!(f, "{e}"),
+            Self::Store(_) => f.write_str("the session could not be saved or deleted"),
             Self::TooLarge { bytes } => write!(f, "session data is {bytes} bytes, over the limit of {MAX_RECORD_BYTES}; nothing was saved"),
             Self::CookieTooLarge { bytes } => write!(f, "signed_cookies session is {bytes} bytes, over the {MAX_COOKIE_BYTES}-byte cookie limit; the cookie was not sent (store less in the session, or use a server-side engine)"),
-            Self::Session(e) => write!(f, "{e}"),
+            Self::Session(_) => f.write_str("the session could not be saved"),
+        }?;
+        if f.alternate() {
+            write_sources(f, std::error::Error::source(self))?;
         }
+        Ok(())
     }
 }
 
-impl std::error::Error for FinishError {}
+impl std::error::Error for FinishError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Store(e) => Some(e),
+            Self::Session(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 /// What the response must carry.
 #[derive(Debug, Clone, PartialEq, Eq)]

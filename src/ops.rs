@@ -148,7 +148,7 @@ impl OpsRequest {
 }
 
 fn error_json(e: &SessionError) -> Value {
-    json!({ "error": e.name(), "message": e.to_string() })
+    json!({ "error": e.name(), "message": format!("{e:#}") })
 }
 
 fn parse_op(raw: &Value, i: usize) -> Result<Op, OpsError> {

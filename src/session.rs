@@ -64,8 +64,40 @@ pub const SESSION_DATA_SALT: &str = "django.contrib.sessions.SessionStore";
 /// The salt of the `signed_cookies` engine.
 pub const SIGNED_COOKIES_SALT: &str = "django.contrib.sessions.backends.signed_cookies";
 
+/// Writes `: cause` for each error of the chain that starts at `next`: the
+/// `{:#}` form of the crate's errors (their `Display` says only what failed
+/// at their own level, and the cause is their `source()`).
+pub(crate) fn write_sources(
+    f: &mut fmt::Formatter<'_>,
+    mut next: Option<&(dyn std::error::Error + 'static)>,
+) -> fmt::Result {
+    while let Some(e) = next {
+        write!(f, ": {e}")?;
+        next = e.source();
+    }
+    Ok(())
+}
+
 /// A session operation that failed.
+///
+/// `Display` says what failed at this level; where another error caused it
+/// ([`Store`](Self::Store), [`Random`](Self::Random),
+/// [`InvalidExpiry`](Self::InvalidExpiry)), that error is its
+/// [`source()`](std::error::Error::source). `{:#}` prints the whole chain on
+/// one line, `: `-separated (what the crate's logs and the ops endpoint's
+/// messages show).
+///
+/// ```
+/// use edge_session::prelude::*;
+/// use std::error::Error;
+///
+/// let e = SessionError::Store(StoreError::Missing);
+/// assert_eq!(e.to_string(), "the session could not be loaded");
+/// assert_eq!(format!("{e:#}"), "the session could not be loaded: the session was deleted before it could be saved");
+/// assert!(e.source().is_some_and(|s| s.downcast_ref::<StoreError>() == Some(&StoreError::Missing)));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SessionError {
     /// The key is not in the session (Python's `KeyError`).
     KeyError(String),
@@ -107,21 +139,34 @@ impl fmt::Display for SessionError {
         match self {
             Self::KeyError(k) => write!(f, "KeyError: {k:?}"),
             Self::ReservedKey(k) => write!(f, "session keys starting with '_' are reserved for the framework: {k:?}"),
-            Self::InvalidExpiry(e) => write!(f, "invalid expiry: {e}"),
+            Self::InvalidExpiry(_) => write!(f, "invalid expiry"),
             Self::TooDeep => write!(f, "the value is nested deeper than {MAX_DEPTH} arrays and objects"),
-            Self::Store(e) => write!(f, "{e}"),
-            Self::Random(e) => write!(f, "{e}"),
+            Self::Store(_) => write!(f, "the session could not be loaded"),
+            Self::Random(_) => write!(f, "no session key could be made"),
             Self::TypeMismatch { key, expected, detail } => {
                 write!(f, "the session value under {key:?} is not a valid {expected}: {detail}")
             }
             Self::NotJson { key, detail } => {
                 write!(f, "the value for session key {key:?} cannot be stored as JSON: {detail}")
             }
+        }?;
+        if f.alternate() {
+            write_sources(f, std::error::Error::source(self))?;
         }
+        Ok(())
     }
 }
 
-impl std::error::Error for SessionError {}
+impl std::error::Error for SessionError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::InvalidExpiry(e) => Some(e),
+            Self::Store(e) => Some(e),
+            Self::Random(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 impl SessionError {
     /// A short name for the error (`KeyError`, `ReservedKey`, ...), from
@@ -1279,6 +1324,59 @@ mod error_tests {
         all.extend([StoreError::Exists, StoreError::Missing].iter().map(|e| (format!("{e:?}"), e.name())));
         all.push(("OpsError".into(), OpsError("bad".into()).name()));
         all
+    }
+
+    /// The chain of `e` and its sources, as their own `Display`s.
+    fn chain(e: &(dyn std::error::Error + 'static)) -> Vec<String> {
+        std::iter::successors(Some(e), |e| e.source()).map(|e| e.to_string()).collect()
+    }
+
+    #[test]
+    fn wrapping_errors_give_their_cause_as_source() {
+        let store = SessionError::Store(StoreError::Missing);
+        let cause = std::error::Error::source(&store).and_then(|s| s.downcast_ref::<StoreError>());
+        assert_eq!(cause, Some(&StoreError::Missing));
+        assert_eq!(
+            chain(&store),
+            ["the session could not be loaded", "the session was deleted before it could be saved"]
+        );
+
+        let expiry = SessionError::InvalidExpiry(DateTimeError::MissingOffset);
+        assert!(std::error::Error::source(&expiry).is_some_and(|s| s.is::<DateTimeError>()));
+        assert_eq!(format!("{expiry:#}"), format!("invalid expiry: {}", DateTimeError::MissingOffset));
+
+        let random = SessionError::Random(RandomError);
+        assert!(std::error::Error::source(&random).is_some_and(|s| s.is::<RandomError>()));
+        assert_eq!(format!("{random:#}"), "no session key could be made: the system's random number generator failed");
+
+        let finish = FinishError::Session(SessionError::Store(StoreError::Exists));
+        assert_eq!(
+            chain(&finish),
+            [
+                "the session could not be saved",
+                "the session could not be loaded",
+                "a session with this key already exists"
+            ]
+        );
+        assert_eq!(format!("{finish:#}"), chain(&finish).join(": "), "{{:#}} is the chain on one line");
+        let finish_store = FinishError::Store(StoreError::Missing);
+        assert!(std::error::Error::source(&finish_store).is_some_and(|s| s.is::<StoreError>()));
+    }
+
+    #[test]
+    fn errors_without_a_cause_have_no_source_and_one_message() {
+        let leaves: [&(dyn std::error::Error + 'static); 6] = [
+            &SessionError::KeyError("k".into()),
+            &SessionError::TooDeep,
+            &SessionError::NotJson { key: "k".into(), detail: "d".into() },
+            &FinishError::Interrupted,
+            &FinishError::TooLarge { bytes: 9 },
+            &StoreError::Exists,
+        ];
+        for e in leaves {
+            assert!(e.source().is_none(), "{e}");
+            assert_eq!(format!("{e:#}"), e.to_string());
+        }
     }
 
     #[test]

@@ -217,4 +217,12 @@ fn the_error_names_are_exported_from_the_one_table() {
         engine: edge_session::prelude::Engine::Cache,
     };
     assert_eq!(e.name(), ErrorName::ConfigError.as_str());
+    assert!(std::error::Error::source(&e).is_none());
+    // A refused setting is the source, and `{:#}` the whole message.
+    let refused = edge_session::SettingsError { setting: "SECRET_KEY", rule: "is required".into() };
+    let e = ConfigError::Settings(refused.clone());
+    assert_eq!(e.name(), ErrorName::ConfigError.as_str());
+    let source = std::error::Error::source(&e).and_then(|s| s.downcast_ref::<edge_session::SettingsError>());
+    assert_eq!(source, Some(&refused));
+    assert_eq!(format!("{e:#}"), "edge-session configuration: SECRET_KEY: is required");
 }

@@ -40,9 +40,9 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     match Sessions::from_env(&env) {
         Ok(sessions) => match sessions.manager().clear_expired().await {
             Ok(n) => worker::console_log!("edge-session: cleared {n} expired sessions"),
-            Err(e) => console_error!("edge-session: clear_expired failed: {e}"),
+            Err(e) => console_error!("edge-session: clear_expired failed: {e:#}"),
         },
-        Err(e) => console_error!("{e}"),
+        Err(e) => console_error!("{e:#}"),
     }
 }
 
@@ -71,7 +71,7 @@ async fn test_api(mut req: Request, env: &Env, route: &str) -> Result<Response> 
     let before = counters();
     let sessions = match Sessions::from_env(env) {
         Ok(s) => s,
-        Err(e) => return json_response(&json!({ "error": e.name(), "message": e.to_string() }), 500),
+        Err(e) => return json_response(&json!({ "error": e.name(), "message": format!("{e:#}") }), 500),
     };
     let response = match (req.method(), route) {
         (Method::Post, "ops") => {
@@ -89,7 +89,7 @@ async fn test_api(mut req: Request, env: &Env, route: &str) -> Result<Response> 
         (Method::Get, "config") => json_response(&sessions.manager().settings().to_public_json(), 200)?,
         (Method::Post, "clear_expired") => match sessions.manager().clear_expired().await {
             Ok(n) => json_response(&json!({ "cleared": n }), 200)?,
-            Err(e) => json_response(&json!({ "error": e.name(), "message": e.to_string() }), 500)?,
+            Err(e) => json_response(&json!({ "error": e.name(), "message": format!("{e:#}") }), 500)?,
         },
         // Sessions outside a request: open by key, run ops, save, report the
         // decoded data (what a scheduled job or queue consumer would do).
@@ -105,7 +105,7 @@ async fn test_api(mut req: Request, env: &Env, route: &str) -> Result<Response> 
             let mut result = ops.run(&mut session).await;
             if session.modified() {
                 if let Err(e) = manager.save(&mut session).await {
-                    return json_response(&json!({ "error": "SaveError", "message": e.to_string() }), e.status());
+                    return json_response(&json!({ "error": "SaveError", "message": format!("{e:#}") }), e.status());
                 }
             }
             result["data"] =

@@ -90,7 +90,7 @@ impl WasmSessions {
         if durable_object.is_object() {
             source.set_durable_object(durable_object);
         }
-        let manager = manager_from_env(&source, console_warn).map_err(|e| JsError::new(&e.to_string()))?;
+        let manager = manager_from_env(&source, console_warn).map_err(|e| JsError::new(&format!("{e:#}")))?;
         Ok(Self { manager })
     }
 
@@ -130,7 +130,7 @@ impl WasmSessions {
                 }
                 Err(e) => {
                     let (status, body) = crate::response::failure(&e);
-                    json!({ "error": e.name(), "message": e.to_string(), "status": status, "body": body })
+                    json!({ "error": e.name(), "message": format!("{e:#}"), "status": status, "body": body })
                 }
             };
             Ok(JsValue::from_str(&out.to_string()))
@@ -146,7 +146,7 @@ impl WasmSessions {
                 .save(s)
                 .await
                 .map(|v| v.map_or(JsValue::NULL, |v| JsValue::from_str(&v)))
-                .map_err(|e| JsError::new(&e.to_string()).into())
+                .map_err(|e| JsError::new(&format!("{e:#}")).into())
         })
     }
 
@@ -159,7 +159,7 @@ impl WasmSessions {
                 .clear_expired()
                 .await
                 .map(|n| JsValue::from_f64(n as f64))
-                .map_err(|e| JsError::new(&e.to_string()).into())
+                .map_err(|e| JsError::new(&format!("{e:#}")).into())
         })
     }
 
@@ -181,7 +181,7 @@ impl WasmSession {
         with_session(&self.inner, async move |s| match s.get::<Value>(&key).await {
             Ok(Some(v)) => Ok(JsValue::from_str(&v.to_string())),
             Ok(None) => Ok(JsValue::UNDEFINED),
-            Err(e) => Err(JsError::new(&e.to_string()).into()),
+            Err(e) => Err(JsError::new(&format!("{e:#}")).into()),
         })
     }
 

@@ -18,6 +18,7 @@ use wasm_bindgen::{JsCast, JsValue};
 
 use super::{AnyStore, DurableStore, KvCache, WorkersClock};
 use crate::response::ErrorName;
+use crate::session::write_sources;
 use crate::settings::{Engine, Settings, SettingsError, SETTING_NAMES};
 use crate::store::cache::{CacheEngine, CachedStore};
 
@@ -33,7 +34,12 @@ const MIN_KV_CACHE_TTL: u64 = 30;
 pub const MAX_KV_CACHE_TTL: u64 = 300;
 
 /// The Worker is not configured for the chosen engine.
+///
+/// A refused setting is the [`source()`](std::error::Error::source) of
+/// [`Settings`](Self::Settings); `{:#}` prints the whole message
+/// (`edge-session configuration: SECRET_KEY: ...`).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ConfigError {
     /// A setting was refused.
     Settings(SettingsError),
@@ -58,18 +64,29 @@ impl ConfigError {
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Settings(e) => write!(f, "edge-session configuration: {e}"),
+            Self::Settings(_) => f.write_str("edge-session configuration")?,
             Self::MissingBinding { binding, kind, engine } => write!(
                 f,
                 "edge-session configuration: SESSION_ENGINE={} needs a {kind} binding named {binding:?} in wrangler.toml (or set {})",
                 engine.as_str(),
                 if *kind == "KV namespace" { "SESSION_KV_BINDING" } else { "SESSION_DO_BINDING" }
-            ),
+            )?,
         }
+        if f.alternate() {
+            write_sources(f, std::error::Error::source(self))?;
+        }
+        Ok(())
     }
 }
 
-impl std::error::Error for ConfigError {}
+impl std::error::Error for ConfigError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Settings(e) => Some(e),
+            Self::MissingBinding { .. } => None,
+        }
+    }
+}
 
 impl From<SettingsError> for ConfigError {
     fn from(e: SettingsError) -> Self {

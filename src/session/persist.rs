@@ -189,7 +189,7 @@ impl<S: SessionStore> Session<S> {
             if let Err(e) = self.store.delete(&old).await {
                 // The new record is saved; the old one holds only the
                 // pre-cycle data and expires on its own.
-                crate::log::warn(&format!("cycle_key: deleting the old session record failed ({e})"));
+                crate::log::warn(&format!("cycle_key: deleting the old session record failed ({e:#})"));
             }
         }
     }

@@ -134,7 +134,7 @@ impl<K: CacheStore, D: SessionStore> CachedStore<K, D> {
         let stored = Record { version, ..record.clone() };
         let ttl = life(record, self.clock.now()).min(max_ttl);
         if let Err(e) = self.cache.set(key, &stored, ttl).await {
-            crate::log::warn(&format!("cached_db: cache write failed after the durable write succeeded ({e}); readers fall back to the durable store"));
+            crate::log::warn(&format!("cached_db: cache write failed after the durable write succeeded ({e:#}); readers fall back to the durable store"));
         }
     }
 }
@@ -152,7 +152,7 @@ impl<K: CacheStore, D: SessionStore> SessionStore for CachedStore<K, D> {
             Ok(Some(r)) if !r.is_expired(now) => Some(r.version),
             Ok(_) => None,
             Err(e) => {
-                crate::log::warn(&format!("cached_db: cache read failed ({e}); reading the durable store"));
+                crate::log::warn(&format!("cached_db: cache read failed ({e:#}); reading the durable store"));
                 None
             }
         };

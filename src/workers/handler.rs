@@ -18,19 +18,19 @@ use crate::session::{Session, SessionError};
 
 impl From<SessionError> for worker::Error {
     fn from(e: SessionError) -> Self {
-        worker::Error::RustError(e.to_string())
+        worker::Error::RustError(format!("{e:#}"))
     }
 }
 
 impl From<FinishError> for worker::Error {
     fn from(e: FinishError) -> Self {
-        worker::Error::RustError(e.to_string())
+        worker::Error::RustError(format!("{e:#}"))
     }
 }
 
 impl From<ConfigError> for worker::Error {
     fn from(e: ConfigError) -> Self {
-        worker::Error::RustError(e.to_string())
+        worker::Error::RustError(format!("{e:#}"))
     }
 }
 
@@ -67,7 +67,7 @@ impl Sessions {
         match self.manager.finish(session, response.status_code()).await {
             Ok(outcome) => apply(outcome, response),
             Err(e) => {
-                console_error!("edge-session: {e}");
+                console_error!("edge-session: {e:#}");
                 let (status, body) = response::failure(&e);
                 Response::error(body, status)
             }
@@ -106,7 +106,7 @@ where
     match Sessions::from_env(env) {
         Ok(sessions) => sessions.handle(req, handler).await,
         Err(e) => {
-            console_error!("{e}");
+            console_error!("{e:#}");
             Response::error(response::INTERNAL_ERROR_BODY, 500)
         }
     }
