@@ -129,7 +129,7 @@ pub fn failure(e: &FinishError) -> (u16, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::StoreError;
+    use crate::store::{BackendError, StoreOp};
 
     #[test]
     fn vary_keeps_what_is_there_and_adds_cookie_once() {
@@ -146,7 +146,7 @@ mod tests {
         let (status, body) = failure(&FinishError::Interrupted);
         assert_eq!(status, 400);
         assert!(body.contains("logged out in a concurrent request"));
-        let store = FinishError::Store(StoreError::Backend("KV PUT failed: 503 secret-detail".into()));
+        let store = FinishError::Store(BackendError::new(StoreOp::KvPut, "503 secret-detail").into());
         assert_eq!(failure(&store), (500, INTERNAL_ERROR_BODY.to_owned()));
     }
 }

@@ -226,3 +226,27 @@ fn the_error_names_are_exported_from_the_one_table() {
     assert_eq!(source, Some(&refused));
     assert_eq!(format!("{e:#}"), "edge-session configuration: SECRET_KEY: is required");
 }
+
+#[wasm_bindgen_test]
+async fn a_kv_exception_is_kept_as_the_value_it_was() {
+    use edge_session::platform::KvCache;
+    use edge_session::store::cache::CacheStore;
+    use edge_session::store::{StoreError, StoreOp};
+    use edge_session::SessionKey;
+    let kv = KvCache::new(failingKv(), "p:", None);
+    let key = SessionKey::parse("abcdefghijklmnopqrstuvwxyz012345").unwrap();
+    let e = kv.get(&key).await.unwrap_err();
+    let StoreError::Backend(b) = &e else { panic!("{e:?}") };
+    assert_eq!(b.op(), StoreOp::KvGet);
+    let thrown = b.js_value().expect("the exception is kept");
+    assert_eq!(
+        thrown.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())).as_deref(),
+        Some("KV GET failed: 503")
+    );
+    assert_eq!(std::error::Error::source(&e).map(|s| s.to_string()).as_deref(), Some("KV GET failed: 503"));
+    assert_eq!(e.to_string(), "session store failed: KV get");
+    assert_eq!(format!("{e:#}"), "session store failed: KV get: KV GET failed: 503");
+    let record = edge_session::Record { data: "d".into(), expires_at: i64::MAX, version: 1 };
+    let put = kv.set(&key, &record, 60).await.unwrap_err();
+    assert!(matches!(&put, StoreError::Backend(b) if b.op() == StoreOp::KvPut && b.js_value().is_some()));
+}

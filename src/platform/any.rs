@@ -4,7 +4,7 @@ use super::{DurableStore, KvCache};
 use crate::key::SessionKey;
 use crate::record::Record;
 use crate::store::cache::{CacheEngine, CachedStore};
-use crate::store::{SessionStore, StoreError};
+use crate::store::{BackendError, SessionStore, StoreError, StoreOp};
 
 /// The store of the configured engine.
 #[derive(Clone)]
@@ -30,25 +30,25 @@ macro_rules! each {
     };
 }
 
-fn no_store() -> StoreError {
-    StoreError::Backend("the signed_cookies engine has no server-side store".into())
+fn no_store(op: StoreOp) -> StoreError {
+    BackendError::new(op, "the signed_cookies engine has no server-side store").into()
 }
 
 impl SessionStore for AnyStore {
     async fn load(&self, key: &SessionKey, min_version: u64) -> Result<Option<Record>, StoreError> {
-        each!(self, s => s.load(key, min_version).await, Err(no_store()))
+        each!(self, s => s.load(key, min_version).await, Err(no_store(StoreOp::Load)))
     }
     async fn create(&self, key: &SessionKey, record: &Record) -> Result<u64, StoreError> {
-        each!(self, s => s.create(key, record).await, Err(no_store()))
+        each!(self, s => s.create(key, record).await, Err(no_store(StoreOp::Create)))
     }
     async fn save(&self, key: &SessionKey, record: &Record) -> Result<u64, StoreError> {
-        each!(self, s => s.save(key, record).await, Err(no_store()))
+        each!(self, s => s.save(key, record).await, Err(no_store(StoreOp::Save)))
     }
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
-        each!(self, s => s.delete(key).await, Err(no_store()))
+        each!(self, s => s.delete(key).await, Err(no_store(StoreOp::Delete)))
     }
     async fn exists(&self, key: &SessionKey) -> Result<bool, StoreError> {
-        each!(self, s => s.exists(key).await, Err(no_store()))
+        each!(self, s => s.exists(key).await, Err(no_store(StoreOp::Exists)))
     }
     fn save_detects_missing(&self) -> bool {
         each!(self, s => s.save_detects_missing(), true)

@@ -12,7 +12,7 @@ use crate::key::SessionKey;
 use crate::metrics::count;
 use crate::record::Record;
 use crate::store::object::{parse_reply, reply_record, reply_version, ObjectOp};
-use crate::store::{SessionStore, StoreError};
+use crate::store::{SessionStore, StoreError, StoreOp};
 
 /// The client of the session objects behind a Durable Object namespace.
 #[derive(Clone)]
@@ -29,7 +29,7 @@ impl DurableStore {
     async fn call(&self, key: &SessionKey, op: ObjectOp) -> Result<serde_json::Value, StoreError> {
         count(|c| c.do_call += 1);
         let ns: &DurableObjectNamespace = self.namespace.unchecked_ref();
-        let err = |e: JsValue| js_error("Durable Object unreachable", &e);
+        let err = |e: JsValue| js_error(StoreOp::ObjectCall, "unreachable", e);
         let stub = ns.stub(&ns.id_from_name(key.as_str()).map_err(err)?).map_err(err)?;
         let init = object(&[("method", "POST".into()), ("body", op.to_body().into())]);
         let response: FetchResponse = JsFuture::from(stub.fetch("https://session-object/", &init).map_err(err)?)

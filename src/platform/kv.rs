@@ -21,7 +21,7 @@ use crate::key::SessionKey;
 use crate::metrics::count;
 use crate::record::Record;
 use crate::store::cache::CacheStore;
-use crate::store::StoreError;
+use crate::store::{StoreError, StoreOp};
 
 /// KV's smallest `expirationTtl` and `cacheTtl`.
 pub const KV_MIN_TTL: i64 = 60;
@@ -56,8 +56,9 @@ impl CacheStore for KvCache {
         if let Some(ttl) = self.cache_ttl {
             options.push(("cacheTtl", JsValue::from_f64(ttl as f64)));
         }
-        let promise = self.ns().get_text(&self.name(key), &object(&options)).map_err(|e| js_error("KV get", &e))?;
-        let value = JsFuture::from(promise).await.map_err(|e| js_error("KV get", &e))?;
+        let failed = |e| js_error(StoreOp::KvGet, "", e);
+        let promise = self.ns().get_text(&self.name(key), &object(&options)).map_err(failed)?;
+        let value = JsFuture::from(promise).await.map_err(failed)?;
         // A value that does not decode is treated as absent (and logged): it
         // can only come from another writer of the namespace.
         Ok(value.as_string().and_then(|t| match Record::from_json(&t) {
@@ -73,14 +74,15 @@ impl CacheStore for KvCache {
         count(|c| c.kv_put += 1);
         let ttl = ttl.max(KV_MIN_TTL);
         let options = object(&[("expirationTtl", JsValue::from_f64(ttl as f64))]);
-        let promise =
-            self.ns().put(&self.name(key), &record.to_json(), &options).map_err(|e| js_error("KV put", &e))?;
-        JsFuture::from(promise).await.map(drop).map_err(|e| js_error("KV put", &e))
+        let failed = |e| js_error(StoreOp::KvPut, "", e);
+        let promise = self.ns().put(&self.name(key), &record.to_json(), &options).map_err(failed)?;
+        JsFuture::from(promise).await.map(drop).map_err(failed)
     }
 
     async fn remove(&self, key: &SessionKey) -> Result<(), StoreError> {
         count(|c| c.kv_delete += 1);
-        let promise = self.ns().remove(&self.name(key)).map_err(|e| js_error("KV delete", &e))?;
-        JsFuture::from(promise).await.map(drop).map_err(|e| js_error("KV delete", &e))
+        let failed = |e| js_error(StoreOp::KvDelete, "", e);
+        let promise = self.ns().remove(&self.name(key)).map_err(failed)?;
+        JsFuture::from(promise).await.map(drop).map_err(failed)
     }
 }

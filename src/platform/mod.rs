@@ -21,6 +21,7 @@ use std::cell::RefCell;
 use crate::clock::Clock;
 use crate::key::OsKeySource;
 use crate::manager::{SessionConfig, SessionManager};
+use crate::store::{BackendError, StoreError, StoreOp};
 
 /// The clock of a Worker: `Date.now()`, in whole seconds.
 #[derive(Debug, Clone, Copy, Default)]
@@ -84,11 +85,8 @@ pub fn manager_from_env(env: &EnvSource, warn: fn(&str)) -> Result<SessionManage
     Ok(manager)
 }
 
-fn js_error(what: &str, e: &wasm_bindgen::JsValue) -> crate::store::StoreError {
-    let message = js_sys::Reflect::get(e, &"message".into())
-        .ok()
-        .and_then(|m| m.as_string())
-        .or_else(|| e.as_string())
-        .unwrap_or_else(|| "JavaScript exception".to_owned());
-    crate::store::StoreError::Backend(format!("{what}: {message}"))
+/// A binding call of `op` that threw or rejected with `e`: the exception is
+/// kept as the cause ([`BackendError::js_value`](crate::store::BackendError::js_value)).
+fn js_error(op: StoreOp, detail: &str, e: wasm_bindgen::JsValue) -> StoreError {
+    BackendError::new(op, detail).with_js_source(e).into()
 }

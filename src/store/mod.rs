@@ -6,11 +6,14 @@
 //!
 //! Futures are single-threaded (no `Send`): a Worker isolate runs one thread.
 
+use std::error::Error;
 use std::fmt;
+use std::sync::Arc;
 
 use crate::key::SessionKey;
 pub use crate::record::Record;
 use crate::response::ErrorName;
+use crate::session::write_sources;
 
 pub mod cache;
 pub mod conformance;
@@ -21,7 +24,13 @@ pub mod object;
 pub use memory::MemoryStore;
 
 /// A store operation that failed.
+///
+/// `Display` says what failed at this level; the cause of a
+/// [`Backend`](Self::Backend) failure (a JavaScript exception, a reply that
+/// does not parse) is its [`source()`](Error::source). `{:#}` prints the
+/// whole chain on one line, `: `-separated, as the crate's logs do.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum StoreError {
     /// `create`: a record already exists under the key (Django's `CreateError`).
     Exists,
@@ -29,7 +38,7 @@ pub enum StoreError {
     /// (Django's `UpdateError`).
     Missing,
     /// The backend failed: a network error, a rate limit, an exception.
-    Backend(String),
+    Backend(BackendError),
 }
 
 impl StoreError {
@@ -44,12 +53,222 @@ impl fmt::Display for StoreError {
         match self {
             Self::Exists => f.write_str("a session with this key already exists"),
             Self::Missing => f.write_str("the session was deleted before it could be saved"),
-            Self::Backend(why) => write!(f, "session store failed: {why}"),
+            Self::Backend(b) => write!(f, "session store failed: {b}"),
+        }?;
+        if f.alternate() {
+            write_sources(f, self.source())?;
+        }
+        Ok(())
+    }
+}
+
+impl Error for StoreError {
+    /// The cause of a backend failure, when it has one (the payload,
+    /// [`BackendError`], is part of this error's own message).
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        match self {
+            Self::Backend(b) => b.source(),
+            _ => None,
         }
     }
 }
 
-impl std::error::Error for StoreError {}
+impl From<BackendError> for StoreError {
+    fn from(e: BackendError) -> Self {
+        Self::Backend(e)
+    }
+}
+
+/// The operation a [`BackendError`] happened in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StoreOp {
+    /// A Workers KV `get`.
+    KvGet,
+    /// A Workers KV `put`.
+    KvPut,
+    /// A Workers KV `delete`.
+    KvDelete,
+    /// A request to a session's Durable Object, or its reply.
+    ObjectCall,
+    /// [`SessionStore::load`], where no backend call is more precise.
+    Load,
+    /// [`SessionStore::create`], where no backend call is more precise.
+    Create,
+    /// [`SessionStore::save`], where no backend call is more precise.
+    Save,
+    /// [`SessionStore::delete`], where no backend call is more precise.
+    Delete,
+    /// [`SessionStore::exists`], where no backend call is more precise.
+    Exists,
+    /// [`SessionStore::clear_expired`].
+    ClearExpired,
+}
+
+impl StoreOp {
+    /// How messages name the operation (`KV get`, `Durable Object call`, `load`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::KvGet => "KV get",
+            Self::KvPut => "KV put",
+            Self::KvDelete => "KV delete",
+            Self::ObjectCall => "Durable Object call",
+            Self::Load => "load",
+            Self::Create => "create",
+            Self::Save => "save",
+            Self::Delete => "delete",
+            Self::Exists => "exists",
+            Self::ClearExpired => "clear_expired",
+        }
+    }
+}
+
+impl fmt::Display for StoreOp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A backend failure: which operation, what went wrong there, and the cause
+/// if there is one ([`source()`](Error::source)): a Rust error, or on wasm32
+/// (feature `platform`) the JavaScript exception the binding threw, kept as
+/// the value it was (`js_value()`, feature `platform`).
+///
+/// Equality compares the operation and the detail, not the cause (a
+/// JavaScript value has no meaningful equality here).
+///
+/// ```
+/// use edge_session::store::{BackendError, StoreError, StoreOp};
+/// use std::error::Error;
+///
+/// let e = StoreError::from(
+///     BackendError::new(StoreOp::Load, "reply is not JSON").with_source(serde_json::from_str::<u8>("?").unwrap_err()),
+/// );
+/// assert_eq!(e.to_string(), "session store failed: load: reply is not JSON");
+/// assert!(e.source().is_some_and(|c| c.is::<serde_json::Error>()));
+/// assert!(format!("{e:#}").starts_with("session store failed: load: reply is not JSON: expected value"));
+/// ```
+#[derive(Debug, Clone)]
+pub struct BackendError {
+    op: StoreOp,
+    detail: String,
+    cause: Option<Cause>,
+}
+
+#[derive(Debug, Clone)]
+enum Cause {
+    Rust(Arc<dyn Error + Send + Sync + 'static>),
+    #[cfg(feature = "platform")]
+    Js(JsCause),
+}
+
+impl BackendError {
+    /// A failure of `op`; `detail` says what went wrong (may be empty when
+    /// the cause says it all).
+    pub fn new(op: StoreOp, detail: impl Into<String>) -> Self {
+        Self { op, detail: detail.into(), cause: None }
+    }
+
+    /// With `cause` as its [`source()`](Error::source).
+    pub fn with_source(mut self, cause: impl Into<Box<dyn Error + Send + Sync + 'static>>) -> Self {
+        self.cause = Some(Cause::Rust(Arc::from(cause.into())));
+        self
+    }
+
+    /// With the JavaScript exception `value` as its cause: kept as it is
+    /// ([`js_value`](Self::js_value)); its `message` (or the value itself,
+    /// if a string) is what [`source()`](Error::source) displays.
+    #[cfg(feature = "platform")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "platform")))]
+    pub fn with_js_source(mut self, value: wasm_bindgen::JsValue) -> Self {
+        self.cause = Some(Cause::Js(JsCause::new(value)));
+        self
+    }
+
+    /// The operation that failed.
+    pub fn op(&self) -> StoreOp {
+        self.op
+    }
+
+    /// What went wrong in it (without the cause's message).
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
+    /// The JavaScript exception that caused the failure, as it was thrown
+    /// (an `Error` object with its stack and properties, or whatever value).
+    #[cfg(feature = "platform")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "platform")))]
+    pub fn js_value(&self) -> Option<&wasm_bindgen::JsValue> {
+        match &self.cause {
+            Some(Cause::Js(js)) => Some(&js.value),
+            _ => None,
+        }
+    }
+}
+
+impl PartialEq for BackendError {
+    fn eq(&self, other: &Self) -> bool {
+        self.op == other.op && self.detail == other.detail
+    }
+}
+
+impl Eq for BackendError {}
+
+impl fmt::Display for BackendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.op.as_str())?;
+        if !self.detail.is_empty() {
+            write!(f, ": {}", self.detail)?;
+        }
+        if f.alternate() {
+            write_sources(f, self.source())?;
+        }
+        Ok(())
+    }
+}
+
+impl Error for BackendError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        match &self.cause {
+            None => None,
+            Some(Cause::Rust(e)) => Some(e.as_ref()),
+            #[cfg(feature = "platform")]
+            Some(Cause::Js(js)) => Some(js),
+        }
+    }
+}
+
+/// A JavaScript exception as a Rust error: the value, and the message read
+/// from it once (its `message`, or the value if it is a string).
+#[cfg(feature = "platform")]
+#[derive(Debug, Clone)]
+struct JsCause {
+    value: wasm_bindgen::JsValue,
+    message: String,
+}
+
+#[cfg(feature = "platform")]
+impl JsCause {
+    fn new(value: wasm_bindgen::JsValue) -> Self {
+        let message = js_sys::Reflect::get(&value, &"message".into())
+            .ok()
+            .and_then(|m| m.as_string())
+            .or_else(|| value.as_string())
+            .unwrap_or_else(|| "JavaScript exception".to_owned());
+        Self { value, message }
+    }
+}
+
+#[cfg(feature = "platform")]
+impl fmt::Display for JsCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+#[cfg(feature = "platform")]
+impl Error for JsCause {}
 
 /// A store of session records.
 ///
@@ -88,5 +307,95 @@ pub trait SessionStore {
     /// is never written again.
     fn save_detects_missing(&self) -> bool {
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::{Clock, FixedClock};
+    use crate::record::CorruptRecord;
+    use crate::session::SessionError;
+    use crate::store::cache::CacheStore;
+    use crate::testing::{FakeKv, FakeObject, Fault};
+
+    fn key() -> SessionKey {
+        SessionKey::parse("abcdefghijklmnopqrstuvwxyz012345").unwrap()
+    }
+
+    #[test]
+    fn a_backend_error_says_which_operation_failed_and_gives_its_cause_as_source() {
+        let e =
+            StoreError::from(BackendError::new(StoreOp::ObjectCall, "the reply's record").with_source(CorruptRecord));
+        let StoreError::Backend(b) = &e else { panic!("{e:?}") };
+        assert_eq!((b.op(), b.detail()), (StoreOp::ObjectCall, "the reply's record"));
+        assert_eq!(e.to_string(), "session store failed: Durable Object call: the reply's record");
+        assert!(e.source().is_some_and(|s| s.is::<CorruptRecord>()), "the payload is not the cause; its cause is");
+        assert_eq!(
+            format!("{e:#}"),
+            "session store failed: Durable Object call: the reply's record: stored session record does not decode"
+        );
+        // Without a cause: no source, and an empty detail adds nothing.
+        let bare = StoreError::from(BackendError::new(StoreOp::KvGet, ""));
+        assert!(bare.source().is_none());
+        assert_eq!(format!("{bare:#}"), "session store failed: KV get");
+        assert_eq!(StoreError::Missing.source().map(|s| s.to_string()), None);
+    }
+
+    #[test]
+    fn backend_errors_compare_by_operation_and_detail_not_by_cause() {
+        let plain = BackendError::new(StoreOp::KvPut, "429 Too Many Requests");
+        assert_eq!(plain.clone().with_source(CorruptRecord), plain);
+        assert_ne!(BackendError::new(StoreOp::KvDelete, "429 Too Many Requests"), plain);
+        assert_ne!(BackendError::new(StoreOp::KvPut, "503"), plain);
+        assert_ne!(StoreError::from(plain), StoreError::Missing);
+    }
+
+    #[test]
+    fn a_string_cause_is_a_source_too() {
+        let e = BackendError::new(StoreOp::Save, "refused").with_source("quota exceeded");
+        assert_eq!(e.source().map(|s| s.to_string()).as_deref(), Some("quota exceeded"));
+        assert_eq!(format!("{e:#}"), "save: refused: quota exceeded");
+    }
+
+    #[test]
+    fn durable_object_replies_that_do_not_parse_keep_the_parse_error() {
+        let e = object::parse_reply("not json").unwrap_err();
+        assert!(matches!(&e, StoreError::Backend(b) if b.op() == StoreOp::ObjectCall));
+        assert!(e.source().is_some_and(|s| s.is::<serde_json::Error>()));
+        let e = object::reply_record(&serde_json::json!({"record": "{}"})).unwrap_err();
+        assert!(e.source().is_some_and(|s| s.is::<CorruptRecord>()));
+        let e = object::parse_reply(r#"{"error":"boom"}"#).unwrap_err();
+        assert_eq!(e.to_string(), "session store failed: Durable Object call: the session object failed: boom");
+    }
+
+    #[test]
+    fn the_doubles_report_the_operation_that_failed() {
+        let clock = FixedClock::new(1_765_000_000);
+        let kv = FakeKv::consistent(clock.clone());
+        let record = Record { data: "d".into(), expires_at: clock.now() + 100, version: 1 };
+        pollster::block_on(async {
+            kv.fail_gets(true);
+            kv.fail_puts(true);
+            kv.fail_deletes(true);
+            let op = |e: StoreError| match e {
+                StoreError::Backend(b) => b.op(),
+                other => panic!("{other:?}"),
+            };
+            assert_eq!(kv.get(&key()).await.map_err(op), Err(StoreOp::KvGet));
+            assert_eq!(kv.set(&key(), &record, 60).await.map_err(op), Err(StoreOp::KvPut));
+            assert_eq!(kv.remove(&key()).await.map_err(op), Err(StoreOp::KvDelete));
+
+            let object = FakeObject::memory(clock.clone());
+            object.set_fault(Fault::Unreachable);
+            let e = object.load(&key(), 0).await.unwrap_err();
+            assert_eq!(e, StoreError::from(BackendError::new(StoreOp::ObjectCall, "unreachable (load)")));
+            assert_eq!(object.clear_expired().await.map_err(op), Err(StoreOp::ClearExpired));
+
+            // Through a session, the chain still leads to the store's error.
+            let wrapped = SessionError::Store(e);
+            let inner = wrapped.source().and_then(|s| s.downcast_ref::<StoreError>());
+            assert!(matches!(inner, Some(StoreError::Backend(b)) if b.op() == StoreOp::ObjectCall));
+        });
     }
 }

@@ -15,7 +15,7 @@
 
 use serde_json::{json, Value};
 
-use super::StoreError;
+use super::{BackendError, StoreError, StoreOp};
 use crate::record::Record;
 
 /// An operation on a session object.
@@ -132,13 +132,15 @@ pub fn on_alarm(stored: Option<&str>, now: i64) -> Option<i64> {
 
 /// Reads a reply: the JSON value, or the store error it reports.
 pub fn parse_reply(text: &str) -> Result<Value, StoreError> {
-    let reply: Value =
-        serde_json::from_str(text).map_err(|_| StoreError::Backend("session object: reply is not JSON".into()))?;
+    let reply: Value = serde_json::from_str(text)
+        .map_err(|e| BackendError::new(StoreOp::ObjectCall, "the reply is not JSON").with_source(e))?;
     match reply.get("error").and_then(Value::as_str) {
         None => Ok(reply),
         Some("exists") => Err(StoreError::Exists),
         Some("missing") => Err(StoreError::Missing),
-        Some(other) => Err(StoreError::Backend(format!("session object: {other}"))),
+        Some(other) => {
+            Err(BackendError::new(StoreOp::ObjectCall, format!("the session object failed: {other}")).into())
+        }
     }
 }
 
@@ -146,9 +148,9 @@ pub fn parse_reply(text: &str) -> Result<Value, StoreError> {
 pub fn reply_record(reply: &Value) -> Result<Option<Record>, StoreError> {
     match reply.get("record").and_then(Value::as_str) {
         None => Ok(None),
-        Some(text) => {
-            Record::from_json(text).map(Some).map_err(|e| StoreError::Backend(format!("session object: {e}")))
-        }
+        Some(text) => Record::from_json(text)
+            .map(Some)
+            .map_err(|e| BackendError::new(StoreOp::ObjectCall, "the reply's record").with_source(e).into()),
     }
 }
 
@@ -157,7 +159,7 @@ pub fn reply_version(reply: &Value) -> Result<u64, StoreError> {
     reply
         .get("version")
         .and_then(Value::as_u64)
-        .ok_or_else(|| StoreError::Backend("session object: reply without version".into()))
+        .ok_or_else(|| BackendError::new(StoreOp::ObjectCall, "the reply has no version").into())
 }
 
 #[cfg(test)]

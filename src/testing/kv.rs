@@ -30,7 +30,7 @@ use crate::clock::{Clock, FixedClock};
 use crate::key::SessionKey;
 use crate::metrics::count;
 use crate::store::cache::CacheStore;
-use crate::store::{Record, StoreError};
+use crate::store::{BackendError, Record, StoreError, StoreOp};
 
 /// KV's smallest `expirationTtl` and `cacheTtl`.
 pub const KV_MIN_TTL: i64 = 60;
@@ -198,7 +198,8 @@ impl FakeKv {
         let mut last = self.0.last_write.borrow_mut();
         if last.get(key).is_some_and(|&t| now - t < 1) {
             self.0.rejected_429.set(self.0.rejected_429.get() + 1);
-            return Err(StoreError::Backend("KV PUT failed: 429 Too Many Requests".into()));
+            let op = if delete { StoreOp::KvDelete } else { StoreOp::KvPut };
+            return Err(BackendError::new(op, "429 Too Many Requests").into());
         }
         last.insert(key.to_owned(), now);
         Ok(())
@@ -209,10 +210,8 @@ impl FakeKv {
         count(|c| if delete { c.kv_delete += 1 } else { c.kv_put += 1 });
         let failing = if delete { &self.0.fail_deletes } else { &self.0.fail_puts };
         if failing.get() {
-            return Err(StoreError::Backend(format!(
-                "KV {} failed: 503 Service Unavailable",
-                if delete { "DELETE" } else { "PUT" }
-            )));
+            let op = if delete { StoreOp::KvDelete } else { StoreOp::KvPut };
+            return Err(BackendError::new(op, "503 Service Unavailable").into());
         }
         self.rate_limited(key.as_str(), delete)?;
         let now = self.now();
@@ -242,7 +241,7 @@ impl CacheStore for KvAt {
         let kv = &self.kv;
         count(|c| c.kv_get += 1);
         if kv.0.fail_gets.get() {
-            return Err(StoreError::Backend("KV GET failed: 503 Service Unavailable".into()));
+            return Err(BackendError::new(StoreOp::KvGet, "503 Service Unavailable").into());
         }
         let now = kv.now();
         let ttl = kv.0.model.cache_ttl;

@@ -10,7 +10,7 @@ use crate::clock::Clock;
 use crate::key::SessionKey;
 use crate::metrics::count;
 use crate::store::MemoryStore;
-use crate::store::{Record, SessionStore, StoreError};
+use crate::store::{BackendError, Record, SessionStore, StoreError, StoreOp};
 
 /// How a [`FakeObject`] fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,11 +65,17 @@ impl<S> FakeObject<S> {
         self.fault.set(fault);
     }
 
+    // The failures are the client's (`platform::durable`): a Durable Object
+    // call that failed, whatever the store operation.
+    fn failed(detail: String) -> StoreError {
+        BackendError::new(StoreOp::ObjectCall, detail).into()
+    }
+
     fn before_read(&self, what: &str) -> Result<(), StoreError> {
         count(|c| c.do_call += 1);
         match self.fault.get() {
-            Fault::Unreachable => Err(StoreError::Backend(format!("Durable Object unreachable: {what}"))),
-            Fault::ReadsFail => Err(StoreError::Backend(format!("Durable Object: {what} failed (injected)"))),
+            Fault::Unreachable => Err(Self::failed(format!("unreachable ({what})"))),
+            Fault::ReadsFail => Err(Self::failed(format!("{what} failed (injected)"))),
             _ => Ok(()),
         }
     }
@@ -77,15 +83,15 @@ impl<S> FakeObject<S> {
     fn before_write(&self, what: &str) -> Result<(), StoreError> {
         count(|c| c.do_call += 1);
         match self.fault.get() {
-            Fault::Unreachable => Err(StoreError::Backend(format!("Durable Object unreachable: {what}"))),
-            Fault::WritesFail => Err(StoreError::Backend(format!("Durable Object: {what} failed (injected)"))),
+            Fault::Unreachable => Err(Self::failed(format!("unreachable ({what})"))),
+            Fault::WritesFail => Err(Self::failed(format!("{what} failed (injected)"))),
             _ => Ok(()),
         }
     }
 
     fn after<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
         match (self.fault.get(), result) {
-            (Fault::LostReply, Ok(_)) => Err(StoreError::Backend("Durable Object: network connection lost".into())),
+            (Fault::LostReply, Ok(_)) => Err(Self::failed("network connection lost".into())),
             (_, r) => r,
         }
     }
@@ -118,7 +124,7 @@ impl<S: SessionStore> SessionStore for FakeObject<S> {
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
         self.before_write("delete")?;
         if self.fault.get() == Fault::DeletesFail {
-            return Err(StoreError::Backend("Durable Object: delete threw".into()));
+            return Err(Self::failed("delete threw".into()));
         }
         self.after(self.inner.delete(key).await)
     }
@@ -131,7 +137,7 @@ impl<S: SessionStore> SessionStore for FakeObject<S> {
     async fn clear_expired(&self) -> Result<u64, StoreError> {
         match self.fault.get() {
             Fault::Unreachable | Fault::WritesFail => {
-                Err(StoreError::Backend("Durable Object: clear_expired failed (injected)".into()))
+                Err(BackendError::new(StoreOp::ClearExpired, "failed (injected)").into())
             }
             _ => self.inner.clear_expired().await,
         }
