@@ -59,6 +59,8 @@ step "wrangler deploy --dry-run (demo worker)" env WRANGLER_SEND_METRICS=false \
 step "npm package build (wasm-pack)" bash scripts/build-npm.sh
 step "npm bindings (wasm-bindgen-test in node)" env CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
   cargo test --target wasm32-unknown-unknown --features js --test js_bindings
+step "worker::Error conversions (wasm-bindgen-test in node)" env CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+  cargo test --target wasm32-unknown-unknown --features js,workers --test js_bindings
 step "npm package flows on workerd (packed tarball)" env EDGE_SESSION_WORKER=js \
   node --test 'tests/worker/engines.test.mjs' 'tests/worker/platform.test.mjs'
 step "npm/Rust interop on workerd" node --test 'tests/npm/*.test.mjs'

@@ -1,7 +1,9 @@
 //! The npm package's wasm-bindgen layer, run in Node by `wasm-pack test
 //! --node -- --features js --test js_bindings`: the JS-facing API over
 //! JavaScript KV and Durable Object bindings (plain JS objects here), the
-//! Durable Object protocol exports, and the value conversions.
+//! Durable Object protocol exports, and the value conversions. With
+//! `--features js,workers` it also checks what the `worker` integration makes
+//! of the errors (`worker::Error` keeping the JS exception as its source).
 #![cfg(all(target_arch = "wasm32", feature = "js"))]
 
 use edge_session::js::error_names;
@@ -249,4 +251,64 @@ async fn a_kv_exception_is_kept_as_the_value_it_was() {
     let record = edge_session::Record { data: "d".into(), expires_at: i64::MAX, version: 1 };
     let put = kv.set(&key, &record, 60).await.unwrap_err();
     assert!(matches!(&put, StoreError::Backend(b) if b.op() == StoreOp::KvPut && b.js_value().is_some()));
+}
+
+#[wasm_bindgen_test]
+async fn a_store_failure_rejects_with_a_named_error_whose_cause_is_the_exception() {
+    let sessions = WasmSessions::new(
+        vars(&[("SECRET_KEY", "k"), ("SESSION_ENGINE", "cache")]),
+        JsValue::UNDEFINED,
+        failingKv(),
+        JsValue::UNDEFINED,
+    )
+    .unwrap();
+    let session = sessions.new_session();
+    let rejected = JsFuture::from(sessions.save(&session)).await.unwrap_err();
+    let error: js_sys::Error = rejected.dyn_into().unwrap();
+    assert_eq!(String::from(error.name()), "StoreError");
+    let message = String::from(error.message());
+    assert!(message.starts_with("the session could not be saved or deleted: session store failed: KV "), "{message}");
+    let cause: js_sys::Error = error.cause().dyn_into().expect("the binding's exception is the cause");
+    assert!(String::from(cause.message()).starts_with("KV "), "the value the fake KV threw");
+    assert!(message.ends_with(&String::from(cause.message())), "{message}");
+
+    // A configuration error is named too (and has no cause).
+    let refused = WasmSessions::new(
+        vars(&[("SESSION_ENGINE", "db")]),
+        JsValue::UNDEFINED,
+        JsValue::UNDEFINED,
+        JsValue::UNDEFINED,
+    );
+    let error: js_sys::Error = refused.err().unwrap().dyn_into().unwrap();
+    assert_eq!(String::from(error.name()), "ConfigError");
+    assert!(String::from(error.message()).starts_with("edge-session configuration: SECRET_KEY"));
+    assert!(error.cause().is_undefined());
+}
+
+/// With `--features js,workers`: what a `worker` handler's `?` makes of a
+/// session error.
+#[cfg(feature = "workers")]
+#[wasm_bindgen_test]
+async fn a_worker_error_keeps_the_js_exception_as_its_source() {
+    use edge_session::platform::KvCache;
+    use edge_session::store::cache::CacheStore;
+    use edge_session::SessionError;
+    use edge_session::SessionKey;
+    let kv = KvCache::new(failingKv(), "p:", None);
+    let key = SessionKey::parse("abcdefghijklmnopqrstuvwxyz012345").unwrap();
+    let store = kv.get(&key).await.unwrap_err();
+    let e = worker::Error::from(SessionError::Store(store));
+    assert_eq!(
+        e.to_string(),
+        "StoreError: the session could not be loaded: session store failed: KV get: KV GET failed: 503"
+    );
+    let source = std::error::Error::source(&e).expect("the exception");
+    let worker::Error::UnknownJsError { original, .. } = source.downcast_ref::<worker::Error>().unwrap() else {
+        panic!("{source:?}")
+    };
+    let thrown: &js_sys::Error = original.dyn_ref().unwrap();
+    assert_eq!(String::from(thrown.message()), "KV GET failed: 503");
+    // Without a JS cause there is nothing worker::Error could hold: the message.
+    let plain = worker::Error::from(SessionError::KeyError("k".into()));
+    assert!(matches!(&plain, worker::Error::RustError(m) if m == "KeyError: \"k\""), "{plain:?}");
 }

@@ -16,7 +16,7 @@ use wasm_bindgen_futures::future_to_promise;
 
 use crate::manager::SessionManager;
 use crate::ops::OpsRequest;
-use crate::platform::{manager_from_env, AnyStore, EnvSource};
+use crate::platform::{manager_from_env, to_js_error, AnyStore, EnvSource};
 use crate::response::ErrorName;
 use crate::session::Session;
 use crate::store::object;
@@ -45,6 +45,14 @@ pub struct WasmSession {
     inner: Shared,
 }
 
+/// What a call rejects with when `e` failed it: a JS `Error` named from the
+/// name table (`StoreError`, `ConfigError`, ...), with the whole chain as
+/// its message, and the JavaScript exception behind it, if any, as its
+/// `cause` (the value the KV or Durable Object binding threw).
+fn thrown(e: &(dyn std::error::Error + 'static), name: &str) -> JsValue {
+    to_js_error(e, name).into()
+}
+
 fn busy() -> JsValue {
     JsError::new("edge-session: the session is in use by another call, or already committed (await each call)").into()
 }
@@ -69,7 +77,7 @@ impl WasmSessions {
     /// properties of `settings`; the KV and Durable Object bindings from
     /// `env` unless `kv` / `durable_object` are given.
     #[wasm_bindgen(constructor)]
-    pub fn new(env: JsValue, settings: JsValue, kv: JsValue, durable_object: JsValue) -> Result<WasmSessions, JsError> {
+    pub fn new(env: JsValue, settings: JsValue, kv: JsValue, durable_object: JsValue) -> Result<WasmSessions, JsValue> {
         let mut source = EnvSource::new(env);
         if settings.is_object() {
             for entry in js_sys::Object::entries(settings.unchecked_ref()).iter() {
@@ -90,7 +98,7 @@ impl WasmSessions {
         if durable_object.is_object() {
             source.set_durable_object(durable_object);
         }
-        let manager = manager_from_env(&source, console_warn).map_err(|e| JsError::new(&format!("{e:#}")))?;
+        let manager = manager_from_env(&source, console_warn).map_err(|e| thrown(&e, e.name()))?;
         Ok(Self { manager })
     }
 
@@ -146,7 +154,7 @@ impl WasmSessions {
                 .save(s)
                 .await
                 .map(|v| v.map_or(JsValue::NULL, |v| JsValue::from_str(&v)))
-                .map_err(|e| JsError::new(&format!("{e:#}")).into())
+                .map_err(|e| thrown(&e, e.name()))
         })
     }
 
@@ -155,11 +163,7 @@ impl WasmSessions {
     pub fn clear_expired(&self) -> js_sys::Promise {
         let manager = self.manager.clone();
         future_to_promise(async move {
-            manager
-                .clear_expired()
-                .await
-                .map(|n| JsValue::from_f64(n as f64))
-                .map_err(|e| JsError::new(&format!("{e:#}")).into())
+            manager.clear_expired().await.map(|n| JsValue::from_f64(n as f64)).map_err(|e| thrown(&e, e.name()))
         })
     }
 
@@ -181,7 +185,7 @@ impl WasmSession {
         with_session(&self.inner, async move |s| match s.get::<Value>(&key).await {
             Ok(Some(v)) => Ok(JsValue::from_str(&v.to_string())),
             Ok(None) => Ok(JsValue::UNDEFINED),
-            Err(e) => Err(JsError::new(&format!("{e:#}")).into()),
+            Err(e) => Err(thrown(&e, e.name())),
         })
     }
 

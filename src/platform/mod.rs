@@ -85,6 +85,20 @@ pub fn manager_from_env(env: &EnvSource, warn: fn(&str)) -> Result<SessionManage
     Ok(manager)
 }
 
+/// `e` as a JavaScript `Error`, for the front doors: named `name` (from
+/// [`ErrorName`](crate::session::ErrorName)), with the whole chain (`{:#}`) as its
+/// message, and, when a JavaScript exception caused it (a KV or Durable
+/// Object call that threw), that exception as its `cause`, the value itself.
+#[cfg(any(feature = "workers", feature = "js"))]
+pub(crate) fn to_js_error(e: &(dyn std::error::Error + 'static), name: &str) -> js_sys::Error {
+    let error = js_sys::Error::new(&format!("{e:#}"));
+    error.set_name(name);
+    if let Some(cause) = crate::store::js_cause_of(e) {
+        error.set_cause(cause);
+    }
+    error
+}
+
 /// A binding call of `op` that threw or rejected with `e`: the exception is
 /// kept as the cause ([`BackendError::js_value`](crate::store::BackendError::js_value)).
 fn js_error(op: StoreOp, detail: &str, e: wasm_bindgen::JsValue) -> StoreError {

@@ -270,6 +270,20 @@ impl fmt::Display for JsCause {
 #[cfg(feature = "platform")]
 impl Error for JsCause {}
 
+/// The first JavaScript exception in `e`'s chain (`e` itself, then its
+/// sources): what the front doors hand to JavaScript as the `cause`.
+#[cfg(any(feature = "workers", feature = "js"))]
+pub(crate) fn js_cause_of<'a>(e: &'a (dyn Error + 'static)) -> Option<&'a wasm_bindgen::JsValue> {
+    let mut next = Some(e);
+    while let Some(e) = next {
+        if let Some(js) = e.downcast_ref::<JsCause>() {
+            return Some(&js.value);
+        }
+        next = e.source();
+    }
+    None
+}
+
 /// A store of session records.
 ///
 /// Every store runs [`conformance::run`]. Records whose `expires_at` has passed

@@ -12,25 +12,45 @@ use worker::{console_error, Env, Request, Response};
 
 use super::console_warn;
 use crate::manager::{FinishError, Outcome, SessionManager};
-use crate::platform::{manager_from_env, AnyStore, ConfigError, EnvSource};
+use crate::platform::{manager_from_env, to_js_error, AnyStore, ConfigError, EnvSource};
 use crate::response;
 use crate::session::{Session, SessionError};
 
+/// `e` as a `worker::Error`, keeping what `worker` 0.8.7 can keep.
+///
+/// Its `Error` cannot carry a Rust error as its `source()`: the variants that
+/// wrap an error wrap particular types (`Io`, `SerdeJsonError`, ...), and
+/// `RustError` is a string. It can carry a JavaScript error and that error's
+/// `cause` chain (`UnknownJsError`, made from a `js_sys::Error`). So a failure
+/// a JavaScript exception caused (a KV or Durable Object call that threw)
+/// becomes a JS `Error` named after the failure (`StoreError`), with the whole
+/// chain as its message and the exception as its `cause`: the
+/// `worker::Error`'s `source()` is then that exception (`to_js_value()` gives
+/// the value thrown), and a handler that returns the error hands the runtime
+/// the same chain. Any other failure has no cause `worker::Error` could hold:
+/// it keeps its message, the whole chain (`{:#}`), in `RustError`.
+fn worker_error(e: &(dyn std::error::Error + 'static), name: &str) -> worker::Error {
+    match crate::store::js_cause_of(e) {
+        Some(_) => to_js_error(e, name).into(),
+        None => worker::Error::RustError(format!("{e:#}")),
+    }
+}
+
 impl From<SessionError> for worker::Error {
     fn from(e: SessionError) -> Self {
-        worker::Error::RustError(format!("{e:#}"))
+        worker_error(&e, e.name())
     }
 }
 
 impl From<FinishError> for worker::Error {
     fn from(e: FinishError) -> Self {
-        worker::Error::RustError(format!("{e:#}"))
+        worker_error(&e, e.name())
     }
 }
 
 impl From<ConfigError> for worker::Error {
     fn from(e: ConfigError) -> Self {
-        worker::Error::RustError(format!("{e:#}"))
+        worker_error(&e, e.name())
     }
 }
 
