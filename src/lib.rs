@@ -29,7 +29,7 @@
 //! let manager = SessionManager::new(settings, store, clock.clone(), OsKeySource);
 //!
 //! // A request without a cookie: the handler stores something.
-//! let mut session = manager.load(None);
+//! let mut session = manager.session(None);
 //! session.set("cart", serde_json::json!([1, 2])).await.unwrap();
 //! let outcome = manager.finish(session, 200).await.unwrap();
 //! let set_cookie = outcome.set_cookie.unwrap();
@@ -37,7 +37,7 @@
 //!
 //! // The next request sends the cookie back and reads the data.
 //! let cookie = set_cookie.split(';').next().unwrap();
-//! let mut session = manager.load(Some(cookie.as_bytes()));
+//! let mut session = manager.session(Some(cookie.as_bytes()));
 //! assert_eq!(session.get("cart").await.unwrap(), Some(serde_json::json!([1, 2])));
 //! # });
 //! ```

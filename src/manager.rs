@@ -16,7 +16,7 @@ use crate::decision::{decide, CookieAction, ResponsePlan};
 use crate::key::{KeySource, SessionKey};
 use crate::record::MAX_RECORD_BYTES;
 use crate::response::ErrorName;
-use crate::session::{write_sources, Context, Identity, Session, SessionError};
+use crate::session::{write_sources, Identity, Session, SessionError, Shared};
 use crate::settings::{Engine, Settings};
 use crate::store::{SessionStore, StoreError};
 
@@ -119,7 +119,7 @@ pub struct Outcome {
 /// everything a configuration shares. Build it once per isolate and pair it
 /// with each request's store ([`SessionManager::from_config`]).
 #[derive(Clone)]
-pub struct SessionConfig(Rc<Context>);
+pub struct SessionConfig(Rc<Shared>);
 
 impl SessionConfig {
     /// Derives the signing keys (a few SHA-256 computations, once).
@@ -138,7 +138,7 @@ impl SessionConfig {
     /// # Ok(()) }
     /// ```
     pub fn new(settings: Settings, clock: impl Clock + 'static, keys: impl KeySource + 'static) -> Self {
-        Self(Rc::new(Context::new(settings, Box::new(clock), Box::new(keys))))
+        Self(Rc::new(Shared::new(settings, Box::new(clock), Box::new(keys))))
     }
 
     /// The settings.
@@ -161,7 +161,7 @@ impl SessionConfig {
 
 /// Loads and finishes sessions for one configuration and store.
 pub struct SessionManager<S> {
-    ctx: Rc<Context>,
+    ctx: Rc<Shared>,
     store: S,
 }
 
@@ -271,19 +271,19 @@ impl<S: SessionStore + Clone> SessionManager<S> {
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
     /// # let clock = FixedClock::new(1_765_000_000);
     /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock.clone(), OsKeySource);
-    /// let mut session = manager.load(None); // a request without a cookie
+    /// let mut session = manager.session(None); // a request without a cookie
     /// session.insert("user", "ada").await?;
     /// let set_cookie = manager.finish(session, 200).await?.set_cookie.unwrap_or_default();
     ///
     /// let cookie = set_cookie.split(';').next().unwrap_or_default(); // what the browser sends back
-    /// let mut session = manager.load(Some(cookie.as_bytes()));
+    /// let mut session = manager.session(Some(cookie.as_bytes()));
     /// assert_eq!(session.get::<String>("user").await?.as_deref(), Some("ada"));
     ///
-    /// let forged = manager.load(Some(b"sessionid=0123456789abcdefghijklmnopqrstuv.1.forged"));
+    /// let forged = manager.session(Some(b"sessionid=0123456789abcdefghijklmnopqrstuv.1.forged"));
     /// assert_eq!(forged.session_key(), None);
     /// # Ok(()) }) }
     /// ```
-    pub fn load(&self, cookie_header: Option<&[u8]>) -> Session<S> {
+    pub fn session(&self, cookie_header: Option<&[u8]>) -> Session<S> {
         let name = &self.ctx.settings.cookie.name;
         let value = cookie_header.and_then(|h| cookie::find(h, name));
         let had_cookie = value.is_some();
@@ -292,16 +292,16 @@ impl<S: SessionStore + Clone> SessionManager<S> {
                 let token = value
                     .and_then(|v| std::str::from_utf8(v).ok())
                     .filter(|t| !t.is_empty() && t.len() <= MAX_COOKIE_BYTES);
-                self.session(Identity::signed(token.map(str::to_owned)), 0).with_request(had_cookie, false)
+                self.make(Identity::signed(token.map(str::to_owned)), 0).with_request(had_cookie, false)
             }
             _ => match value.and_then(|v| self.ctx.cookie_signer.verify(v)) {
-                Some(c) => self.session(Identity::unread(c.key), c.version).with_request(had_cookie, c.used_fallback),
-                None => self.session(Identity::fresh(), 0).with_request(had_cookie, false),
+                Some(c) => self.make(Identity::unread(c.key), c.version).with_request(had_cookie, c.used_fallback),
+                None => self.make(Identity::fresh(), 0).with_request(had_cookie, false),
             },
         }
     }
 
-    fn session(&self, identity: Identity, version: u64) -> Session<S> {
+    fn make(&self, identity: Identity, version: u64) -> Session<S> {
         Session::new(self.ctx.clone(), self.store.clone(), identity, version)
     }
 
@@ -322,8 +322,8 @@ impl<S: SessionStore + Clone> SessionManager<S> {
     /// ```
     pub fn new_session(&self) -> Session<S> {
         match self.ctx.settings.engine {
-            Engine::SignedCookies => self.session(Identity::signed(None), 0),
-            _ => self.session(Identity::fresh(), 0),
+            Engine::SignedCookies => self.make(Identity::signed(None), 0),
+            _ => self.make(Identity::fresh(), 0),
         }
     }
 
@@ -349,8 +349,8 @@ impl<S: SessionStore + Clone> SessionManager<S> {
     /// ```
     pub fn open(&self, key: &str) -> Session<S> {
         match (self.ctx.settings.engine, SessionKey::parse(key)) {
-            (Engine::SignedCookies, _) => self.session(Identity::signed(Some(key.to_owned())), 0),
-            (_, Some(k)) => self.session(Identity::unread(k), 0),
+            (Engine::SignedCookies, _) => self.make(Identity::signed(Some(key.to_owned())), 0),
+            (_, Some(k)) => self.make(Identity::unread(k), 0),
             (_, None) => self.new_session(),
         }
     }
@@ -492,13 +492,13 @@ impl<S: SessionStore + Clone> SessionManager<S> {
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
     /// # let clock = FixedClock::new(1_765_000_000);
     /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock.clone(), OsKeySource);
-    /// let mut session = manager.load(None);
+    /// let mut session = manager.session(None);
     /// session.insert("cart", [1, 2]).await?;
     /// let outcome = manager.finish(session, 200).await?;
     /// assert!(outcome.vary_cookie); // add `Vary: Cookie`
     /// assert!(outcome.set_cookie.is_some_and(|c| c.starts_with("sessionid="))); // append as Set-Cookie
     ///
-    /// let mut session = manager.load(None);
+    /// let mut session = manager.session(None);
     /// session.insert("cart", [1, 2]).await?;
     /// let outcome = manager.finish(session, 500).await?; // a 5xx saves nothing
     /// assert_eq!(outcome.set_cookie, None);

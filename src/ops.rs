@@ -262,7 +262,7 @@ mod tests {
         let m = manager();
         let req = OpsRequest::parse(body.as_bytes()).unwrap();
         pollster::block_on(async {
-            let mut s = m.load(None);
+            let mut s = m.session(None);
             req.run(&mut s).await
         })
     }

@@ -196,7 +196,7 @@ impl SessionError {
 
 /// What every session of one configuration shares: settings, clock, key
 /// source and the keyed signers (derived once, not per request).
-pub(crate) struct Context {
+pub(crate) struct Shared {
     pub settings: Settings,
     pub clock: Box<dyn Clock>,
     pub keys: Box<dyn KeySource>,
@@ -205,7 +205,7 @@ pub(crate) struct Context {
     pub signed_cookies_signer: TimestampSigner,
 }
 
-impl Context {
+impl Shared {
     pub fn new(settings: Settings, clock: Box<dyn Clock>, keys: Box<dyn KeySource>) -> Self {
         let (secret, fallbacks) = (settings.secret_key(), settings.secret_key_fallbacks());
         Self {
@@ -270,7 +270,7 @@ impl Identity {
 
 /// One request's session (Django's `request.session`).
 pub struct Session<S> {
-    ctx: Rc<Context>,
+    ctx: Rc<Shared>,
     store: S,
     identity: Identity,
     /// The record version the client's cookie claims, then the loaded record's.
@@ -291,7 +291,7 @@ pub struct Session<S> {
 }
 
 impl<S: SessionStore> Session<S> {
-    pub(crate) fn new(ctx: Rc<Context>, store: S, identity: Identity, version: u64) -> Self {
+    pub(crate) fn new(ctx: Rc<Shared>, store: S, identity: Identity, version: u64) -> Self {
         Self {
             ctx,
             store,
@@ -394,7 +394,7 @@ impl<S: SessionStore> Session<S> {
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
     /// # let clock = FixedClock::new(1_765_000_000);
     /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
-    /// let mut session = manager.load(None);
+    /// let mut session = manager.session(None);
     /// session.insert("visits", 3).await?;
     /// assert_eq!(session.get::<i64>("visits").await?, Some(3));
     /// assert_eq!(session.get::<serde_json::Value>("visits").await?, Some(serde_json::json!(3)));
@@ -424,7 +424,7 @@ impl<S: SessionStore> Session<S> {
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
     /// # let clock = FixedClock::new(1_765_000_000);
     /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
-    /// let mut session = manager.load(None);
+    /// let mut session = manager.session(None);
     /// session.set("cart", serde_json::json!([1, 2])).await?;
     /// assert!(session.modified());
     /// let refused = session.set("_auth_user_id", serde_json::json!(1)).await;
@@ -466,7 +466,7 @@ impl<S: SessionStore> Session<S> {
     ///     items: Vec<u32>,
     /// }
     ///
-    /// let mut session = manager.load(None);
+    /// let mut session = manager.session(None);
     /// session.insert("cart", Cart { items: vec![3, 1] }).await?;
     /// assert_eq!(session.get::<Cart>("cart").await?, Some(Cart { items: vec![3, 1] }));
     /// assert_eq!(session.get::<serde_json::Value>("cart").await?, Some(serde_json::json!({"items": [3, 1]})));
@@ -501,7 +501,7 @@ impl<S: SessionStore> Session<S> {
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
     /// # let clock = FixedClock::new(1_765_000_000);
     /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
-    /// let mut session = manager.load(None);
+    /// let mut session = manager.session(None);
     /// session.insert("next", "/cart").await?;
     /// assert_eq!(session.remove::<String>("next").await?.as_deref(), Some("/cart"));
     /// assert_eq!(session.remove::<String>("next").await?, None);
@@ -534,7 +534,7 @@ impl<S: SessionStore> Session<S> {
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
     /// # let clock = FixedClock::new(1_765_000_000);
     /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
-    /// let mut session = manager.load(None);
+    /// let mut session = manager.session(None);
     /// session.insert("cart", [1, 2]).await?;
     /// session.delete("cart").await?;
     /// assert_eq!(session.delete("cart").await, Err(SessionError::KeyError("cart".into())));
@@ -561,7 +561,7 @@ impl<S: SessionStore> Session<S> {
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
     /// # let clock = FixedClock::new(1_765_000_000);
     /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
-    /// let mut session = manager.load(None);
+    /// let mut session = manager.session(None);
     /// session.insert("user", "ada").await?;
     /// assert!(session.contains("user").await?);
     /// assert!(!session.contains("cart").await?);
@@ -591,7 +591,7 @@ impl<S: SessionStore> Session<S> {
     /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
     /// use serde_json::json;
     ///
-    /// let mut session = manager.load(None);
+    /// let mut session = manager.session(None);
     /// session.set("next", json!("/cart")).await?;
     /// assert_eq!(session.pop("next").await?, json!("/cart"));
     /// assert!(matches!(session.pop("next").await, Err(SessionError::KeyError(_))));
@@ -622,7 +622,7 @@ impl<S: SessionStore> Session<S> {
     /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
     /// use serde_json::json;
     ///
-    /// let mut session = manager.load(None);
+    /// let mut session = manager.session(None);
     /// assert_eq!(session.pop_or("next", json!("/")).await?, json!("/"));
     /// assert!(!session.modified());
     /// # Ok(()) }) }
@@ -658,7 +658,7 @@ impl<S: SessionStore> Session<S> {
     /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
     /// use serde_json::json;
     ///
-    /// let mut session = manager.load(None);
+    /// let mut session = manager.session(None);
     /// assert_eq!(session.setdefault("theme", json!("dark")).await?, json!("dark"));
     /// assert_eq!(session.setdefault("theme", json!("light")).await?, json!("dark"));
     /// # Ok(()) }) }
@@ -695,7 +695,7 @@ impl<S: SessionStore> Session<S> {
     /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
     /// use serde_json::{json, Map};
     ///
-    /// let mut session = manager.load(None);
+    /// let mut session = manager.session(None);
     /// session.insert("a", 0).await?;
     /// session.update(Map::from_iter([("b".to_owned(), json!(2)), ("a".to_owned(), json!(1))])).await?;
     /// assert_eq!(session.keys().await?, ["a", "b"]);
@@ -727,7 +727,7 @@ impl<S: SessionStore> Session<S> {
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
     /// # let clock = FixedClock::new(1_765_000_000);
     /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
-    /// let mut session = manager.load(None);
+    /// let mut session = manager.session(None);
     /// session.insert("user", "ada").await?;
     /// session.insert("cart", [1, 2]).await?;
     /// assert_eq!(session.keys().await?, ["user", "cart"]);
@@ -752,7 +752,7 @@ impl<S: SessionStore> Session<S> {
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
     /// # let clock = FixedClock::new(1_765_000_000);
     /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
-    /// let mut session = manager.load(None);
+    /// let mut session = manager.session(None);
     /// session.insert("user", "ada").await?;
     /// session.insert("cart", [1, 2]).await?;
     /// assert_eq!(session.values().await?, [serde_json::json!("ada"), serde_json::json!([1, 2])]);
@@ -777,7 +777,7 @@ impl<S: SessionStore> Session<S> {
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
     /// # let clock = FixedClock::new(1_765_000_000);
     /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
-    /// let mut session = manager.load(None);
+    /// let mut session = manager.session(None);
     /// session.insert("user", "ada").await?;
     /// assert_eq!(session.items().await?, [("user".to_owned(), serde_json::json!("ada"))]);
     /// # Ok(()) }) }
@@ -797,7 +797,7 @@ impl<S: SessionStore> Session<S> {
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
     /// # let clock = FixedClock::new(1_765_000_000);
     /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
-    /// let mut session = manager.load(None);
+    /// let mut session = manager.session(None);
     /// session.insert("cart", [1, 2]).await?;
     /// session.clear();
     /// assert!(session.keys().await?.is_empty());
@@ -821,7 +821,7 @@ impl<S: SessionStore> Session<S> {
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
     /// # let clock = FixedClock::new(1_765_000_000);
     /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
-    /// let mut session = manager.load(None);
+    /// let mut session = manager.session(None);
     /// assert!(session.is_empty());
     /// session.insert("user", "ada").await?;
     /// assert!(!session.is_empty());
@@ -846,7 +846,7 @@ impl<S: SessionStore> Session<S> {
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
     /// # let clock = FixedClock::new(1_765_000_000);
     /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
-    /// let mut session = manager.load(None);
+    /// let mut session = manager.session(None);
     /// session.insert("user", "ada").await?;
     /// manager.save(&mut session).await?; // a stored session
     /// session.flush();
@@ -890,7 +890,7 @@ impl<S: SessionStore> Session<S> {
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
     /// # let clock = FixedClock::new(1_765_000_000);
     /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
-    /// let mut session = manager.load(None);
+    /// let mut session = manager.session(None);
     /// session.insert("cart", [1, 2]).await?;
     /// manager.save(&mut session).await?;
     /// let before = session.session_key().map(str::to_owned);
@@ -932,12 +932,12 @@ impl<S: SessionStore> Session<S> {
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
     /// # let clock = FixedClock::new(1_765_000_000);
     /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
-    /// let mut session = manager.load(None);
+    /// let mut session = manager.session(None);
     /// session.set_test_cookie().await?;
     /// let set_cookie = manager.finish(session, 200).await?.set_cookie.unwrap_or_default();
     /// // The next request, from a browser that sent the cookie back:
     /// let cookie = set_cookie.split(';').next().unwrap_or_default();
-    /// let mut session = manager.load(Some(cookie.as_bytes()));
+    /// let mut session = manager.session(Some(cookie.as_bytes()));
     /// assert!(session.test_cookie_worked().await?);
     /// # Ok(()) }) }
     /// ```
@@ -963,7 +963,7 @@ impl<S: SessionStore> Session<S> {
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
     /// # let clock = FixedClock::new(1_765_000_000);
     /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
-    /// let mut session = manager.load(None);
+    /// let mut session = manager.session(None);
     /// assert!(!session.test_cookie_worked().await?);
     /// session.set_test_cookie().await?;
     /// assert!(session.test_cookie_worked().await?);
@@ -989,7 +989,7 @@ impl<S: SessionStore> Session<S> {
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
     /// # let clock = FixedClock::new(1_765_000_000);
     /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
-    /// let mut session = manager.load(None);
+    /// let mut session = manager.session(None);
     /// session.set_test_cookie().await?;
     /// session.delete_test_cookie().await?;
     /// assert!(!session.test_cookie_worked().await?);
@@ -1018,7 +1018,7 @@ impl<S: SessionStore> Session<S> {
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
     /// # let clock = FixedClock::new(1_765_000_000);
     /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
-    /// let mut session = manager.load(None);
+    /// let mut session = manager.session(None);
     /// session.set_expiry(Expiry::Seconds(300)).await?;
     /// assert_eq!(session.get_expiry_age().await?, 300);
     /// session.set_expiry(Expiry::BrowserClose).await?;
@@ -1057,7 +1057,7 @@ impl<S: SessionStore> Session<S> {
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
     /// # let clock = FixedClock::new(1_765_000_000);
     /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
-    /// let mut session = manager.load(None);
+    /// let mut session = manager.session(None);
     /// assert_eq!(session.get_expiry_age().await?, 1_209_600); // SESSION_COOKIE_AGE: two weeks
     /// session.set_expiry(Expiry::Seconds(60)).await?;
     /// assert_eq!(session.get_expiry_age().await?, 60);
@@ -1084,7 +1084,7 @@ impl<S: SessionStore> Session<S> {
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
     /// # let clock = FixedClock::new(1_765_000_000);
     /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
-    /// let mut session = manager.load(None); // at 1_765_000_000 (2025-12-06T05:46:40Z)
+    /// let mut session = manager.session(None); // at 1_765_000_000 (2025-12-06T05:46:40Z)
     /// let expires = session.get_expiry_date().await?;
     /// assert_eq!(expires.unix, 1_765_000_000 + 1_209_600);
     /// assert_eq!(expires.to_iso(), "2025-12-20T05:46:40+00:00");
@@ -1113,7 +1113,7 @@ impl<S: SessionStore> Session<S> {
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
     /// # let clock = FixedClock::new(1_765_000_000);
     /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
-    /// let mut session = manager.load(None);
+    /// let mut session = manager.session(None);
     /// assert!(!session.get_expire_at_browser_close().await?);
     /// session.set_expiry(Expiry::BrowserClose).await?;
     /// assert!(session.get_expire_at_browser_close().await?);
@@ -1134,7 +1134,7 @@ impl<S: SessionStore> Session<S> {
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
     /// # let clock = FixedClock::new(1_765_000_000);
     /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
-    /// let mut session = manager.load(None);
+    /// let mut session = manager.session(None);
     /// assert_eq!(session.session_key(), None);
     /// session.insert("user", "ada").await?;
     /// manager.save(&mut session).await?;
@@ -1157,7 +1157,7 @@ impl<S: SessionStore> Session<S> {
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
     /// # let clock = FixedClock::new(1_765_000_000);
     /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
-    /// let mut session = manager.load(None);
+    /// let mut session = manager.session(None);
     /// session.get::<String>("user").await?;
     /// assert!(!session.modified());
     /// session.insert("user", "ada").await?;
@@ -1179,7 +1179,7 @@ impl<S: SessionStore> Session<S> {
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
     /// # let clock = FixedClock::new(1_765_000_000);
     /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
-    /// let mut session = manager.load(None);
+    /// let mut session = manager.session(None);
     /// session.insert("user", "ada").await?;
     /// session.set_modified(false);
     /// assert_eq!(manager.finish(session, 200).await?.set_cookie, None, "nothing saved");
@@ -1199,7 +1199,7 @@ impl<S: SessionStore> Session<S> {
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
     /// # let clock = FixedClock::new(1_765_000_000);
     /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
-    /// let mut session = manager.load(None);
+    /// let mut session = manager.session(None);
     /// assert!(!session.accessed());
     /// session.contains("user").await?;
     /// assert!(session.accessed());
@@ -1218,7 +1218,7 @@ impl<S: SessionStore> Session<S> {
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
     /// # let clock = FixedClock::new(1_765_000_000);
     /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
-    /// let session = manager.load(None);
+    /// let session = manager.session(None);
     /// assert_eq!(session.engine(), Engine::Db); // the default
     /// # Ok(()) }) }
     /// ```
@@ -1271,7 +1271,7 @@ fn storable(value: &Value) -> Result<(), SessionError> {
 /// Decodes a `signed_cookies` token: Django's `signing.loads` with the
 /// engine's salt and `max_age=SESSION_COOKIE_AGE`, then, stricter than Django,
 /// the session's own expiry (`set_expiry(2)`) counted from the signing time.
-pub(crate) fn decode_signed_cookie(ctx: &Context, token: &str, now: i64) -> Option<(Map<String, Value>, bool)> {
+pub(crate) fn decode_signed_cookie(ctx: &Shared, token: &str, now: i64) -> Option<(Map<String, Value>, bool)> {
     let age = ctx.settings.cookie.age;
     let unsigned = ctx.signed_cookies_signer.unsign_object(token, Some(age), now).ok()?;
     let Value::Object(map) = unsigned.value else { return None };
@@ -1286,7 +1286,7 @@ pub(crate) fn decode_signed_cookie(ctx: &Context, token: &str, now: i64) -> Opti
 /// Encodes session data as stored: Django's `SessionStore.encode`. The error
 /// is the size of data that could not be read back (see
 /// [`TimestampSigner::sign_object_readable`]).
-pub(crate) fn encode_record(ctx: &Context, data: &Map<String, Value>, now: i64, version: u64) -> Result<Record, usize> {
+pub(crate) fn encode_record(ctx: &Shared, data: &Map<String, Value>, now: i64, version: u64) -> Result<Record, usize> {
     let age = expiry::expiry_age(data.get(EXPIRY_KEY), ctx.settings.cookie.age, now);
     let signed = ctx.data_signer.sign_object_readable(data, true, now)?;
     Ok(Record { data: signed, expires_at: now.saturating_add(age), version })

@@ -8,7 +8,7 @@ mod common;
 use common::{Jar, Rig, SECRET, START};
 use edge_session::counters;
 use edge_session::prelude::*;
-use edge_session::store::cache::{CacheEngine, CachedStore};
+use edge_session::store::cache::{CacheEngine, CachedDbStore};
 use edge_session::testing::{FakeKv, FakeObject};
 use serde_json::{json, Value};
 
@@ -151,7 +151,7 @@ fn requests_without_a_valid_cookie_store_nothing_unless_the_handler_stores_data_
     let clock = FixedClock::new(START);
     let rig = Rig::with_store(
         clock.clone(),
-        CachedStore::new(FakeKv::consistent(clock.clone()), FakeObject::memory(clock.clone()), clock.clone()),
+        CachedDbStore::new(FakeKv::consistent(clock.clone()), FakeObject::memory(clock.clone()), clock.clone()),
         &[("SESSION_ENGINE", "cached_db")],
     );
     flood(&rig, || rig.store.durable().len());
@@ -235,7 +235,7 @@ fn a_session_signed_under_a_fallback_key_is_accepted_and_reissued_on_every_engin
         }
         match engine {
             "db" | "signed_cookies" => with_store!(durable.clone()),
-            "cached_db" => with_store!(CachedStore::new(cache.clone(), durable.clone(), clock.clone())),
+            "cached_db" => with_store!(CachedDbStore::new(cache.clone(), durable.clone(), clock.clone())),
             _ => with_store!(CacheEngine::new(cache.clone(), clock.clone())),
         }
     }
@@ -250,30 +250,30 @@ fn rotate<S: SessionStore + Clone>(
 ) {
     let pair = |o: Outcome| o.set_cookie.expect("a cookie").split(';').next().unwrap().to_owned();
     pollster::block_on(async {
-        let mut s = old.load(None);
+        let mut s = old.session(None);
         s.set("user", json!("ada")).await.unwrap();
         let under_a = pair(old.finish(s, 200).await.unwrap());
         clock.advance(1);
 
         // Only read: the session is accepted, and re-issued under the current key.
-        let mut s = rotated.load(Some(under_a.as_bytes()));
+        let mut s = rotated.session(Some(under_a.as_bytes()));
         assert_eq!(s.get("user").await.unwrap(), Some(json!("ada")), "{engine}");
         let out = rotated.finish(s, 200).await.unwrap();
         assert!(out.plan.save, "{engine}: re-signed");
         let under_b = pair(out);
         assert_ne!(under_b, under_a, "{engine}");
 
-        let mut s = new_only.load(Some(under_b.as_bytes()));
+        let mut s = new_only.session(Some(under_b.as_bytes()));
         assert_eq!(
             s.get("user").await.unwrap(),
             Some(json!("ada")),
             "{engine}: the re-issued cookie needs no fallback"
         );
-        let mut s = new_only.load(Some(under_a.as_bytes()));
+        let mut s = new_only.session(Some(under_a.as_bytes()));
         assert_eq!(s.get::<Value>("user").await.unwrap(), None, "{engine}: the old cookie needs the fallback");
 
         // A re-issued session is not re-issued again.
-        let s = rotated.load(Some(under_b.as_bytes()));
+        let s = rotated.session(Some(under_b.as_bytes()));
         assert_eq!(rotated.finish(s, 200).await.unwrap().set_cookie, None, "{engine}");
     });
 }

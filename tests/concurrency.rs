@@ -20,7 +20,7 @@ mod common;
 
 use common::{Gate, Harness, Jar, Rig, START};
 use edge_session::prelude::*;
-use edge_session::store::cache::{CacheEngine, CacheStore, CachedStore};
+use edge_session::store::cache::{CacheEngine, CachedDbStore, RecordCache};
 use edge_session::testing::{FakeKv, KvAt, KvModel};
 use pollster::block_on;
 use serde_json::{json, Value};
@@ -29,16 +29,16 @@ fn db() -> Harness {
     Rig::new(&[])
 }
 
-fn cached_db() -> Rig<CachedStore<FakeKv, MemoryStore>> {
+fn cached_db() -> Rig<CachedDbStore<FakeKv, MemoryStore>> {
     let clock = FixedClock::new(START);
-    let store = CachedStore::new(FakeKv::consistent(clock.clone()), MemoryStore::new(clock.clone()), clock.clone());
+    let store = CachedDbStore::new(FakeKv::consistent(clock.clone()), MemoryStore::new(clock.clone()), clock.clone());
     Rig::with_store(clock, store, &[("SESSION_ENGINE", "cached_db")])
 }
 
-fn cached_db_on_eventual_kv() -> Rig<CachedStore<KvAt, MemoryStore>> {
+fn cached_db_on_eventual_kv() -> Rig<CachedDbStore<KvAt, MemoryStore>> {
     let clock = FixedClock::new(START);
     let kv = FakeKv::new(clock.clone(), KvModel::EVENTUAL, 1);
-    let store = CachedStore::new(kv.at(0), MemoryStore::new(clock.clone()), clock.clone());
+    let store = CachedDbStore::new(kv.at(0), MemoryStore::new(clock.clone()), clock.clone());
     Rig::with_store(clock, store, &[("SESSION_ENGINE", "cached_db")])
 }
 
@@ -53,7 +53,7 @@ fn login<S: SessionStore + Clone>(rig: &Rig<S>) -> Jar {
 }
 
 fn load<S: SessionStore + Clone>(rig: &Rig<S>, jar: &Jar) -> Session<S> {
-    rig.manager.load(jar.header().map(str::as_bytes))
+    rig.manager.session(jar.header().map(str::as_bytes))
 }
 
 fn items<S: SessionStore + Clone>(rig: &Rig<S>, jar: &Jar) -> Vec<(String, Value)> {
@@ -265,7 +265,7 @@ fn a_logout_racing_a_save_in_cached_db_leaves_no_readable_copy() {
     let hook = Gate::new(MemoryStore::new(clock.clone()));
     let rig = std::rc::Rc::new(Rig::with_store(
         clock.clone(),
-        CachedStore::new(cache.clone(), hook.clone(), clock.clone()),
+        CachedDbStore::new(cache.clone(), hook.clone(), clock.clone()),
         &[("SESSION_ENGINE", "cached_db")],
     ));
     let jar = login(&rig);

@@ -109,7 +109,7 @@ fn engine_tokens(now: i64) -> Vec<Value> {
         let settings =
             Settings::from_pairs([("SESSION_ENGINE", "signed_cookies"), ("SECRET_KEY", SECRET_KEY)]).unwrap();
         let manager = SessionManager::new(settings, MemoryStore::new(clock.clone()), clock.clone(), OsKeySource);
-        let mut session = manager.load(None);
+        let mut session = manager.session(None);
         session.set("unicode", json!("žluťoučký kůň 🍪")).await.unwrap();
         session.set("cart", json!([{"sku": "A", "qty": 2}])).await.unwrap();
         session.set_test_cookie().await.unwrap();
@@ -276,7 +276,7 @@ fn django_accepts_our_tokens_and_we_accept_djangos() {
                 Settings::from_pairs([("SESSION_ENGINE", "signed_cookies"), ("SECRET_KEY", SECRET_KEY)]).unwrap();
             let clock = FixedClock::new(SystemClock.now());
             let manager = SessionManager::new(settings, MemoryStore::new(clock.clone()), clock, OsKeySource);
-            let mut session = manager.load(Some(format!("sessionid={tok}").as_bytes()));
+            let mut session = manager.session(Some(format!("sessionid={tok}").as_bytes()));
             let items: Map<String, Value> = pollster::block_on(session.items()).unwrap().into_iter().collect();
             if tok.len() < MAX_COOKIE_BYTES - "sessionid=".len() {
                 assert!(exact(&Value::Object(items), data), "{name}: the signed_cookies engine read Django's cookie");

@@ -227,7 +227,7 @@ fn the_signed_cookies_engine_reads_djangos_cookies() {
                 .unwrap();
         let clock = FixedClock::new(c.signed_at + 5);
         let manager = SessionManager::new(settings, MemoryStore::new(clock.clone()), clock, OsKeySource);
-        let mut session = manager.load(Some(format!("sessionid={}", c.signed_cookie).as_bytes()));
+        let mut session = manager.session(Some(format!("sessionid={}", c.signed_cookie).as_bytes()));
         let data = c.data.as_object().expect("session data is a dict");
         pollster::block_on(async {
             for (k, v) in data {
@@ -253,7 +253,7 @@ fn the_signed_cookies_engine_reads_fallback_key_cookies_only_with_fallbacks() {
             let settings = Settings::from_pairs(base.iter().chain(pairs).copied()).unwrap();
             let clock = FixedClock::new(c.signed_at + 5);
             let manager = SessionManager::new(settings, MemoryStore::new(clock.clone()), clock, OsKeySource);
-            let mut session = manager.load(Some(cookie.as_bytes()));
+            let mut session = manager.session(Some(cookie.as_bytes()));
             pollster::block_on(session.items()).unwrap().into_iter().collect()
         };
         assert_exact(&Value::Object(read(&[("SECRET_KEY_FALLBACKS", &fallbacks)])), &c.data, &c.name);
@@ -269,11 +269,11 @@ fn the_signed_cookies_engine_ignores_bad_and_expired_cookies() {
     let clock = FixedClock::new(1_765_019_800);
     let manager = SessionManager::new(settings, MemoryStore::new(clock.clone()), clock.clone(), OsKeySource);
     for (why, token) in &f.bad_signed_cookies {
-        let mut session = manager.load(Some(format!("sessionid={token}").as_bytes()));
+        let mut session = manager.session(Some(format!("sessionid={token}").as_bytes()));
         assert!(pollster::block_on(session.items()).unwrap().is_empty(), "{why}");
     }
     let c = f.cases.iter().find(|c| !c.data.as_object().unwrap().is_empty()).unwrap();
     clock.set(c.signed_at + COOKIE_AGE + 1);
-    let mut session = manager.load(Some(format!("sessionid={}", c.signed_cookie).as_bytes()));
+    let mut session = manager.session(Some(format!("sessionid={}", c.signed_cookie).as_bytes()));
     assert!(pollster::block_on(session.items()).unwrap().is_empty(), "{}: expired after SESSION_COOKIE_AGE", c.name);
 }

@@ -9,7 +9,7 @@ use common::{ops, Harness, Jar, Rig, START};
 use edge_session::counters;
 use edge_session::ops::OpsRequest;
 use edge_session::prelude::*;
-use edge_session::store::cache::{CacheEngine, CachedStore};
+use edge_session::store::cache::{CacheEngine, CachedDbStore};
 use edge_session::testing::internals::b64_encode;
 use edge_session::testing::internals::SaltedHmac;
 use edge_session::testing::internals::MAX_HEADER_BYTES;
@@ -18,11 +18,11 @@ use edge_session::MAX_DECOMPRESSED;
 use edge_session::MAX_RECORD_BYTES;
 use serde_json::{json, Value};
 
-type CachedDb = CachedStore<FakeKv, FakeObject>;
+type CachedDb = CachedDbStore<FakeKv, FakeObject>;
 
 fn cached_db() -> Rig<CachedDb> {
     let clock = FixedClock::new(START);
-    let store = CachedStore::new(FakeKv::consistent(clock.clone()), FakeObject::memory(clock.clone()), clock.clone());
+    let store = CachedDbStore::new(FakeKv::consistent(clock.clone()), FakeObject::memory(clock.clone()), clock.clone());
     Rig::with_store(clock, store, &[("SESSION_ENGINE", "cached_db")])
 }
 

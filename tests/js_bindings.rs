@@ -232,7 +232,7 @@ fn the_error_names_are_exported_from_the_one_table() {
 #[wasm_bindgen_test]
 async fn a_kv_exception_is_kept_as_the_value_it_was() {
     use edge_session::platform::KvCache;
-    use edge_session::store::cache::CacheStore;
+    use edge_session::store::cache::RecordCache;
     use edge_session::store::{StoreError, StoreOp};
     use edge_session::SessionKey;
     let kv = KvCache::new(failingKv(), "p:", None);
@@ -291,7 +291,7 @@ async fn a_store_failure_rejects_with_a_named_error_whose_cause_is_the_exception
 #[wasm_bindgen_test]
 async fn a_worker_error_keeps_the_js_exception_as_its_source() {
     use edge_session::platform::KvCache;
-    use edge_session::store::cache::CacheStore;
+    use edge_session::store::cache::RecordCache;
     use edge_session::SessionError;
     use edge_session::SessionKey;
     let kv = KvCache::new(failingKv(), "p:", None);

@@ -11,7 +11,7 @@ mod common;
 
 use common::{ops, Jar, Rig, SECRET, START};
 use edge_session::prelude::*;
-use edge_session::store::cache::{CacheEngine, CachedStore};
+use edge_session::store::cache::{CacheEngine, CachedDbStore};
 use edge_session::testing::{FakeKv, FakeObject, Fault};
 use edge_session::{counters, Counters};
 use serde_json::{json, Value};
@@ -101,11 +101,11 @@ impl Engine for Db {
 }
 
 impl Engine for CachedDb {
-    type Store = CachedStore<FakeKv, FakeObject>;
+    type Store = CachedDbStore<FakeKv, FakeObject>;
     const KIND: Kind = Kind::CachedDb;
     const NAME: &'static str = "cached_db";
     fn store(clock: &FixedClock) -> Self::Store {
-        CachedStore::new(FakeKv::consistent(clock.clone()), FakeObject::memory(clock.clone()), clock.clone())
+        CachedDbStore::new(FakeKv::consistent(clock.clone()), FakeObject::memory(clock.clone()), clock.clone())
     }
     /// The Durable Object's records; KV holds a copy of each, and no other.
     fn records(store: &Self::Store) -> usize {
@@ -353,7 +353,7 @@ fn a_cookie_signed_with_a_fallback_secret_is_accepted_and_reissued<E: Engine>() 
     .unwrap();
     let rotated = SessionManager::new(settings, old.store.clone(), old.clock.clone(), OsKeySource);
     let reissued = pollster::block_on(async {
-        let mut s = rotated.load(jar.header().map(str::as_bytes));
+        let mut s = rotated.session(jar.header().map(str::as_bytes));
         assert_eq!(s.get::<Value>("user").await.unwrap(), Some(json!("ada")));
         rotated.finish(s, 200).await.unwrap().set_cookie.expect("re-issued under the current key")
     });
@@ -366,10 +366,10 @@ fn a_cookie_signed_with_a_fallback_secret_is_accepted_and_reissued<E: Engine>() 
     let pair = reissued.split(';').next().unwrap().to_owned();
     assert!(reissued.contains("Max-Age=1209600"));
     pollster::block_on(async {
-        let mut s = new_only.load(Some(pair.as_bytes()));
+        let mut s = new_only.session(Some(pair.as_bytes()));
         assert_eq!(s.get::<Value>("user").await.unwrap(), Some(json!("ada")));
         // The old cookie does not verify without the fallback.
-        let mut s = new_only.load(jar.header().map(str::as_bytes));
+        let mut s = new_only.session(jar.header().map(str::as_bytes));
         assert_eq!(s.get::<Value>("user").await.unwrap(), None);
     });
 }

@@ -18,13 +18,13 @@ mod common;
 
 use common::{Gate, Jar, Response, Rig, START};
 use edge_session::prelude::*;
-use edge_session::store::cache::{CacheEngine, CachedStore, REFILL_TTL};
+use edge_session::store::cache::{CacheEngine, CachedDbStore, REFILL_TTL};
 use edge_session::testing::{FakeKv, FakeObject, Fault, KvAt, KvModel, KV_MIN_TTL};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
 type Db = FakeObject<MemoryStore>;
-type CachedDb = CachedStore<KvAt, FakeObject<MemoryStore>>;
+type CachedDb = CachedDbStore<KvAt, FakeObject<MemoryStore>>;
 type Cache = CacheEngine<KvAt>;
 
 fn db() -> Rig<Db> {
@@ -36,7 +36,7 @@ fn db() -> Rig<Db> {
 fn cached_db(model: KvModel) -> (Rig<CachedDb>, FakeKv) {
     let clock = FixedClock::new(START);
     let kv = FakeKv::new(clock.clone(), model, 1);
-    let store = CachedStore::new(kv.at(0), FakeObject::new(MemoryStore::new(clock.clone())), clock.clone());
+    let store = CachedDbStore::new(kv.at(0), FakeObject::new(MemoryStore::new(clock.clone())), clock.clone());
     (Rig::with_store(clock, store, &[("SESSION_ENGINE", "cached_db")]), kv)
 }
 
@@ -253,7 +253,7 @@ fn durable_object_unreachable_on_read_is_an_error_response_not_an_empty_session(
     let jar = login(&rig);
     rig.store.durable().set_fault(Fault::Unreachable);
     assert_eq!(get(&rig, &jar, "user").0, Ok(Some(json!("ada"))), "served from KV");
-    pollster::block_on(edge_session::store::cache::CacheStore::remove(&kv.at(0), &key_of(&jar))).unwrap();
+    pollster::block_on(edge_session::store::cache::RecordCache::remove(&kv.at(0), &key_of(&jar))).unwrap();
     let (got, r) = get(&rig, &jar, "user");
     assert!(got.is_err(), "KV miss, Durable Object down: an error");
     assert_eq!((r.status, r.set_cookie), (500, None));
@@ -427,7 +427,7 @@ fn step() -> impl Strategy<Value = Step> {
     ]
 }
 
-type HistoryRig = Rig<CachedStore<KvAt, Gate<MemoryStore>>>;
+type HistoryRig = Rig<CachedDbStore<KvAt, Gate<MemoryStore>>>;
 /// Logged-out keys, with the time by which the first clean logout (if any)
 /// must have reached every location.
 type LoggedOut = std::collections::BTreeMap<String, Option<i64>>;
@@ -471,7 +471,7 @@ fn history(steps: &[Step]) -> Result<(), TestCaseError> {
     let rigs: std::rc::Rc<Vec<HistoryRig>> = std::rc::Rc::new(
         (0..LOCATIONS)
             .map(|l| {
-                let store = CachedStore::new(kv.at(l), gate.clone(), clock.clone());
+                let store = CachedDbStore::new(kv.at(l), gate.clone(), clock.clone());
                 Rig::with_store(clock.clone(), store, &[("SESSION_ENGINE", "cached_db")])
             })
             .collect(),
@@ -623,7 +623,7 @@ fn a_logout_reaches_every_kv_location_within_the_cache_window() {
     let kv = FakeKv::new(clock.clone(), KvModel::EVENTUAL, LOCATIONS);
     let durable = MemoryStore::new(clock.clone());
     let rigs: Vec<_> = (0..LOCATIONS)
-        .map(|l| Rig::with_store(clock.clone(), CachedStore::new(kv.at(l), durable.clone(), clock.clone()), &[]))
+        .map(|l| Rig::with_store(clock.clone(), CachedDbStore::new(kv.at(l), durable.clone(), clock.clone()), &[]))
         .collect();
     let jar = login(&rigs[0]);
     clock.advance(KvModel::EVENTUAL.propagation);
@@ -655,7 +655,7 @@ fn a_read_racing_a_logout_in_cached_db_refills_kv_only_briefly() {
     let gate = Gate::new(MemoryStore::new(clock.clone()));
     let rigs: std::rc::Rc<Vec<HistoryRig>> = std::rc::Rc::new(
         (0..LOCATIONS)
-            .map(|l| Rig::with_store(clock.clone(), CachedStore::new(kv.at(l), gate.clone(), clock.clone()), &[]))
+            .map(|l| Rig::with_store(clock.clone(), CachedDbStore::new(kv.at(l), gate.clone(), clock.clone()), &[]))
             .collect(),
     );
     let jar = login(&rigs[0]);

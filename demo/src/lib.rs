@@ -82,7 +82,7 @@ async fn test_api(mut req: Request, env: &Env, route: &str) -> Result<Response> 
                 Ok(ops) => ops,
                 Err(e) => return json_response(&e.to_json(), 400),
             };
-            let mut session = sessions.load(&req);
+            let mut session = sessions.session(&req);
             let result = ops.run(&mut session).await;
             sessions.finish(session, json_response(&result, ops.status)?).await?
         }

@@ -94,7 +94,7 @@ fuzz_target!(|header: &[u8]| {
         let before = counters();
         let records = rig.store.len();
         pollster::block_on(async {
-            let mut s = rig.db.load(Some(header));
+            let mut s = rig.db.session(Some(header));
             let user = s.get("user").await.expect("a memory store read never fails");
             let reads = counters().since(&before).do_call;
             match &verified {
@@ -126,7 +126,7 @@ fuzz_target!(|header: &[u8]| {
             assert_eq!(rig.store.len(), records);
 
             let before = counters();
-            let mut s = rig.signed.load(Some(header));
+            let mut s = rig.signed.session(Some(header));
             let _ = s.get::<serde_json::Value>("user").await.expect("signed_cookies loads never fail");
             let _ = s.keys().await.expect("keys");
             rig.signed.finish(s, 200).await.expect("finishing a read-only signed_cookies session");

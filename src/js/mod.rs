@@ -104,7 +104,7 @@ impl WasmSessions {
 
     /// The request's session, from its `Cookie` header (no store access yet).
     pub fn load(&self, cookie_header: Option<String>) -> WasmSession {
-        let session = self.manager.load(cookie_header.as_deref().map(str::as_bytes));
+        let session = self.manager.session(cookie_header.as_deref().map(str::as_bytes));
         WasmSession { inner: Rc::new(RefCell::new(Some(session))) }
     }
 

@@ -3,7 +3,7 @@
 use super::{DurableStore, KvCache};
 use crate::key::SessionKey;
 use crate::record::Record;
-use crate::store::cache::{CacheEngine, CachedStore};
+use crate::store::cache::{CacheEngine, CachedDbStore};
 use crate::store::{BackendError, SessionStore, StoreError, StoreOp};
 
 /// The store of the configured engine.
@@ -14,7 +14,7 @@ pub enum AnyStore {
     /// `db`: a Durable Object per session.
     Db(DurableStore),
     /// `cached_db`: KV in front of the Durable Objects, write-through.
-    CachedDb(CachedStore<KvCache, DurableStore>),
+    CachedDb(CachedDbStore<KvCache, DurableStore>),
     /// `signed_cookies`: no server-side store.
     None,
 }

@@ -20,7 +20,7 @@ use super::{AnyStore, DurableStore, KvCache, WorkersClock};
 use crate::response::ErrorName;
 use crate::session::write_sources;
 use crate::settings::{Engine, Settings, SettingsError, SETTING_NAMES};
-use crate::store::cache::{CacheEngine, CachedStore};
+use crate::store::cache::{CacheEngine, CachedDbStore};
 
 /// The default KV binding name.
 pub const DEFAULT_KV_BINDING: &str = "SESSION_KV";
@@ -225,7 +225,7 @@ pub(crate) fn store_from_env(env: &EnvSource, settings: &Settings) -> Result<Any
     Ok(match engine {
         Engine::Cache => AnyStore::Cache(CacheEngine::new(kv()?, WorkersClock)),
         Engine::Db => AnyStore::Db(durable()?),
-        Engine::CachedDb => AnyStore::CachedDb(CachedStore::new(kv()?, durable()?, WorkersClock)),
+        Engine::CachedDb => AnyStore::CachedDb(CachedDbStore::new(kv()?, durable()?, WorkersClock)),
         Engine::SignedCookies => AnyStore::None,
     })
 }

@@ -1,4 +1,4 @@
-//! Workers KV as a [`CacheStore`]: the `cache` engine, and the cache half of
+//! Workers KV as a [`RecordCache`]: the `cache` engine, and the cache half of
 //! `cached_db`.
 //!
 //! Records live under `SESSION_KV_PREFIX + key` (Django's cache key prefix,
@@ -20,7 +20,7 @@ use super::js_error;
 use crate::key::SessionKey;
 use crate::metrics::count;
 use crate::record::Record;
-use crate::store::cache::CacheStore;
+use crate::store::cache::RecordCache;
 use crate::store::{StoreError, StoreOp};
 
 /// KV's smallest `expirationTtl` and `cacheTtl`.
@@ -49,7 +49,7 @@ impl KvCache {
     }
 }
 
-impl CacheStore for KvCache {
+impl RecordCache for KvCache {
     async fn get(&self, key: &SessionKey) -> Result<Option<Record>, StoreError> {
         count(|c| c.kv_get += 1);
         let mut options = vec![("type", JsValue::from_str("text"))];

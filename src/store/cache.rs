@@ -1,13 +1,13 @@
 //! Caches (Workers KV) as session stores.
 //!
-//! * [`CacheStore`] is what a cache offers: blind get / set / remove, with a TTL.
+//! * [`RecordCache`] is what a cache offers: blind get / set / remove, with a TTL.
 //! * [`CacheEngine`] makes a cache a [`SessionStore`] with Django's `cache`
 //!   engine semantics (writes are blind puts, expiry is the record's plus the
 //!   backend TTL). KV cannot do an atomic create or detect a concurrent delete,
 //!   so `create` relies on 165-bit random keys and `save` cannot raise Missing
 //!   (the manager checks that a never-read session's record exists before it
 //!   saves it: correct for requests that do not overlap, not atomic).
-//! * [`CachedStore`] is Django's `cached_db`: writes go to the durable store
+//! * [`CachedDbStore`] is Django's `cached_db`: writes go to the durable store
 //!   first, then to the cache; reads use the cache and fall back to the durable
 //!   store on a miss, **or when the cached copy is not the version the
 //!   client's cookie says it wrote** (older: read-your-writes on an eventually
@@ -38,7 +38,7 @@ fn life(record: &Record, now: i64) -> i64 {
 
 /// A cache of records (Workers KV in production).
 #[allow(async_fn_in_trait)]
-pub trait CacheStore {
+pub trait RecordCache {
     /// The cached record, if the cache has one (possibly stale).
     async fn get(&self, key: &SessionKey) -> Result<Option<Record>, StoreError>;
     /// Stores `record` for `ttl` seconds (a cache may round a short TTL up to
@@ -49,14 +49,14 @@ pub trait CacheStore {
     async fn remove(&self, key: &SessionKey) -> Result<(), StoreError>;
 }
 
-/// Django's `cache` engine over a [`CacheStore`].
+/// Django's `cache` engine over a [`RecordCache`].
 #[derive(Clone)]
 pub struct CacheEngine<K> {
     cache: K,
     clock: Rc<dyn Clock>,
 }
 
-impl<K: CacheStore> CacheEngine<K> {
+impl<K: RecordCache> CacheEngine<K> {
     /// The engine over `cache`, expiring records by `clock`.
     pub fn new(cache: K, clock: impl Clock + 'static) -> Self {
         Self { cache, clock: Rc::new(clock) }
@@ -68,7 +68,7 @@ impl<K: CacheStore> CacheEngine<K> {
     }
 }
 
-impl<K: CacheStore> SessionStore for CacheEngine<K> {
+impl<K: RecordCache> SessionStore for CacheEngine<K> {
     async fn load(&self, key: &SessionKey, _min_version: u64) -> Result<Option<Record>, StoreError> {
         let now = self.clock.now();
         Ok(self.cache.get(key).await?.filter(|r| !r.is_expired(now)))
@@ -104,13 +104,13 @@ impl<K: CacheStore> SessionStore for CacheEngine<K> {
 
 /// Django's `cached_db`: a cache in front of a durable store, write-through.
 #[derive(Clone)]
-pub struct CachedStore<K, D> {
+pub struct CachedDbStore<K, D> {
     cache: K,
     durable: D,
     clock: Rc<dyn Clock>,
 }
 
-impl<K: CacheStore, D: SessionStore> CachedStore<K, D> {
+impl<K: RecordCache, D: SessionStore> CachedDbStore<K, D> {
     /// `cache` in front of `durable`.
     pub fn new(cache: K, durable: D, clock: impl Clock + 'static) -> Self {
         Self { cache, durable, clock: Rc::new(clock) }
@@ -139,7 +139,7 @@ impl<K: CacheStore, D: SessionStore> CachedStore<K, D> {
     }
 }
 
-impl<K: CacheStore, D: SessionStore> SessionStore for CachedStore<K, D> {
+impl<K: RecordCache, D: SessionStore> SessionStore for CachedDbStore<K, D> {
     async fn load(&self, key: &SessionKey, min_version: u64) -> Result<Option<Record>, StoreError> {
         let now = self.clock.now();
         let cached_version = match self.cache.get(key).await {
@@ -214,8 +214,8 @@ mod tests {
         SessionKey::parse("abcdefghijklmnopqrstuvwxyz012345").unwrap()
     }
 
-    fn cached_db(clock: &FixedClock, model: KvModel) -> CachedStore<FakeKv, FakeObject<MemoryStore>> {
-        CachedStore::new(FakeKv::new(clock.clone(), model, 1), FakeObject::memory(clock.clone()), clock.clone())
+    fn cached_db(clock: &FixedClock, model: KvModel) -> CachedDbStore<FakeKv, FakeObject<MemoryStore>> {
+        CachedDbStore::new(FakeKv::new(clock.clone(), model, 1), FakeObject::memory(clock.clone()), clock.clone())
     }
 
     #[test]

@@ -221,7 +221,7 @@ mod tests {
     //! KV and over the eventually consistent fake KV.
 
     use super::*;
-    use crate::store::cache::{CacheEngine, CachedStore};
+    use crate::store::cache::{CacheEngine, CachedDbStore};
     use crate::store::MemoryStore;
     use crate::testing::{FakeKv, FakeObject, KvModel};
     use pollster::block_on;
@@ -272,14 +272,14 @@ mod tests {
     #[test]
     fn cached_db_passes_as_a_durable_store_over_a_consistent_kv() {
         let make =
-            |c: &FixedClock| CachedStore::new(FakeKv::consistent(c.clone()), MemoryStore::new(c.clone()), c.clone());
+            |c: &FixedClock| CachedDbStore::new(FakeKv::consistent(c.clone()), MemoryStore::new(c.clone()), c.clone());
         assert_eq!(passes(make, Capabilities::DURABLE), DURABLE_CHECKS);
     }
 
     #[test]
     fn cached_db_passes_as_a_durable_store_over_the_eventually_consistent_kv() {
         let make = |c: &FixedClock| {
-            CachedStore::new(FakeKv::new(c.clone(), KvModel::EVENTUAL, 1), MemoryStore::new(c.clone()), c.clone())
+            CachedDbStore::new(FakeKv::new(c.clone(), KvModel::EVENTUAL, 1), MemoryStore::new(c.clone()), c.clone())
         };
         assert_eq!(passes(make, on_eventual_kv(Capabilities::DURABLE)), DURABLE_CHECKS);
     }

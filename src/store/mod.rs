@@ -330,7 +330,7 @@ mod tests {
     use crate::clock::{Clock, FixedClock};
     use crate::record::CorruptRecord;
     use crate::session::SessionError;
-    use crate::store::cache::CacheStore;
+    use crate::store::cache::RecordCache;
     use crate::testing::{FakeKv, FakeObject, Fault};
 
     fn key() -> SessionKey {

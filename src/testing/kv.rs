@@ -1,7 +1,7 @@
 //! A fake Workers KV with KV's consistency model, for host tests: the one
 //! fake KV. [`KvModel::CONSISTENT`] makes it a plain map (every read fresh,
 //! no rate limit); [`KvModel::EVENTUAL`] is KV as documented, at its worst.
-//! The namespace itself is a [`CacheStore`] (location 0); [`FakeKv::at`]
+//! The namespace itself is a [`RecordCache`] (location 0); [`FakeKv::at`]
 //! gives the other locations.
 //!
 //! * **One origin, many locations.** Every write goes to the origin with its
@@ -29,7 +29,7 @@ use std::rc::Rc;
 use crate::clock::{Clock, FixedClock};
 use crate::key::SessionKey;
 use crate::metrics::count;
-use crate::store::cache::CacheStore;
+use crate::store::cache::RecordCache;
 use crate::store::{BackendError, Record, StoreError, StoreOp};
 
 /// KV's smallest `expirationTtl` and `cacheTtl`.
@@ -102,7 +102,7 @@ struct Inner {
 #[derive(Clone)]
 pub struct FakeKv(Rc<Inner>);
 
-/// One location's view of the namespace: a [`CacheStore`].
+/// One location's view of the namespace: a [`RecordCache`].
 #[derive(Clone)]
 pub struct KvAt {
     kv: FakeKv,
@@ -236,7 +236,7 @@ impl KvAt {
     }
 }
 
-impl CacheStore for KvAt {
+impl RecordCache for KvAt {
     async fn get(&self, key: &SessionKey) -> Result<Option<Record>, StoreError> {
         let kv = &self.kv;
         count(|c| c.kv_get += 1);
@@ -265,7 +265,7 @@ impl CacheStore for KvAt {
 }
 
 /// Location 0.
-impl CacheStore for FakeKv {
+impl RecordCache for FakeKv {
     async fn get(&self, key: &SessionKey) -> Result<Option<Record>, StoreError> {
         self.at(0).get(key).await
     }

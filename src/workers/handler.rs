@@ -77,9 +77,9 @@ impl Sessions {
     }
 
     /// The request's session (no store access yet).
-    pub fn load(&self, req: &Request) -> Session<AnyStore> {
+    pub fn session(&self, req: &Request) -> Session<AnyStore> {
         let header = req.headers().get("Cookie").ok().flatten();
-        self.manager.load(header.as_deref().map(str::as_bytes))
+        self.manager.session(header.as_deref().map(str::as_bytes))
     }
 
     /// Finishes `response`: executes the plan and adds the headers.
@@ -101,7 +101,7 @@ impl Sessions {
     where
         F: AsyncFnOnce(Request, &mut Session<AnyStore>) -> worker::Result<Response>,
     {
-        let mut session = self.load(&req);
+        let mut session = self.session(&req);
         let response = match handler(req, &mut session).await {
             Ok(r) => r,
             Err(e) => {

@@ -104,7 +104,7 @@ impl<S: SessionStore + Clone> Rig<S> {
     {
         let before = counters();
         pollster::block_on(async {
-            let mut session = self.manager.load(cookie);
+            let mut session = self.manager.session(cookie);
             let status = handler(&mut session).await;
             let (status, set_cookie, vary_cookie, error) = match self.manager.finish(session, status).await {
                 Ok(o) => (status, o.set_cookie, o.vary_cookie, None),

@@ -85,13 +85,13 @@ async fn prof(req: &Request, env: &Env, step: &str) -> Result<Response> {
             "bench_env" => drop(std::hint::black_box(bench_env(env.as_ref()))),
             "from_env" => drop(std::hint::black_box(Sessions::from_env(env)?)),
             "cookie_header" => drop(std::hint::black_box(req.headers().get("Cookie")?)),
-            "load" => drop(std::hint::black_box(sessions.load(req))),
+            "load" => drop(std::hint::black_box(sessions.session(req))),
             "get" => {
-                let mut s = sessions.load(req);
+                let mut s = sessions.session(req);
                 std::hint::black_box(s.get::<serde_json::Value>("user").await?);
             }
             "finish" => {
-                let mut s = sessions.load(req);
+                let mut s = sessions.session(req);
                 std::hint::black_box(s.get::<serde_json::Value>("user").await?);
                 drop(sessions.finish(s, Response::ok("x")?).await?);
             }
