@@ -4,7 +4,7 @@
 //! * `cookie::pairs` yields at most `MAX_PAIRS` pairs, none containing `;`,
 //!   names trimmed of space and tab, nothing at all for a header
 //!   over `MAX_HEADER_BYTES`; `cookie::find` is the first pair of that name;
-//! * `SessionManager::load` + `get` (engine `db`, over a memory store holding
+//! * `SessionManager::session` + `get` (engine `db`, over a memory store holding
 //!   one known session): at most one store read, and one only when the
 //!   `sessionid` value verifies; the known session's data when it is the
 //!   known cookie; finishing writes nothing (the handler stored nothing);
