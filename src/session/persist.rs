@@ -26,6 +26,11 @@ use crate::store::{SessionStore, StoreError};
 /// broken).
 const CREATE_ATTEMPTS: usize = 4;
 
+/// `record` as a new record's first version.
+fn first_version(record: Record) -> Record {
+    Record { version: 1, ..record }
+}
+
 /// What saving over the session's existing record found.
 enum Update {
     /// Saved: the version stored.
@@ -124,7 +129,6 @@ impl<S: SessionStore> Session<S> {
         if record.data.len() > MAX_RECORD_BYTES - 100 {
             return Err(FinishError::TooLarge { bytes: record.data.len() });
         }
-        let first = Record { version: 1, ..record.clone() };
         let (key, version) = match (key, stored) {
             (Some(k), Stored::Yes | Stored::Unknown) => match self.save_over(&k, stored, &record).await? {
                 Update::Saved(version) => (k, version),
@@ -135,10 +139,10 @@ impl<S: SessionStore> Session<S> {
                     return Ok(None);
                 }
                 // Its data gets a fresh key: a key is never adopted.
-                Update::Gone => self.create(None, &first).await?,
+                Update::Gone => self.create(None, &first_version(record)).await?,
             },
             // Never saved: a new key (`cycle_key`), or none yet.
-            (key, _) => self.create(key, &first).await?,
+            (key, _) => self.create(key, &first_version(record)).await?,
         };
         self.identity = Identity::Server { key: Some(key.clone()), stored: Stored::Yes };
         self.version = version;
