@@ -34,6 +34,24 @@ export function failingKv() {
   };
 }
 export function kvSize(kv) { return kv.map.size; }
+export function memoryObjects(step) {
+  // A Durable Object namespace whose objects run the shared object protocol
+  // (`step` is objectStep, at the test's clock) over an in-memory storage.
+  const stored = new Map();
+  return {
+    idFromName(name) { return name; },
+    get(id) {
+      return {
+        async fetch(url, init) {
+          const out = JSON.parse(step(init.body, stored.get(id)));
+          if (out.write !== null) stored.set(id, out.write);
+          if (out.deleteAll) stored.delete(id);
+          return new Response(out.reply);
+        },
+      };
+    },
+  };
+}
 export function env(vars) { return Object.assign({}, vars); }
 "#)]
 extern "C" {
@@ -41,6 +59,8 @@ extern "C" {
     fn failingKv() -> JsValue;
     #[wasm_bindgen(js_name = kvSize)]
     fn kv_size(kv: &JsValue) -> u32;
+    #[wasm_bindgen(js_name = memoryObjects)]
+    fn memory_objects(step: &JsValue) -> JsValue;
     fn env(vars: JsValue) -> JsValue;
 }
 
@@ -311,4 +331,49 @@ async fn a_worker_error_keeps_the_js_exception_as_its_source() {
     // Without a JS cause there is nothing worker::Error could hold: the message.
     let plain = worker::Error::from(SessionError::KeyError("k".into()));
     assert!(matches!(&plain, worker::Error::RustError(m) if m == "KeyError: \"k\""), "{plain:?}");
+}
+
+/// The KV store of the platform layer (`KvCache`, what `cache` and
+/// `cached_db` run on in a Worker) passes the store conformance suite as the
+/// `cache` engine, over a JavaScript KV binding.
+#[wasm_bindgen_test]
+async fn the_platform_kv_store_passes_the_conformance_suite_over_a_js_kv_binding() {
+    use edge_session::platform::KvCache;
+    use edge_session::store::cache::CacheEngine;
+    use edge_session::store::conformance::{self, Capabilities};
+    let clock = edge_session::FixedClock::new(1_000_000);
+    let make = || CacheEngine::new(KvCache::new(memoryKv(), "django.contrib.sessions.cache", None), clock.clone());
+    let report = conformance::run(make, &clock, Capabilities::CACHE).await;
+    assert!(report.failures.is_empty(), "{:#?}", report.failures);
+    assert!(report.checks >= 17, "{} checks", report.checks);
+}
+
+/// The Durable Object store of the platform layer (`DurableStore`, the `db`
+/// engine) and `cached_db` over it and `KvCache` pass the conformance suite
+/// as durable stores, over JavaScript bindings whose objects run the shared
+/// object protocol (`objectStep`) at the suite's clock.
+#[wasm_bindgen_test]
+async fn the_platform_durable_stores_pass_the_conformance_suite_over_js_bindings() {
+    use edge_session::platform::{DurableStore, KvCache};
+    use edge_session::store::cache::CachedDbStore;
+    use edge_session::store::conformance::{self, Capabilities};
+    use edge_session::Clock;
+    let clock = edge_session::FixedClock::new(1_000_000);
+    let at = clock.clone();
+    let step = Closure::<dyn Fn(String, Option<String>) -> String>::new(move |body: String, stored: Option<String>| {
+        object_step(&body, stored, at.now() as f64)
+    });
+    let step: JsValue = step.into_js_value();
+    // Each object deletes its own record with an alarm at expiry, so
+    // clear_expired has nothing to remove (the fake objects have no alarms).
+    let caps = Capabilities { clears_expired: false, ..Capabilities::DURABLE };
+    let db = conformance::run(|| DurableStore::new(memory_objects(&step)), &clock, caps).await;
+    assert!(db.failures.is_empty(), "db: {:#?}", db.failures);
+    let make = || {
+        let kv = KvCache::new(memoryKv(), "django.contrib.sessions.cache", None);
+        CachedDbStore::new(kv, DurableStore::new(memory_objects(&step)), clock.clone())
+    };
+    let cached = conformance::run(make, &clock, caps).await;
+    assert!(cached.failures.is_empty(), "cached_db: {:#?}", cached.failures);
+    assert!(db.checks >= 20 && cached.checks >= 20, "{} / {} checks", db.checks, cached.checks);
 }

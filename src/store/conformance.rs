@@ -10,7 +10,11 @@
 //!
 //! Run here (the tests below): the memory store, the fake Durable Object, and
 //! `cache` and `cached_db` over a consistent KV and over the eventually
-//! consistent fake KV (`crate::testing`).
+//! consistent fake KV (`crate::testing`). On wasm32, `tests/js_bindings.rs`
+//! runs it on the platform stores the Workers use: `KvCache` as the `cache`
+//! engine over a JavaScript KV binding, and `DurableStore` (`db`) and
+//! `cached_db` over JavaScript bindings whose objects run the shared object
+//! protocol.
 
 use super::{Record, SessionStore, StoreError};
 use crate::clock::{Clock, FixedClock};
