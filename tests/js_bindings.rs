@@ -124,15 +124,20 @@ async fn errors_come_back_as_named_results_not_panics() {
     assert_eq!(op(&session, json!("not an object")).await["error"], "TypeError");
 }
 
-#[wasm_bindgen_test]
-async fn a_failing_kv_is_an_error_and_sends_no_cookie() {
-    let sessions = WasmSessions::new(
+/// Sessions of the `cache` engine over a KV binding whose every call throws.
+fn cache_sessions_over_a_failing_kv() -> WasmSessions {
+    WasmSessions::new(
         vars(&[("SECRET_KEY", "k"), ("SESSION_ENGINE", "cache")]),
         JsValue::UNDEFINED,
         failingKv(),
         JsValue::UNDEFINED,
     )
-    .unwrap();
+    .unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn a_failing_kv_is_an_error_and_sends_no_cookie() {
+    let sessions = cache_sessions_over_a_failing_kv();
     let session = sessions.load(None);
     op(&session, json!({"op": "set", "key": "x", "value": 1})).await;
     let outcome: Value =
@@ -275,13 +280,7 @@ async fn a_kv_exception_is_kept_as_the_value_it_was() {
 
 #[wasm_bindgen_test]
 async fn a_store_failure_rejects_with_a_named_error_whose_cause_is_the_exception() {
-    let sessions = WasmSessions::new(
-        vars(&[("SECRET_KEY", "k"), ("SESSION_ENGINE", "cache")]),
-        JsValue::UNDEFINED,
-        failingKv(),
-        JsValue::UNDEFINED,
-    )
-    .unwrap();
+    let sessions = cache_sessions_over_a_failing_kv();
     let session = sessions.new_session();
     let rejected = JsFuture::from(sessions.save(&session)).await.unwrap_err();
     let error: js_sys::Error = rejected.dyn_into().unwrap();

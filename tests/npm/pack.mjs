@@ -3,8 +3,8 @@
 // esbuild (as wrangler does: `.wasm` imports stay WebAssembly modules).
 // Prints nothing; returns the directory holding `worker.js` and the `.wasm`.
 //
-// Hermetic on purpose: the scratch install uses its own empty npm cache and
-// no registry. Dependencies of the test workers (`hono@4.13.19`) are packed
+// Hermetic on purpose: the scratch install uses its own empty npm cache, and
+// installs only local tarballs. Dependencies of the test workers (`hono@4.13.19`) are packed
 // from this repository's `node_modules` (installed by `npm ci` from
 // package-lock.json) after checking their version, so the step passes on a
 // new machine exactly as on one that ran the tests before.
@@ -33,9 +33,10 @@ function build(entry, deps) {
   mkdirSync(project);
   writeFileSync(path.join(project, "package.json"), JSON.stringify({ name: "user-worker", private: true, type: "module" }));
   const depTarballs = deps.map((spec) => packDependency(spec, scratch));
-  // An empty private cache and --offline: nothing may come from an earlier run or the network.
+  // An empty private cache: nothing may come from an earlier run. Every
+  // package is a local tarball, so npm has nothing to fetch.
   const env = { ...process.env, npm_config_cache: path.join(scratch, "npm-cache") };
-  execFileSync("npm", ["install", "--silent", "--no-audit", "--no-fund", "--offline", tarball, ...depTarballs], { cwd: project, stdio: "inherit", env });
+  execFileSync("npm", ["install", "--silent", "--no-audit", "--no-fund", "--prefer-offline", tarball, ...depTarballs], { cwd: project, stdio: "inherit", env });
   copyFileSync(entry, path.join(project, "worker.js"));
   const dist = path.join(project, "dist");
   const esbuild = path.join(ROOT, "node_modules/.bin/esbuild");
