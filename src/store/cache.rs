@@ -131,9 +131,15 @@ impl<K: RecordCache, D: SessionStore> CachedDbStore<K, D> {
     /// already has the data, and readers fall back to it because the client's
     /// cookie carries `version`.
     async fn fill(&self, key: &SessionKey, record: &Record, version: u64, max_ttl: i64) {
-        let stored = Record { version, ..record.clone() };
         let ttl = life(record, self.clock.now()).min(max_ttl);
-        if let Err(e) = self.cache.set(key, &stored, ttl).await {
+        // The durable store usually stores the version it was given: copy the
+        // record (up to a megabyte) only when it chose another.
+        let written = if record.version == version {
+            self.cache.set(key, record, ttl).await
+        } else {
+            self.cache.set(key, &Record { version, ..record.clone() }, ttl).await
+        };
+        if let Err(e) = written {
             crate::log::warn(&format!("cached_db: cache write failed after the durable write succeeded ({e:#}); readers fall back to the durable store"));
         }
     }
