@@ -388,7 +388,7 @@ export class SessionObject {
     const step = JSON.parse(objectStep(body, stored ?? undefined, Math.floor(Date.now() / 1000)));
     if (step.write !== null) {
       await this.ctx.storage.put("record", step.write);
-      await this.ctx.storage.setAlarm(step.expiresAt * 1000);
+      await this.ctx.storage.setAlarm(step.alarmAt * 1000);
     }
     if (step.deleteAll) {
       // deleteAll() keeps the alarm before compatibility date 2026-02-24.
@@ -404,9 +404,9 @@ export class SessionObject {
 
   async alarm() {
     const stored = await this.ctx.storage.get("record");
-    const expiresAt = objectAlarm(stored ?? undefined, Math.floor(Date.now() / 1000));
-    if (expiresAt === undefined) await this.ctx.storage.deleteAll();
-    else await this.ctx.storage.setAlarm(expiresAt * 1000);
+    const alarmAt = objectAlarm(stored ?? undefined, Math.floor(Date.now() / 1000));
+    if (alarmAt === undefined) await this.ctx.storage.deleteAll();
+    else await this.ctx.storage.setAlarm(alarmAt * 1000);
   }
 }
 

@@ -170,7 +170,7 @@ fn the_durable_object_protocol_is_exported() {
     let step: Value =
         serde_json::from_str(&object_step(&json!({"op": "create", "record": record}).to_string(), None, 10.0)).unwrap();
     assert_eq!(step["write"], record);
-    assert_eq!(step["expiresAt"], 100);
+    assert_eq!(step["alarmAt"], 100);
     let again: Value = serde_json::from_str(&object_step(
         &json!({"op": "create", "record": record}).to_string(),
         Some(record.into()),

@@ -238,21 +238,22 @@ impl WasmSession {
 }
 
 /// The Durable Object's decision for one request (see `store::object`):
-/// JSON `{"reply": string, "write": string|null, "expiresAt": number|null, "deleteAll": bool}`.
+/// JSON `{"reply": string, "write": string|null, "alarmAt": number|null, "deleteAll": bool, "inspect": bool}`
+/// (`alarmAt`: Unix seconds, the record's expiry or the alarm horizon, whichever is sooner).
 #[wasm_bindgen(js_name = objectStep)]
 pub fn object_step(body: &str, stored: Option<String>, now: f64) -> String {
     let step = object::handle(body, stored.as_deref(), now as i64);
     json!({
         "reply": step.reply,
         "write": step.write.as_ref().map(|r| r.to_json()),
-        "expiresAt": step.write.as_ref().map(|r| r.expires_at),
+        "alarmAt": step.write.as_ref().map(|r| object::alarm_at(r.expires_at, now as i64)),
         "deleteAll": step.delete_all,
         "inspect": step.inspect,
     })
     .to_string()
 }
 
-/// The Durable Object alarm's decision: the expiry to re-arm for, or `undefined` to delete.
+/// The Durable Object alarm's decision: when to re-arm (Unix seconds), or `undefined` to delete.
 #[wasm_bindgen(js_name = objectAlarm)]
 pub fn object_alarm(stored: Option<String>, now: f64) -> Option<f64> {
     object::on_alarm(stored.as_deref(), now as i64).map(|t| t as f64)

@@ -25,6 +25,10 @@ use crate::store::{StoreError, StoreOp};
 
 /// KV's smallest `expirationTtl` and `cacheTtl`.
 pub const KV_MIN_TTL: i64 = 60;
+/// KV's largest `expirationTtl` (a 32-bit signed number of seconds, ~68
+/// years): an entry of a session that lives longer is dropped by KV then,
+/// which is what KV may do to any entry early.
+pub const KV_MAX_TTL: i64 = i32::MAX as i64;
 
 /// A KV namespace holding session records.
 #[derive(Clone)]
@@ -72,7 +76,7 @@ impl RecordCache for KvCache {
 
     async fn set(&self, key: &SessionKey, record: &Record, ttl: i64) -> Result<(), StoreError> {
         count(|c| c.kv_put += 1);
-        let ttl = ttl.max(KV_MIN_TTL);
+        let ttl = ttl.clamp(KV_MIN_TTL, KV_MAX_TTL);
         let options = object(&[("expirationTtl", JsValue::from_f64(ttl as f64))]);
         let failed = |e| js_error(StoreOp::KvPut, "", e);
         let promise = self.ns().put(&self.name(key), &record.to_json(), &options).map_err(failed)?;

@@ -14,7 +14,7 @@ pub use any::AnyStore;
 pub use bindings::{DurableObjectNamespace, KvNamespace};
 pub use durable::DurableStore;
 pub use env::{settings_from_env, ConfigError, EnvSource, DEFAULT_DO_BINDING, DEFAULT_KV_BINDING};
-pub use kv::{KvCache, KV_MIN_TTL};
+pub use kv::{KvCache, KV_MAX_TTL, KV_MIN_TTL};
 
 use std::cell::RefCell;
 

@@ -124,10 +124,29 @@ pub fn inspect_reply(held: bool, alarm: Option<f64>) -> String {
     json!({ "held": held, "alarm": alarm }).to_string()
 }
 
-/// What the object's alarm must do: `Some(expires_at)` to re-arm for a record
-/// saved since, `None` to delete everything (expired or gone).
+/// The furthest ahead an alarm is set: Durable Object alarms refuse dates
+/// after 2189, and an expiry may be as late as 9999. A record that lives
+/// longer gets an alarm at this horizon, which re-arms ([`on_alarm`]) while
+/// the record lives.
+pub const MAX_ALARM_DELAY: i64 = 100 * 365 * 86_400;
+
+/// When to set the alarm (Unix seconds) for a record that expires at
+/// `expires_at`: at its expiry, or at the horizon [`MAX_ALARM_DELAY`] from `now`.
+///
+/// ```
+/// use edge_session::store::object::{alarm_at, MAX_ALARM_DELAY};
+/// assert_eq!(alarm_at(1_000, 10), 1_000);
+/// assert_eq!(alarm_at(253_402_300_799, 10), 10 + MAX_ALARM_DELAY);
+/// ```
+pub fn alarm_at(expires_at: i64, now: i64) -> i64 {
+    expires_at.min(now.saturating_add(MAX_ALARM_DELAY))
+}
+
+/// What the object's alarm must do: `Some(time)` to re-arm (at
+/// [`alarm_at`]) for a record saved since or not yet expired, `None` to
+/// delete everything (expired or gone).
 pub fn on_alarm(stored: Option<&str>, now: i64) -> Option<i64> {
-    stored.and_then(|t| Record::from_json(t).ok()).filter(|r| !r.is_expired(now)).map(|r| r.expires_at)
+    stored.and_then(|t| Record::from_json(t).ok()).filter(|r| !r.is_expired(now)).map(|r| alarm_at(r.expires_at, now))
 }
 
 /// Reads a reply: the JSON value, or the store error it reports.
@@ -203,6 +222,16 @@ mod tests {
             assert!(step.write.is_none() && !step.delete_all);
             assert!(matches!(parse_reply(&step.reply), Err(StoreError::Backend(_))), "{bad}");
         }
+    }
+
+    #[test]
+    fn alarms_stay_within_what_durable_objects_accept_and_rearm_until_expiry() {
+        let far = rec(1, 253_402_300_799); // 9999-12-31
+        let now = 1_765_000_000;
+        let first = on_alarm(Some(&far.to_json()), now).unwrap();
+        assert_eq!(first, now + MAX_ALARM_DELAY);
+        assert!(first < 6_900_000_000, "before 2189");
+        assert_eq!(on_alarm(Some(&far.to_json()), first), Some(first + MAX_ALARM_DELAY), "re-armed, not deleted");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use worker::{durable_object, DurableObject, Env, Request, Response, State};
 
 use crate::clock::Clock;
 use crate::platform::WorkersClock;
-use crate::store::object::{handle, inspect_reply, on_alarm};
+use crate::store::object::{alarm_at, handle, inspect_reply, on_alarm};
 
 const RECORD: &str = "record";
 
@@ -23,9 +23,11 @@ impl SessionObject {
         self.state.storage().get(RECORD).await
     }
 
-    /// Sets the alarm at `expires_at` (Unix seconds).
+    /// Sets the alarm for a record expiring at `expires_at` (Unix seconds),
+    /// at most `object::MAX_ALARM_DELAY` ahead.
     async fn schedule(&self, expires_at: i64) -> worker::Result<()> {
-        let delay = expires_at.saturating_sub(WorkersClock.now()).max(0) as u64;
+        let now = WorkersClock.now();
+        let delay = alarm_at(expires_at, now).saturating_sub(now).max(0) as u64;
         self.state.storage().set_alarm(Duration::from_secs(delay)).await
     }
 }

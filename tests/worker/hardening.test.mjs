@@ -376,3 +376,27 @@ describe("SECRET_KEY rotation on workerd", () => {
     });
   }
 });
+
+describe("absurd expiries on workerd", () => {
+  // Expiry ages are clamped to years 1-9999 in the core; the platform limits
+  // are narrower (KV's expirationTtl is a 32-bit number of seconds, Durable
+  // Object alarms refuse dates after 2189): a session saved with any accepted
+  // expiry still loads back.
+  for (const engine of ["cache", "db", "cached_db", "signed_cookies"]) {
+    it(`a session with set_expiry(2^53 - 1) or SESSION_COOKIE_AGE=i64::MAX saves and loads back (${engine})`, async () => {
+      for (const [vars, ops] of [
+        [{}, [{ op: "set", key: "x", value: 1 }, { op: "set_expiry", value: Number.MAX_SAFE_INTEGER }]],
+        [{ SESSION_COOKIE_AGE: "9223372036854775807" }, [{ op: "set", key: "x", value: 1 }]],
+      ]) {
+        await withWorker({ vars: { SESSION_ENGINE: engine, ...vars } }, async (w) => {
+          const r = await w.ops(null, ops);
+          assert.equal(r.status, 200, r.text);
+          const again = await w.ops(pair(r.setCookie), [{ op: "get", key: "x" }, { op: "get_expiry_age" }]);
+          assert.equal(again.status, 200, again.text);
+          assert.equal(again.body.results[0], 1);
+          assert.ok(again.body.results[1] > 200 * 365 * 86400, "the session lives until 9999");
+        });
+      }
+    });
+  }
+});
