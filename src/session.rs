@@ -407,6 +407,13 @@ impl<S: SessionStore> Session<S> {
         self.data().await?.get(key).map(|v| typed(key, v)).transpose()
     }
 
+    /// The JSON text of the value under `key` (the npm package's `get`):
+    /// written straight from the stored value, without an owned copy first.
+    #[cfg(feature = "js")]
+    pub(crate) async fn get_json_text(&mut self, key: &str) -> Result<Option<String>, SessionError> {
+        Ok(self.data().await?.get(key).map(Value::to_string))
+    }
+
     /// `session[key] = value`, with a JSON value ([`insert`](Self::insert) takes
     /// any serde type). Marks the session modified.
     ///

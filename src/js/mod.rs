@@ -182,8 +182,8 @@ impl WasmSessions {
 impl WasmSession {
     /// The value under `key` as JSON, or `undefined` when absent.
     pub fn get(&self, key: String) -> js_sys::Promise {
-        with_session(&self.inner, async move |s| match s.get::<Value>(&key).await {
-            Ok(Some(v)) => Ok(JsValue::from_str(&v.to_string())),
+        with_session(&self.inner, async move |s| match s.get_json_text(&key).await {
+            Ok(Some(text)) => Ok(JsValue::from_str(&text)),
             Ok(None) => Ok(JsValue::UNDEFINED),
             Err(e) => Err(thrown(&e, e.name())),
         })
