@@ -169,13 +169,13 @@ impl EnvSource {
     /// follows the prototype chain: a `SECRET_KEY_FALLBACKS` planted on
     /// `Object.prototype` by some other bug in the isolate would be read as
     /// a setting, and let a cookie forged under that secret load.
+    /// (Most names are absent: one read answers those; only a value found is
+    /// checked to be `env`'s own.)
     fn own(&self, name: &str) -> Option<JsValue> {
         let env: &js_sys::Object = self.env.dyn_ref()?;
         let key = JsValue::from_str(name);
-        if !js_sys::Object::has_own(env, &key) {
-            return None;
-        }
-        js_sys::Reflect::get(env, &key).ok()
+        let value = js_sys::Reflect::get(env, &key).ok().filter(|v| !v.is_undefined())?;
+        js_sys::Object::has_own(env, &key).then_some(value)
     }
 }
 
