@@ -7,7 +7,7 @@ export type JsonValue = string | number | boolean | null | JsonValue[] | { [key:
 
 /** Settings under Django's names (strings, as Workers vars are). */
 export interface SessionSettings {
-  SESSION_ENGINE?: "cache" | "db" | "cached_db" | "signed_cookies" | string;
+  SESSION_ENGINE?: "cache" | "db" | "cached_db" | "file" | "signed_cookies" | string;
   SESSION_COOKIE_AGE?: string | number;
   SESSION_COOKIE_NAME?: string;
   SESSION_COOKIE_DOMAIN?: string;
@@ -24,6 +24,9 @@ export interface SessionSettings {
   SESSION_DO_BINDING?: string;
   SESSION_KV_PREFIX?: string;
   SESSION_KV_CACHE_TTL?: string | number;
+  /** `file` engine: the object name prefix (Django's directory); default empty. */
+  SESSION_FILE_PATH?: string;
+  SESSION_R2_BINDING?: string;
   [name: string]: string | number | boolean | undefined;
 }
 
@@ -34,6 +37,8 @@ export interface SessionsOptions {
   kv?: unknown;
   /** The Durable Object namespace to use instead of `env[SESSION_DO_BINDING ?? "SESSION_DO"]`. */
   durableObject?: unknown;
+  /** The R2 bucket (`file` engine) to use instead of `env[SESSION_R2_BINDING ?? "SESSION_R2"]`. */
+  r2?: unknown;
 }
 
 /**
@@ -143,7 +148,18 @@ export class SessionObject {
 }
 
 /** HMACs and storage operations so far in this isolate. */
-export function metrics(): { crypto: number; kvGet: number; kvPut: number; kvDelete: number; doCall: number };
+export function metrics(): {
+  crypto: number;
+  kvGet: number;
+  kvPut: number;
+  kvDelete: number;
+  doCall: number;
+  r2Get: number;
+  r2Head: number;
+  r2Put: number;
+  r2Delete: number;
+  r2List: number;
+};
 
 declare module "hono" {
   interface ContextVariableMap {

@@ -233,10 +233,10 @@ export class Sessions {
 
   /**
    * @param env the worker's env (vars, secrets and bindings)
-   * @param options `{ settings?: {SESSION_ENGINE: "cached_db", ...}, kv?: KVNamespace, durableObject?: DurableObjectNamespace }`
+   * @param options `{ settings?: {SESSION_ENGINE: "cached_db", ...}, kv?: KVNamespace, durableObject?: DurableObjectNamespace, r2?: R2Bucket }`
    */
   constructor(env, options = {}) {
-    this.#inner = new WasmSessions(env ?? {}, settingsFrom(options), options.kv, options.durableObject);
+    this.#inner = new WasmSessions(env ?? {}, settingsFrom(options), options.kv, options.durableObject, options.r2);
   }
 
   /**
@@ -410,8 +410,11 @@ export class SessionObject {
   }
 }
 
-/** HMACs and storage operations so far in this isolate: `{crypto, kvGet, kvPut, kvDelete, doCall}`. */
+/**
+ * HMACs and storage operations so far in this isolate:
+ * `{crypto, kvGet, kvPut, kvDelete, doCall, r2Get, r2Head, r2Put, r2Delete, r2List}`.
+ */
 export function metrics() {
   const c = JSON.parse(counters());
-  return { crypto: c.crypto, kvGet: c.kv_get, kvPut: c.kv_put, kvDelete: c.kv_delete, doCall: c.do_call };
+  return Object.fromEntries(Object.entries(c).map(([name, n]) => [name.replace(/_(.)/g, (_, l) => l.toUpperCase()), n]));
 }

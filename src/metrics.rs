@@ -22,6 +22,16 @@ pub struct Counters {
     pub kv_delete: u64,
     /// Durable Object requests.
     pub do_call: u64,
+    /// R2 `get`s (the `file` engine).
+    pub r2_get: u64,
+    /// R2 `head`s.
+    pub r2_head: u64,
+    /// R2 `put`s (conditional ones that did not write too).
+    pub r2_put: u64,
+    /// R2 `delete`s (one per call, whatever the number of objects).
+    pub r2_delete: u64,
+    /// R2 `list`s.
+    pub r2_list: u64,
 }
 
 impl Counters {
@@ -33,17 +43,74 @@ impl Counters {
             kv_put: self.kv_put - earlier.kv_put,
             kv_delete: self.kv_delete - earlier.kv_delete,
             do_call: self.do_call - earlier.do_call,
+            r2_get: self.r2_get - earlier.r2_get,
+            r2_head: self.r2_head - earlier.r2_head,
+            r2_put: self.r2_put - earlier.r2_put,
+            r2_delete: self.r2_delete - earlier.r2_delete,
+            r2_list: self.r2_list - earlier.r2_list,
         }
     }
 
-    /// All storage operations (KV and Durable Object).
+    /// All storage operations (KV, Durable Object and R2).
     pub fn storage_ops(&self) -> u64 {
-        self.kv_get + self.kv_put + self.kv_delete + self.do_call
+        self.kv_get
+            + self.kv_put
+            + self.kv_delete
+            + self.do_call
+            + self.r2_get
+            + self.r2_head
+            + self.r2_put
+            + self.r2_delete
+            + self.r2_list
+    }
+
+    /// The counters as `name=value` pairs, `,`-separated, in the order of
+    /// the fields (`crypto=2,kv_get=1,...`): the `X-Edge-Session-Counters`
+    /// header of the demo and test workers.
+    ///
+    /// ```
+    /// let c = edge_session::Counters { crypto: 2, r2_get: 1, ..Default::default() };
+    /// assert_eq!(
+    ///     c.to_header(),
+    ///     "crypto=2,kv_get=0,kv_put=0,kv_delete=0,do_call=0,r2_get=1,r2_head=0,r2_put=0,r2_delete=0,r2_list=0"
+    /// );
+    /// ```
+    pub fn to_header(&self) -> String {
+        self.fields().iter().map(|(name, n)| format!("{name}={n}")).collect::<Vec<_>>().join(",")
+    }
+
+    /// Each counter with its name (`kv_get`, ...).
+    pub fn fields(&self) -> [(&'static str, u64); 10] {
+        [
+            ("crypto", self.crypto),
+            ("kv_get", self.kv_get),
+            ("kv_put", self.kv_put),
+            ("kv_delete", self.kv_delete),
+            ("do_call", self.do_call),
+            ("r2_get", self.r2_get),
+            ("r2_head", self.r2_head),
+            ("r2_put", self.r2_put),
+            ("r2_delete", self.r2_delete),
+            ("r2_list", self.r2_list),
+        ]
     }
 }
 
 thread_local! {
-    static COUNTERS: Cell<Counters> = const { Cell::new(Counters { crypto: 0, kv_get: 0, kv_put: 0, kv_delete: 0, do_call: 0 }) };
+    static COUNTERS: Cell<Counters> = const {
+        Cell::new(Counters {
+            crypto: 0,
+            kv_get: 0,
+            kv_put: 0,
+            kv_delete: 0,
+            do_call: 0,
+            r2_get: 0,
+            r2_head: 0,
+            r2_put: 0,
+            r2_delete: 0,
+            r2_list: 0,
+        })
+    };
 }
 
 /// Adds to the counters (used by the core and the platform glue).

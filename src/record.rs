@@ -29,6 +29,13 @@ pub struct Record {
     pub expires_at: i64,
     /// Incremented by every save.
     pub version: u64,
+    /// The store's own name for the stored copy a [`load`](crate::SessionStore::load)
+    /// returned (the `file` engine: the R2 object's ETag), handed back with
+    /// the save that follows so the store can tell whether the object it
+    /// replaces is the one that was read. `None` for a record built to be
+    /// written, and from stores that have no such name. Not part of the wire
+    /// form ([`to_json`](Self::to_json)).
+    pub revision: Option<String>,
 }
 
 /// A stored record that does not decode.
@@ -44,6 +51,18 @@ impl fmt::Display for CorruptRecord {
 impl std::error::Error for CorruptRecord {}
 
 impl Record {
+    /// A record to write: `data` (Django's signed `session_data`), dead at
+    /// `expires_at` (Unix seconds), at `version`, with no revision.
+    ///
+    /// ```
+    /// use edge_session::Record;
+    /// let r = Record::new("e30:1vRqGo:sig", 10, 2);
+    /// assert_eq!((r.expires_at, r.version, r.revision), (10, 2, None));
+    /// ```
+    pub fn new(data: impl Into<String>, expires_at: i64, version: u64) -> Self {
+        Self { data: data.into(), expires_at, version, revision: None }
+    }
+
     /// Whether the record is dead at `now`.
     pub fn is_expired(&self, now: i64) -> bool {
         self.expires_at <= now
@@ -53,7 +72,7 @@ impl Record {
     ///
     /// ```
     /// use edge_session::Record;
-    /// let r = Record { data: "e30:1vRqGo:sig".into(), expires_at: 10, version: 2 };
+    /// let r = Record::new("e30:1vRqGo:sig", 10, 2);
     /// assert_eq!(r.to_json(), r#"{"data":"e30:1vRqGo:sig","expires":10,"version":2}"#);
     /// assert_eq!(Record::from_json(&r.to_json()).unwrap(), r);
     /// ```
@@ -75,6 +94,7 @@ impl Record {
             data: value.get("data").and_then(Value::as_str).ok_or(CorruptRecord)?.to_owned(),
             expires_at: value.get("expires").and_then(Value::as_i64).ok_or(CorruptRecord)?,
             version: value.get("version").and_then(Value::as_u64).ok_or(CorruptRecord)?,
+            revision: None,
         })
     }
 }
@@ -102,7 +122,7 @@ mod tests {
 
     #[test]
     fn expiry_is_exclusive() {
-        let r = Record { data: String::new(), expires_at: 100, version: 1 };
+        let r = Record::new("", 100, 1);
         assert!(!r.is_expired(99));
         assert!(r.is_expired(100));
     }

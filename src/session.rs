@@ -275,6 +275,8 @@ pub struct Session<S> {
     identity: Identity,
     /// The record version the client's cookie claims, then the loaded record's.
     version: u64,
+    /// The loaded record's [`Record::revision`], handed back with its save.
+    revision: Option<String>,
     /// `None` until loaded (Django's `_session_cache`).
     cache: Option<Map<String, Value>>,
     accessed: bool,
@@ -297,6 +299,7 @@ impl<S: SessionStore> Session<S> {
             store,
             identity,
             version,
+            revision: None,
             cache: None,
             accessed: false,
             modified: false,
@@ -354,11 +357,12 @@ impl<S: SessionStore> Session<S> {
                 let record = self.store.load(key, self.version).await.map_err(SessionError::Store)?;
                 let decoded = record
                     .filter(|r| !r.is_expired(now))
-                    .and_then(|r| self.ctx.decode(&r.data).map(|decoded| (decoded, r.version)));
+                    .and_then(|r| self.ctx.decode(&r.data).map(|decoded| (decoded, r.version, r.revision)));
                 match decoded {
-                    Some(((map, used_fallback), version)) => {
+                    Some(((map, used_fallback), version, revision)) => {
                         *stored = Stored::Yes;
                         self.version = version;
+                        self.revision = revision;
                         self.reissue |= used_fallback;
                         Ok(map)
                     }
@@ -876,6 +880,7 @@ impl<S: SessionStore> Session<S> {
             Identity::Signed { token } => *token = None,
         }
         self.version = 0;
+        self.revision = None;
         self.reissue = false;
     }
 
@@ -917,6 +922,7 @@ impl<S: SessionStore> Session<S> {
             }
             *stored = Stored::No;
             self.version = 0;
+            self.revision = None;
         }
         self.modified = true;
         Ok(())
@@ -1296,7 +1302,7 @@ pub(crate) fn decode_signed_cookie(ctx: &Shared, token: &str, now: i64) -> Optio
 pub(crate) fn encode_record(ctx: &Shared, data: &Map<String, Value>, now: i64, version: u64) -> Result<Record, usize> {
     let age = expiry::expiry_age(data.get(EXPIRY_KEY), ctx.settings.cookie.age, now);
     let signed = ctx.data_signer.sign_object_readable(data, true, now)?;
-    Ok(Record { data: signed, expires_at: now.saturating_add(age), version })
+    Ok(Record::new(signed, now.saturating_add(age), version))
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //!
 //! | setting | default | accepted |
 //! |---|---|---|
-//! | `SESSION_ENGINE` | `db` | `cache`, `db`, `cached_db`, `signed_cookies`, or Django's dotted names |
+//! | `SESSION_ENGINE` | `db` | `cache`, `db`, `cached_db`, `file`, `signed_cookies`, or Django's dotted names |
 //! | `SESSION_COOKIE_AGE` | `1209600` | non-negative integer seconds |
 //! | `SESSION_COOKIE_NAME` | `sessionid` | an RFC 6265 token |
 //! | `SESSION_COOKIE_DOMAIN` | none | no `;`, space, comma or control characters |
@@ -13,6 +13,7 @@
 //! | `SESSION_COOKIE_SAMESITE` | `Lax` | `Lax`, `Strict`, `None` (needs Secure), or `off`/`false`/empty |
 //! | `SESSION_EXPIRE_AT_BROWSER_CLOSE` | `false` | boolean |
 //! | `SESSION_SAVE_EVERY_REQUEST` | `false` | boolean |
+//! | `SESSION_FILE_PATH` | empty | `file` engine: the object name prefix (Django's directory), up to 512 bytes, no control characters |
 //! | `SECRET_KEY` | required | non-empty |
 //! | `SECRET_KEY_FALLBACKS` | `[]` | JSON array of non-empty strings |
 //!
@@ -40,16 +41,19 @@ pub enum Engine {
     CachedDb,
     /// The data itself in a signed cookie, in Django's exact format.
     SignedCookies,
+    /// An object per session in an R2 bucket (Django's file engine).
+    File,
 }
 
 impl Engine {
-    /// The short name (`cache`, `db`, `cached_db`, `signed_cookies`).
+    /// The short name (`cache`, `db`, `cached_db`, `signed_cookies`, `file`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Cache => "cache",
             Self::Db => "db",
             Self::CachedDb => "cached_db",
             Self::SignedCookies => "signed_cookies",
+            Self::File => "file",
         }
     }
 
@@ -60,6 +64,7 @@ impl Engine {
             "db" => Self::Db,
             "cached_db" => Self::CachedDb,
             "signed_cookies" => Self::SignedCookies,
+            "file" => Self::File,
             _ => return None,
         })
     }
@@ -177,10 +182,15 @@ pub const SETTING_NAMES: &[&str] = &[
     "SESSION_COOKIE_SAMESITE",
     "SESSION_EXPIRE_AT_BROWSER_CLOSE",
     "SESSION_SAVE_EVERY_REQUEST",
+    "SESSION_FILE_PATH",
     "SESSION_INSECURE_DEV_SECRET",
     "SECRET_KEY",
     "SECRET_KEY_FALLBACKS",
 ];
+
+/// The longest `SESSION_FILE_PATH`: an R2 object name is at most 1024 bytes,
+/// and the cookie name and the key follow the path.
+const MAX_FILE_PATH: usize = 512;
 
 /// The secret used when `SESSION_INSECURE_DEV_SECRET=1` and no `SECRET_KEY` is set.
 const DEV_SECRET: &str = "edge-session-insecure-development-secret-do-not-deploy";
@@ -201,6 +211,7 @@ pub struct Settings {
     pub(crate) cookie: CookieConfig,
     pub(crate) expire_at_browser_close: bool,
     pub(crate) save_every_request: bool,
+    pub(crate) file_path: String,
     pub(crate) insecure_dev_secret: bool,
     secret_key: String,
     secret_key_fallbacks: Vec<String>,
@@ -213,6 +224,7 @@ impl fmt::Debug for Settings {
             .field("cookie", &self.cookie)
             .field("expire_at_browser_close", &self.expire_at_browser_close)
             .field("save_every_request", &self.save_every_request)
+            .field("file_path", &self.file_path)
             .field("insecure_dev_secret", &self.insecure_dev_secret)
             .field("secret_key", &"<hidden>")
             .field("secret_key_fallbacks", &self.secret_key_fallbacks.len())
@@ -265,7 +277,7 @@ impl Settings {
                 None => {
                     return refuse(
                         "SESSION_ENGINE",
-                        format!("must be cache, db, cached_db or signed_cookies, got {raw:?}"),
+                        format!("must be cache, db, cached_db, file or signed_cookies, got {raw:?}"),
                     )
                 }
             },
@@ -340,6 +352,13 @@ impl Settings {
         let expire_at_browser_close =
             parse_bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", get("SESSION_EXPIRE_AT_BROWSER_CLOSE"), false)?;
         let save_every_request = parse_bool("SESSION_SAVE_EVERY_REQUEST", get("SESSION_SAVE_EVERY_REQUEST"), false)?;
+        let file_path = get("SESSION_FILE_PATH").unwrap_or_default();
+        if file_path.len() > MAX_FILE_PATH || file_path.chars().any(char::is_control) {
+            return refuse(
+                "SESSION_FILE_PATH",
+                format!("must be at most {MAX_FILE_PATH} bytes with no control characters (R2 object names are at most 1024 bytes)"),
+            );
+        }
 
         let allow_dev = parse_bool("SESSION_INSECURE_DEV_SECRET", get("SESSION_INSECURE_DEV_SECRET"), false)?;
         let (secret_key, insecure_dev_secret) = match get("SECRET_KEY") {
@@ -372,6 +391,7 @@ impl Settings {
             cookie: CookieConfig { name, age, domain, path, secure, httponly, samesite },
             expire_at_browser_close,
             save_every_request,
+            file_path,
             insecure_dev_secret,
             secret_key,
             secret_key_fallbacks,
@@ -396,6 +416,12 @@ impl Settings {
     /// `SESSION_SAVE_EVERY_REQUEST`.
     pub fn save_every_request(&self) -> bool {
         self.save_every_request
+    }
+
+    /// `SESSION_FILE_PATH`: the `file` engine's object name prefix (Django's
+    /// directory of session files); empty by default.
+    pub fn file_path(&self) -> &str {
+        &self.file_path
     }
 
     /// True when no `SECRET_KEY` was given and `SESSION_INSECURE_DEV_SECRET=1`
@@ -429,6 +455,7 @@ impl Settings {
             "SESSION_COOKIE_SAMESITE": c.samesite.map(SameSite::as_str),
             "SESSION_EXPIRE_AT_BROWSER_CLOSE": self.expire_at_browser_close,
             "SESSION_SAVE_EVERY_REQUEST": self.save_every_request,
+            "SESSION_FILE_PATH": self.file_path,
         })
     }
 }
@@ -462,6 +489,7 @@ mod tests {
             }
         );
         assert!(!s.expire_at_browser_close && !s.save_every_request && !s.insecure_dev_secret);
+        assert_eq!(s.file_path(), "");
         assert!(s.secret_key_fallbacks().is_empty());
     }
 
@@ -474,10 +502,16 @@ mod tests {
             ("signed_cookies", Engine::SignedCookies),
             ("django.contrib.sessions.backends.signed_cookies", Engine::SignedCookies),
             ("django.contrib.sessions.backends.cache", Engine::Cache),
+            ("file", Engine::File),
+            ("django.contrib.sessions.backends.file", Engine::File),
         ] {
             assert_eq!(build(&[("SESSION_ENGINE", raw)]).unwrap().engine, e);
         }
-        assert_eq!(rejected(&[("SESSION_ENGINE", "file")]).setting, "SESSION_ENGINE");
+        assert_eq!(rejected(&[("SESSION_ENGINE", "files")]).setting, "SESSION_ENGINE");
+        assert_eq!(
+            rejected(&[("SESSION_ENGINE", "django.contrib.sessions.backends.filebased")]).setting,
+            "SESSION_ENGINE"
+        );
     }
 
     #[test]
@@ -498,6 +532,7 @@ mod tests {
             (&[("SESSION_COOKIE_NAME", "")], "SESSION_COOKIE_NAME", "RFC 6265 token"),
             (&[("SESSION_COOKIE_NAME", "a=b")], "SESSION_COOKIE_NAME", "RFC 6265 token"),
             (&[("SESSION_COOKIE_PATH", "/a;b")], "SESSION_COOKIE_PATH", "';'"),
+            (&[("SESSION_FILE_PATH", "a\nb")], "SESSION_FILE_PATH", "control characters"),
             (&[("SESSION_COOKIE_PATH", "/a\nb")], "SESSION_COOKIE_PATH", "control"),
             (&[("SESSION_COOKIE_DOMAIN", "a.com; Secure")], "SESSION_COOKIE_DOMAIN", "';'"),
             (&[("SESSION_COOKIE_DOMAIN", "a\x01.com")], "SESSION_COOKIE_DOMAIN", "control"),

@@ -514,7 +514,7 @@ fn session_data_that_saves_also_loads() {
 #[test]
 fn a_stored_record_at_the_largest_version_is_not_a_panic() {
     use edge_session::store::object::{handle, ObjectOp};
-    let stored = Record { data: "x".into(), expires_at: START + 60, version: u64::MAX };
+    let stored = Record::new("x", START + 60, u64::MAX);
     let step =
         handle(&ObjectOp::Save(Record { version: 2, ..stored.clone() }).to_body(), Some(&stored.to_json()), START);
     assert!(step.write.is_none() || step.write.unwrap().version == u64::MAX);

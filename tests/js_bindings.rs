@@ -52,6 +52,48 @@ export function memoryObjects(step) {
     },
   };
 }
+export function memoryR2() {
+  // An R2 bucket as the binding behaves: onlyIf conditions on put (a failed
+  // one resolves to null), ETags that change with the content, custom
+  // metadata, paged listing, bulk delete.
+  const objects = new Map();
+  let uploads = 0;
+  const view = (key, o) => ({ key, etag: o.etag, customMetadata: { ...o.customMetadata } });
+  return {
+    objects,
+    async get(key) {
+      const o = objects.get(key);
+      return o ? { ...view(key, o), async text() { return o.body; } } : null;
+    },
+    async head(key) {
+      const o = objects.get(key);
+      return o ? view(key, o) : null;
+    },
+    async put(key, body, options) {
+      const existing = objects.get(key);
+      const only = options.onlyIf ?? {};
+      if (only.etagDoesNotMatch === "*" && existing) return null;
+      if (only.etagMatches !== undefined && existing?.etag !== only.etagMatches) return null;
+      if (typeof body !== "string") throw new TypeError("a string body");
+      const o = { body, etag: `e${++uploads}-${body.length}`, customMetadata: { ...options.customMetadata } };
+      objects.set(key, o);
+      return view(key, o);
+    },
+    async delete(keys) {
+      for (const k of Array.isArray(keys) ? keys : [keys]) objects.delete(k);
+    },
+    async list(options) {
+      if (!options.include?.includes("customMetadata")) throw new Error("customMetadata not included");
+      const names = [...objects.keys()].filter((k) => k.startsWith(options.prefix ?? "")).sort();
+      const from = options.cursor ? names.findIndex((k) => k > options.cursor) : 0;
+      const rest = from < 0 ? [] : names.slice(from);
+      const page = rest.slice(0, options.limit);
+      const truncated = rest.length > page.length;
+      return { objects: page.map((k) => view(k, objects.get(k))), truncated, cursor: truncated ? page[page.length - 1] : undefined };
+    },
+  };
+}
+export function r2Size(bucket) { return bucket.objects.size; }
 export function env(vars) { return Object.assign({}, vars); }
 "#)]
 extern "C" {
@@ -61,6 +103,10 @@ extern "C" {
     fn kv_size(kv: &JsValue) -> u32;
     #[wasm_bindgen(js_name = memoryObjects)]
     fn memory_objects(step: &JsValue) -> JsValue;
+    #[wasm_bindgen(js_name = memoryR2)]
+    fn memory_r2() -> JsValue;
+    #[wasm_bindgen(js_name = r2Size)]
+    fn r2_size(bucket: &JsValue) -> u32;
     fn env(vars: JsValue) -> JsValue;
 }
 
@@ -88,6 +134,7 @@ async fn a_cache_session_round_trips_through_a_js_kv_binding() {
         JsValue::UNDEFINED,
         kv.clone(),
         JsValue::UNDEFINED,
+        JsValue::UNDEFINED,
     )
     .unwrap();
     let session = sessions.load(None);
@@ -111,6 +158,7 @@ async fn errors_come_back_as_named_results_not_panics() {
         JsValue::UNDEFINED,
         JsValue::UNDEFINED,
         JsValue::UNDEFINED,
+        JsValue::UNDEFINED,
     )
     .unwrap();
     let session = sessions.load(Some("sessionid=garbage".into()));
@@ -130,6 +178,7 @@ fn cache_sessions_over_a_failing_kv() -> WasmSessions {
         vars(&[("SECRET_KEY", "k"), ("SESSION_ENGINE", "cache")]),
         JsValue::UNDEFINED,
         failingKv(),
+        JsValue::UNDEFINED,
         JsValue::UNDEFINED,
     )
     .unwrap()
@@ -155,12 +204,14 @@ fn configuration_errors_name_the_setting_or_binding() {
         JsValue::UNDEFINED,
         JsValue::UNDEFINED,
         JsValue::UNDEFINED,
+        JsValue::UNDEFINED,
     );
     assert!(e.is_err());
     let settings = js_sys::Object::new();
     js_sys::Reflect::set(&settings, &"SECRET_KEY".into(), &"k".into()).unwrap();
     js_sys::Reflect::set(&settings, &"SESSION_ENGINE".into(), &"db".into()).unwrap();
-    let missing = WasmSessions::new(vars(&[]), settings.into(), JsValue::UNDEFINED, JsValue::UNDEFINED);
+    let missing =
+        WasmSessions::new(vars(&[]), settings.into(), JsValue::UNDEFINED, JsValue::UNDEFINED, JsValue::UNDEFINED);
     assert!(missing.is_err(), "db without a Durable Object binding is refused");
 }
 
@@ -208,6 +259,7 @@ async fn settings_and_bindings_on_the_prototype_chain_are_ignored() {
             JsValue::UNDEFINED,
             JsValue::UNDEFINED,
             JsValue::UNDEFINED,
+            JsValue::UNDEFINED,
         )
         .unwrap()
     });
@@ -221,6 +273,7 @@ async fn settings_and_bindings_on_the_prototype_chain_are_ignored() {
     let kv = with_polluted_prototype("SESSION_KV", js_sys::Object::new().into(), || {
         WasmSessions::new(
             vars(&[("SECRET_KEY", "k"), ("SESSION_ENGINE", "cache")]),
+            JsValue::UNDEFINED,
             JsValue::UNDEFINED,
             JsValue::UNDEFINED,
             JsValue::UNDEFINED,
@@ -273,7 +326,7 @@ async fn a_kv_exception_is_kept_as_the_value_it_was() {
     assert_eq!(std::error::Error::source(&e).map(|s| s.to_string()).as_deref(), Some("KV GET failed: 503"));
     assert_eq!(e.to_string(), "session store failed: KV get");
     assert_eq!(format!("{e:#}"), "session store failed: KV get: KV GET failed: 503");
-    let record = edge_session::Record { data: "d".into(), expires_at: i64::MAX, version: 1 };
+    let record = edge_session::Record::new("d", i64::MAX, 1);
     let put = kv.set(&key, &record, 60).await.unwrap_err();
     assert!(matches!(&put, StoreError::Backend(b) if b.op() == StoreOp::KvPut && b.js_value().is_some()));
 }
@@ -294,6 +347,7 @@ async fn a_store_failure_rejects_with_a_named_error_whose_cause_is_the_exception
     // A configuration error is named too (and has no cause).
     let refused = WasmSessions::new(
         vars(&[("SESSION_ENGINE", "db")]),
+        JsValue::UNDEFINED,
         JsValue::UNDEFINED,
         JsValue::UNDEFINED,
         JsValue::UNDEFINED,
@@ -375,4 +429,46 @@ async fn the_platform_durable_stores_pass_the_conformance_suite_over_js_bindings
     let cached = conformance::run(make, &clock, caps).await;
     assert!(cached.failures.is_empty(), "cached_db: {:#?}", cached.failures);
     assert!(db.checks >= 20 && cached.checks >= 20, "{} / {} checks", db.checks, cached.checks);
+}
+
+/// The R2 store of the platform layer (`R2Bucket`, the `file` engine) passes
+/// the conformance suite as a durable store, over a JavaScript R2 binding
+/// that honours `onlyIf`.
+#[wasm_bindgen_test]
+async fn the_platform_r2_store_passes_the_conformance_suite_over_a_js_r2_binding() {
+    use edge_session::platform::R2Bucket;
+    use edge_session::store::conformance::{self, Capabilities};
+    use edge_session::store::file::FileStore;
+    let clock = edge_session::FixedClock::new(1_000_000);
+    let make = || FileStore::new(R2Bucket::new(memory_r2()), "sessions", "sessionid", clock.clone());
+    let report = conformance::run(make, &clock, Capabilities::DURABLE).await;
+    assert!(report.failures.is_empty(), "{:#?}", report.failures);
+    assert!(report.checks >= 29, "{} checks", report.checks);
+}
+
+#[wasm_bindgen_test]
+async fn a_file_session_round_trips_through_a_js_r2_binding_and_a_logout_elsewhere_interrupts_a_save() {
+    let bucket = memory_r2();
+    let settings = vars(&[("SECRET_KEY", "k"), ("SESSION_ENGINE", "file"), ("SESSION_FILE_PATH", "s")]);
+    let sessions =
+        WasmSessions::new(settings, JsValue::UNDEFINED, JsValue::UNDEFINED, JsValue::UNDEFINED, bucket.clone())
+            .unwrap();
+    let session = sessions.load(None);
+    op(&session, json!({"op": "set", "key": "cart", "value": [1]})).await;
+    let outcome: Value =
+        serde_json::from_str(&text(sessions.finish(&session, 200, None)).await.unwrap().unwrap()).unwrap();
+    let cookie = outcome["setCookie"].as_str().unwrap().split(';').next().unwrap().to_owned();
+    assert_eq!(r2_size(&bucket), 1);
+    // Two requests with the cookie: one reads and changes the cart, the
+    // other logs out before the first one saves.
+    let a = sessions.load(Some(cookie.clone()));
+    assert_eq!(op(&a, json!({"op": "set", "key": "cart", "value": [1, 2]})).await, json!({"ok": null}));
+    let b = sessions.load(Some(cookie));
+    op(&b, json!({"op": "flush"})).await;
+    JsFuture::from(sessions.finish(&b, 200, None)).await.unwrap();
+    assert_eq!(r2_size(&bucket), 0);
+    let failed: Value = serde_json::from_str(&text(sessions.finish(&a, 200, None)).await.unwrap().unwrap()).unwrap();
+    assert_eq!((&failed["error"], &failed["status"]), (&json!("SessionInterrupted"), &json!(400)), "Django's answer");
+    assert!(failed["setCookie"].is_null(), "{failed}");
+    assert_eq!(r2_size(&bucket), 0, "the logged-out session is not written back");
 }

@@ -58,11 +58,7 @@ fn json_response(body: &serde_json::Value, status: u16) -> Result<Response> {
 
 /// The counters a request cost, as a header for the tests.
 fn with_counters(mut response: Response, before: &Counters) -> Result<Response> {
-    let c = counters().since(before);
-    let value = format!(
-        "crypto={},kv_get={},kv_put={},kv_delete={},do_call={}",
-        c.crypto, c.kv_get, c.kv_put, c.kv_delete, c.do_call
-    );
+    let value = counters().since(before).to_header();
     response.headers_mut().set("X-Edge-Session-Counters", &value)?;
     Ok(response)
 }

@@ -62,7 +62,7 @@ fn rig() -> Rig {
     let key = SessionKey::parse(KNOWN_KEY).expect("key");
     let mut data = serde_json::Map::new();
     data.insert("user".into(), json!("ada"));
-    let record = Record { data: db.encode(&data), expires_at: NOW + 1_209_600, version: 1 };
+    let record = Record::new(db.encode(&data), NOW + 1_209_600, 1);
     pollster::block_on(store.create(&key, &record)).expect("create");
     let signer = CookieSigner::new("sessionid", &secret, &fallback_list);
     assert_eq!(store.raw(&key).map(|r| r.version), Some(1));

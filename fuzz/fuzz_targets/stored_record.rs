@@ -69,11 +69,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     check(&text, None);
-    let probe = Record {
-        data: "e30:1vRqGo:qnt0u7xpmvYvTyP4BI2GgvhjaqYnZI0lrOX2oyOQZYY".into(),
-        expires_at: NOW + 60,
-        version: 7,
-    };
+    let probe = Record::new("e30:1vRqGo:qnt0u7xpmvYvTyP4BI2GgvhjaqYnZI0lrOX2oyOQZYY", NOW + 60, 7);
     for op in [ObjectOp::Load, ObjectOp::Create(probe.clone()), ObjectOp::Save(probe), ObjectOp::Delete] {
         check(&op.to_body(), Some(&text));
     }

@@ -74,10 +74,16 @@ where
 #[wasm_bindgen]
 impl WasmSessions {
     /// Settings from `env` vars (Django's names), overridden by the string
-    /// properties of `settings`; the KV and Durable Object bindings from
-    /// `env` unless `kv` / `durable_object` are given.
+    /// properties of `settings`; the KV, Durable Object and R2 bindings from
+    /// `env` unless `kv` / `durable_object` / `r2` are given.
     #[wasm_bindgen(constructor)]
-    pub fn new(env: JsValue, settings: JsValue, kv: JsValue, durable_object: JsValue) -> Result<WasmSessions, JsValue> {
+    pub fn new(
+        env: JsValue,
+        settings: JsValue,
+        kv: JsValue,
+        durable_object: JsValue,
+        r2: JsValue,
+    ) -> Result<WasmSessions, JsValue> {
         let mut source = EnvSource::new(env);
         if settings.is_object() {
             for entry in js_sys::Object::entries(settings.unchecked_ref()).iter() {
@@ -97,6 +103,9 @@ impl WasmSessions {
         }
         if durable_object.is_object() {
             source.set_durable_object(durable_object);
+        }
+        if r2.is_object() {
+            source.set_r2(r2);
         }
         let manager = manager_from_env(&source, console_warn).map_err(|e| thrown(&e, e.name()))?;
         Ok(Self { manager })
@@ -279,5 +288,5 @@ pub fn error_names() -> String {
 #[wasm_bindgen]
 pub fn counters() -> String {
     let c = crate::metrics::counters();
-    json!({ "crypto": c.crypto, "kv_get": c.kv_get, "kv_put": c.kv_put, "kv_delete": c.kv_delete, "do_call": c.do_call }).to_string()
+    Value::Object(c.fields().iter().map(|(name, n)| ((*name).to_owned(), Value::from(*n))).collect()).to_string()
 }

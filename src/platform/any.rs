@@ -1,9 +1,10 @@
 //! The store chosen at run time by `SESSION_ENGINE`.
 
-use super::{DurableStore, KvCache};
+use super::{DurableStore, KvCache, R2Bucket};
 use crate::key::SessionKey;
 use crate::record::Record;
 use crate::store::cache::{CacheEngine, CachedDbStore};
+use crate::store::file::FileStore;
 use crate::store::{BackendError, SessionStore, StoreError, StoreOp};
 
 /// The store of the configured engine.
@@ -15,6 +16,8 @@ pub enum AnyStore {
     Db(DurableStore),
     /// `cached_db`: KV in front of the Durable Objects, write-through.
     CachedDb(CachedDbStore<KvCache, DurableStore>),
+    /// `file`: an R2 object per session.
+    File(FileStore<R2Bucket>),
     /// `signed_cookies`: no server-side store.
     None,
 }
@@ -25,6 +28,7 @@ macro_rules! each {
             AnyStore::Cache($s) => $call,
             AnyStore::Db($s) => $call,
             AnyStore::CachedDb($s) => $call,
+            AnyStore::File($s) => $call,
             AnyStore::None => $none,
         }
     };

@@ -30,6 +30,35 @@ extern "C" {
     #[wasm_bindgen(method, catch)]
     pub(crate) fn fetch(this: &DurableObjectStub, url: &str, init: &JsValue) -> Result<js_sys::Promise, JsValue>;
 
+    /// An R2 bucket binding.
+    pub(crate) type R2BucketBinding;
+    #[wasm_bindgen(method, catch)]
+    pub(crate) fn get(this: &R2BucketBinding, key: &str) -> Result<js_sys::Promise, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    pub(crate) fn head(this: &R2BucketBinding, key: &str) -> Result<js_sys::Promise, JsValue>;
+    #[wasm_bindgen(method, catch, js_name = put)]
+    pub(crate) fn put_object(
+        this: &R2BucketBinding,
+        key: &str,
+        value: &str,
+        options: &JsValue,
+    ) -> Result<js_sys::Promise, JsValue>;
+    #[wasm_bindgen(method, catch, js_name = delete)]
+    pub(crate) fn delete_objects(this: &R2BucketBinding, keys: &js_sys::Array) -> Result<js_sys::Promise, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    pub(crate) fn list(this: &R2BucketBinding, options: &JsValue) -> Result<js_sys::Promise, JsValue>;
+
+    /// What R2 returns for an object (`R2Object`, or `R2ObjectBody` from a `get`).
+    pub(crate) type R2Object;
+    #[wasm_bindgen(method, getter)]
+    pub(crate) fn key(this: &R2Object) -> JsValue;
+    #[wasm_bindgen(method, getter)]
+    pub(crate) fn etag(this: &R2Object) -> JsValue;
+    #[wasm_bindgen(method, getter, js_name = customMetadata)]
+    pub(crate) fn custom_metadata(this: &R2Object) -> JsValue;
+    #[wasm_bindgen(method, catch, js_name = text)]
+    pub(crate) fn body_text(this: &R2Object) -> Result<js_sys::Promise, JsValue>;
+
     /// A fetch `Response`.
     pub(crate) type FetchResponse;
     #[wasm_bindgen(method, catch)]

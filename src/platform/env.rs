@@ -3,29 +3,33 @@
 //! Settings are read under Django's names from vars (`[vars]`, `.dev.vars`,
 //! `--var NAME:VALUE`) and secrets (`SECRET_KEY`, `SECRET_KEY_FALLBACKS`); a var
 //! written as a TOML number or boolean reads as its text. Only `env`'s own
-//! properties count, never inherited ones (nothing on `Object.prototype`). Four more vars name
+//! properties count, never inherited ones (nothing on `Object.prototype`). More vars name
 //! the platform pieces:
 //!
 //! | var | default | |
 //! |---|---|---|
 //! | `SESSION_KV_BINDING` | `SESSION_KV` | the KV namespace (`cache`, `cached_db`) |
 //! | `SESSION_DO_BINDING` | `SESSION_DO` | the Durable Object namespace (`db`, `cached_db`) |
+//! | `SESSION_R2_BINDING` | `SESSION_R2` | the R2 bucket (`file`) |
 //! | `SESSION_KV_PREFIX` | `django.contrib.sessions.cache` | KV key prefix |
 //! | `SESSION_KV_CACHE_TTL` | unset (KV's default, 60 s) | `cacheTtl` of KV reads, seconds, 30 to 300; it lengthens the revocation window (SECURITY.md) |
 
 use std::fmt;
 use wasm_bindgen::{JsCast, JsValue};
 
-use super::{AnyStore, DurableStore, KvCache, WorkersClock};
+use super::{AnyStore, DurableStore, KvCache, R2Bucket, WorkersClock};
 use crate::response::ErrorName;
 use crate::session::write_sources;
 use crate::settings::{Engine, Settings, SettingsError, SETTING_NAMES};
 use crate::store::cache::{CacheEngine, CachedDbStore};
+use crate::store::file::FileStore;
 
 /// The default KV binding name.
 pub const DEFAULT_KV_BINDING: &str = "SESSION_KV";
 /// The default Durable Object binding name.
 pub const DEFAULT_DO_BINDING: &str = "SESSION_DO";
+/// The default R2 bucket binding name.
+pub const DEFAULT_R2_BINDING: &str = "SESSION_R2";
 const DEFAULT_KV_PREFIX: &str = "django.contrib.sessions.cache";
 /// KV's smallest `cacheTtl`.
 const MIN_KV_CACHE_TTL: u64 = 30;
@@ -69,7 +73,11 @@ impl fmt::Display for ConfigError {
                 f,
                 "edge-session configuration: SESSION_ENGINE={} needs a {kind} binding named {binding:?} in wrangler.toml (or set {})",
                 engine.as_str(),
-                if *kind == "KV namespace" { "SESSION_KV_BINDING" } else { "SESSION_DO_BINDING" }
+                match *kind {
+                    "KV namespace" => "SESSION_KV_BINDING",
+                    "R2 bucket" => "SESSION_R2_BINDING",
+                    _ => "SESSION_DO_BINDING",
+                }
             )?,
         }
         if f.alternate() {
@@ -102,12 +110,13 @@ pub struct EnvSource {
     overrides: Vec<(String, String)>,
     kv: Option<JsValue>,
     durable: Option<JsValue>,
+    r2: Option<JsValue>,
 }
 
 impl EnvSource {
     /// Settings and bindings from `env`.
     pub fn new(env: JsValue) -> Self {
-        Self { env, overrides: Vec::new(), kv: None, durable: None }
+        Self { env, overrides: Vec::new(), kv: None, durable: None, r2: None }
     }
 
     /// The `env` object itself.
@@ -117,7 +126,7 @@ impl EnvSource {
 
     /// No overrides and no explicit bindings: everything comes from `env`.
     pub(crate) fn is_plain(&self) -> bool {
-        self.overrides.is_empty() && self.kv.is_none() && self.durable.is_none()
+        self.overrides.is_empty() && self.kv.is_none() && self.durable.is_none() && self.r2.is_none()
     }
 
     /// Overrides one setting.
@@ -133,6 +142,11 @@ impl EnvSource {
     /// Uses this Durable Object binding instead of the one named in `env`.
     pub fn set_durable_object(&mut self, binding: JsValue) {
         self.durable = Some(binding);
+    }
+
+    /// Uses this R2 bucket binding instead of the one named in `env`.
+    pub fn set_r2(&mut self, binding: JsValue) {
+        self.r2 = Some(binding);
     }
 
     /// The text of a setting: an override, else the env var or secret;
@@ -222,8 +236,14 @@ pub(crate) fn store_from_env(env: &EnvSource, settings: &Settings) -> Result<Any
         let value = value.ok_or(ConfigError::MissingBinding { binding, kind: "Durable Object namespace", engine })?;
         Ok(DurableStore::new(value))
     };
+    let file = || -> Result<FileStore<R2Bucket>, ConfigError> {
+        let (binding, value) = env.binding(&env.r2, "SESSION_R2_BINDING", DEFAULT_R2_BINDING);
+        let value = value.ok_or(ConfigError::MissingBinding { binding, kind: "R2 bucket", engine })?;
+        Ok(FileStore::new(R2Bucket::new(value), settings.file_path(), settings.cookie.name(), WorkersClock))
+    };
     Ok(match engine {
         Engine::Cache => AnyStore::Cache(CacheEngine::new(kv()?, WorkersClock)),
+        Engine::File => AnyStore::File(file()?),
         Engine::Db => AnyStore::Db(durable()?),
         Engine::CachedDb => AnyStore::CachedDb(CachedDbStore::new(kv()?, durable()?, WorkersClock)),
         Engine::SignedCookies => AnyStore::None,

@@ -1,5 +1,5 @@
-//! The platform layer shared by both front doors (wasm32 only): Workers KV and
-//! Durable Object stores over the raw JavaScript bindings (`js-sys`, no
+//! The platform layer shared by both front doors (wasm32 only): Workers KV,
+//! Durable Object and R2 stores over the raw JavaScript bindings (`js-sys`, no
 //! `worker` crate), settings from a Worker's `env`, and the per-isolate
 //! configuration. The Rust integration (`workers`) and the npm package (`js`)
 //! both run on it, so they read and write the same sessions.
@@ -9,12 +9,14 @@ mod bindings;
 mod durable;
 pub(crate) mod env;
 mod kv;
+mod r2;
 
 pub use any::AnyStore;
 pub use bindings::{DurableObjectNamespace, KvNamespace};
 pub use durable::DurableStore;
-pub use env::{settings_from_env, ConfigError, EnvSource, DEFAULT_DO_BINDING, DEFAULT_KV_BINDING};
+pub use env::{settings_from_env, ConfigError, EnvSource, DEFAULT_DO_BINDING, DEFAULT_KV_BINDING, DEFAULT_R2_BINDING};
 pub use kv::{KvCache, KV_MAX_TTL, KV_MIN_TTL};
+pub use r2::R2Bucket;
 
 use std::cell::RefCell;
 

@@ -28,7 +28,7 @@ const CREATE_ATTEMPTS: usize = 4;
 
 /// `record` as a new record's first version.
 fn first_version(record: Record) -> Record {
-    Record { version: 1, ..record }
+    Record { version: 1, revision: None, ..record }
 }
 
 /// What saving over the session's existing record found.
@@ -124,8 +124,11 @@ impl<S: SessionStore> Session<S> {
         stored: Stored,
         now: i64,
     ) -> Result<Option<String>, FinishError> {
-        let record = encode_record(&self.ctx, self.data_or_empty(), now, self.version.saturating_add(1))
+        let mut record = encode_record(&self.ctx, self.data_or_empty(), now, self.version.saturating_add(1))
             .map_err(|bytes| FinishError::TooLarge { bytes })?;
+        // A save over the loaded record names the copy it read (a create
+        // names none: `first_version`).
+        record.revision = self.revision.clone();
         if record.data.len() > MAX_RECORD_BYTES - 100 {
             return Err(FinishError::TooLarge { bytes: record.data.len() });
         }
@@ -146,6 +149,9 @@ impl<S: SessionStore> Session<S> {
         };
         self.identity = Identity::Server { key: Some(key.clone()), stored: Stored::Yes };
         self.version = version;
+        // The store names no revision for what it wrote: a second save in
+        // this request goes without one.
+        self.revision = None;
         self.delete_cycled().await;
         Ok(Some(self.ctx.cookie_signer.sign(&key, version)))
     }

@@ -137,7 +137,7 @@ impl<K: RecordCache, D: SessionStore> CachedDbStore<K, D> {
         let written = if record.version == version {
             self.cache.set(key, record, ttl).await
         } else {
-            self.cache.set(key, &Record { version, ..record.clone() }, ttl).await
+            self.cache.set(key, &Record { version, revision: None, ..record.clone() }, ttl).await
         };
         if let Err(e) = written {
             crate::log::warn(&format!("cached_db: cache write failed after the durable write succeeded ({e:#}); readers fall back to the durable store"));
@@ -228,7 +228,7 @@ mod tests {
     fn writes_go_to_the_durable_store_first_then_the_cache() {
         let clock = FixedClock::new(1000);
         let store = cached_db(&clock, KvModel::CONSISTENT);
-        let rec = Record { data: "d".into(), expires_at: 2000, version: 1 };
+        let rec = Record::new("d", 2000, 1);
         store.cache().fail_puts(true);
         // The cache write fails after the durable write: nothing is lost.
         assert_eq!(block_on(store.create(&key(), &rec)), Ok(1));
@@ -245,10 +245,9 @@ mod tests {
     fn a_stale_cached_copy_older_than_the_cookie_is_skipped() {
         let clock = FixedClock::new(1000);
         let store = cached_db(&clock, LAGGING);
-        let v1 = block_on(store.create(&key(), &Record { data: "v1".into(), expires_at: 2000, version: 1 })).unwrap();
+        let v1 = block_on(store.create(&key(), &Record::new("v1", 2000, 1))).unwrap();
         clock.advance(5); // v1 has reached the location
-        let v2 =
-            block_on(store.save(&key(), &Record { data: "v2".into(), expires_at: 2000, version: v1 + 1 })).unwrap();
+        let v2 = block_on(store.save(&key(), &Record::new("v2", 2000, v1 + 1))).unwrap();
         // v2 has not: a client with no version claim gets the cached copy:
         // one cache read, no durable read.
         let (got, cost) = cost_of(|| block_on(store.load(&key(), 0)));
@@ -264,8 +263,8 @@ mod tests {
     fn a_copy_newer_than_the_cookie_is_checked_against_the_durable_store_but_not_rewritten() {
         let clock = FixedClock::new(1000);
         let store = cached_db(&clock, KvModel::CONSISTENT);
-        let v1 = block_on(store.create(&key(), &Record { data: "v1".into(), expires_at: 2000, version: 1 })).unwrap();
-        block_on(store.save(&key(), &Record { data: "v2".into(), expires_at: 2000, version: v1 + 1 })).unwrap();
+        let v1 = block_on(store.create(&key(), &Record::new("v1", 2000, 1))).unwrap();
+        block_on(store.save(&key(), &Record::new("v2", 2000, v1 + 1))).unwrap();
         // A client still holding v1's cookie: the durable store decides, and
         // the cache, already at the durable version, is left alone.
         let (got, cost) = cost_of(|| block_on(store.load(&key(), v1)));
@@ -277,8 +276,7 @@ mod tests {
     fn a_cached_miss_falls_back_to_the_durable_store_and_refills() {
         let clock = FixedClock::new(1000);
         let store = cached_db(&clock, LAGGING);
-        let (_, created) =
-            cost_of(|| block_on(store.create(&key(), &Record { data: "v1".into(), expires_at: 2000, version: 1 })));
+        let (_, created) = cost_of(|| block_on(store.create(&key(), &Record::new("v1", 2000, 1))));
         assert_eq!((created.do_call, created.kv_put), (1, 1));
         // The write has not reached the location yet: a miss.
         let (got, cost) = cost_of(|| block_on(store.load(&key(), 1)));
@@ -292,7 +290,7 @@ mod tests {
         let clock = FixedClock::new(1000);
         let store = cached_db(&clock, LAGGING);
         let life = 1_209_600;
-        block_on(store.create(&key(), &Record { data: "v1".into(), expires_at: 1000 + life, version: 1 })).unwrap();
+        block_on(store.create(&key(), &Record::new("v1", 1000 + life, 1))).unwrap();
         assert_eq!(store.cache().ttl_of(&key()), Some(life), "a write: the record's whole life");
         // The write has not reached the location yet: a miss, so the durable store is read, and the cache refilled.
         assert_eq!(block_on(store.load(&key(), 1)).unwrap().unwrap().data, "v1");
@@ -303,7 +301,7 @@ mod tests {
     fn cache_read_failure_falls_back_and_durable_read_failure_is_an_error() {
         let clock = FixedClock::new(1000);
         let store = cached_db(&clock, KvModel::CONSISTENT);
-        block_on(store.create(&key(), &Record { data: "v1".into(), expires_at: 2000, version: 1 })).unwrap();
+        block_on(store.create(&key(), &Record::new("v1", 2000, 1))).unwrap();
         store.cache().fail_gets(true);
         assert_eq!(block_on(store.load(&key(), 1)).unwrap().unwrap().data, "v1");
         store.durable().set_fault(Fault::ReadsFail);
@@ -314,7 +312,7 @@ mod tests {
     fn delete_goes_to_the_durable_store_first_and_reports_a_cache_failure() {
         let clock = FixedClock::new(1000);
         let store = cached_db(&clock, KvModel::CONSISTENT);
-        block_on(store.create(&key(), &Record { data: "v1".into(), expires_at: 2000, version: 1 })).unwrap();
+        block_on(store.create(&key(), &Record::new("v1", 2000, 1))).unwrap();
         store.cache().fail_deletes(true);
         assert!(block_on(store.delete(&key())).is_err());
         assert!(store.durable().raw(&key()).is_none());

@@ -8,7 +8,8 @@
 //! out before reading back what it cannot claim by version). The time is a
 //! [`FixedClock`] the suite moves.
 //!
-//! Run here (the tests below): the memory store, the fake Durable Object, and
+//! Run here (the tests below): the memory store, the fake Durable Object, the
+//! `file` engine over the fake R2 bucket, and
 //! `cache` and `cached_db` over a consistent KV and over the eventually
 //! consistent fake KV (`crate::testing`). On wasm32, `tests/js_bindings.rs`
 //! runs it on the platform stores the Workers use: `KvCache` as the `cache`
@@ -92,7 +93,7 @@ fn key(n: u8) -> SessionKey {
 }
 
 fn record(data: &str, expires_at: i64, version: u64) -> Record {
-    Record { data: data.to_owned(), expires_at, version }
+    Record::new(data, expires_at, version)
 }
 
 /// How long the suite's ordinary records live: longer than every wait.
@@ -158,6 +159,30 @@ pub async fn run<S: SessionStore>(make: impl Fn() -> S, clock: &FixedClock, caps
     let loaded = s.load(&key(0), v3.clone().unwrap_or(2)).await;
     r.check(matches!(&loaded, Ok(Some(rec)) if rec.data == "three"), "load after save returns the new data");
 
+    // A save hands back the revision its load returned (`Record::revision`):
+    // it replaces the record; a revision that another save replaced since is
+    // still saved over (last writer wins); the revision of a record deleted
+    // since is no way back in.
+    pace();
+    let read = s.load(&key(0), v3.clone().unwrap_or(2)).await.ok().flatten();
+    let revision = read.as_ref().and_then(|r| r.revision.clone());
+    let with = |data: &str, version: u64, revision: Option<String>| Record {
+        revision,
+        ..record(data, clock.now() + LONG, version)
+    };
+    let base = read.as_ref().map_or(3, |r| r.version);
+    let v4 = s.save(&key(0), &with("four", base + 1, revision.clone())).await;
+    r.check(matches!(v4, Ok(v) if v > base), "a save naming its load's revision replaces the record");
+    pace();
+    let v5 = s.save(&key(0), &with("five", base + 1, revision.clone())).await;
+    r.check(v5.is_ok(), "a save naming a revision another save replaced still saves (last writer wins)");
+    if caps.detects_missing {
+        r.check(matches!((&v4, &v5), (Ok(a), Ok(b)) if b > a), "the later save gets the greater version");
+    }
+    settle_write();
+    let loaded = s.load(&key(0), v5.clone().unwrap_or(base + 1)).await;
+    r.check(matches!(&loaded, Ok(Some(rec)) if rec.data == "five"), "the last save is what loads");
+
     // Save of a missing or deleted record.
     if caps.detects_missing {
         r.check(
@@ -176,6 +201,11 @@ pub async fn run<S: SessionStore>(make: impl Fn() -> S, clock: &FixedClock, caps
         r.check(
             s.save(&key(0), &record("zombie", clock.now() + 10, 4)).await == Err(StoreError::Missing),
             "save after delete fails with Missing (no resurrection)",
+        );
+        let stale = with("zombie", 9, loaded.ok().flatten().and_then(|r| r.revision));
+        r.check(
+            s.save(&key(0), &stale).await == Err(StoreError::Missing),
+            "save naming the revision of a deleted record fails with Missing",
         );
         r.check(matches!(s.load(&key(0), 0).await, Ok(None)), "a refused save writes nothing");
     }
@@ -226,14 +256,15 @@ mod tests {
 
     use super::*;
     use crate::store::cache::{CacheEngine, CachedDbStore};
+    use crate::store::file::FileStore;
     use crate::store::MemoryStore;
-    use crate::testing::{FakeKv, FakeObject, KvModel};
+    use crate::testing::{FakeBucket, FakeKv, FakeObject, KvModel};
     use pollster::block_on;
 
     /// Checks in a run on a durable store, and on a cache (which skips what
     /// it cannot promise): the same over an eventually consistent KV.
-    const DURABLE_CHECKS: usize = 24;
-    const CACHE_CHECKS: usize = 17;
+    const DURABLE_CHECKS: usize = 29;
+    const CACHE_CHECKS: usize = 20;
 
     /// Workers KV's limits, on the fake KV's eventual model.
     fn on_eventual_kv(caps: Capabilities) -> Capabilities {
@@ -251,6 +282,12 @@ mod tests {
     #[test]
     fn the_memory_store_passes_as_a_durable_store() {
         assert_eq!(passes(|c| MemoryStore::new(c.clone()), Capabilities::DURABLE), DURABLE_CHECKS);
+    }
+
+    #[test]
+    fn the_file_engine_passes_as_a_durable_store_over_a_bucket_that_honours_conditions() {
+        let make = |c: &FixedClock| FileStore::new(FakeBucket::new(), "sessions", "sessionid", c.clone());
+        assert_eq!(passes(make, Capabilities::DURABLE), DURABLE_CHECKS);
     }
 
     #[test]

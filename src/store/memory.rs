@@ -59,7 +59,7 @@ impl SessionStore for MemoryStore {
     async fn save(&self, key: &SessionKey, record: &Record) -> Result<u64, StoreError> {
         let current = self.live(key).ok_or(StoreError::Missing)?;
         let version = record.version.max(current.version.saturating_add(1));
-        let stored = Record { version, ..record.clone() };
+        let stored = Record { version, revision: None, ..record.clone() };
         self.inner.records.borrow_mut().insert(key.as_str().to_owned(), stored);
         Ok(version)
     }

@@ -17,6 +17,7 @@ use crate::session::write_sources;
 
 pub mod cache;
 pub mod conformance;
+pub mod file;
 mod memory;
 #[doc(hidden)] // The protocol between the `db` store client and the session Durable Object classes.
 pub mod object;
@@ -91,6 +92,16 @@ pub enum StoreOp {
     KvDelete,
     /// A request to a session's Durable Object, or its reply.
     ObjectCall,
+    /// An R2 `get` (the `file` engine).
+    R2Get,
+    /// An R2 `head`.
+    R2Head,
+    /// An R2 `put`.
+    R2Put,
+    /// An R2 `delete`.
+    R2Delete,
+    /// An R2 `list`.
+    R2List,
     /// [`SessionStore::load`], where no backend call is more precise.
     Load,
     /// [`SessionStore::create`], where no backend call is more precise.
@@ -113,6 +124,11 @@ impl StoreOp {
             Self::KvPut => "KV put",
             Self::KvDelete => "KV delete",
             Self::ObjectCall => "Durable Object call",
+            Self::R2Get => "R2 get",
+            Self::R2Head => "R2 head",
+            Self::R2Put => "R2 put",
+            Self::R2Delete => "R2 delete",
+            Self::R2List => "R2 list",
             Self::Load => "load",
             Self::Create => "create",
             Self::Save => "save",
@@ -387,7 +403,7 @@ mod tests {
     fn the_doubles_report_the_operation_that_failed() {
         let clock = FixedClock::new(1_765_000_000);
         let kv = FakeKv::consistent(clock.clone());
-        let record = Record { data: "d".into(), expires_at: clock.now() + 100, version: 1 };
+        let record = Record::new("d", clock.now() + 100, 1);
         pollster::block_on(async {
             kv.fail_gets(true);
             kv.fail_puts(true);

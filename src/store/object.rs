@@ -81,7 +81,7 @@ pub struct ObjectStep {
 /// ```
 /// use edge_session::store::object::{handle, ObjectOp};
 /// use edge_session::Record;
-/// let r = Record { data: "d".into(), expires_at: 100, version: 1 };
+/// let r = Record::new("d", 100, 1);
 /// let step = handle(&ObjectOp::Create(r.clone()).to_body(), None, 10);
 /// assert_eq!(step.write, Some(r.clone()));
 /// let again = handle(&ObjectOp::Create(r.clone()).to_body(), Some(&r.to_json()), 10);
@@ -186,7 +186,7 @@ mod tests {
     use super::*;
 
     fn rec(v: u64, exp: i64) -> Record {
-        Record { data: "d".into(), expires_at: exp, version: v }
+        Record::new("d", exp, v)
     }
 
     #[test]

@@ -9,23 +9,28 @@
 //! * [`object::FakeObject`]: any store as the `db` engine's Durable Object,
 //!   failing on demand (reads, writes, unreachable, throwing on delete,
 //!   losing its reply after a commit).
+//! * [`bucket::FakeBucket`]: an R2 bucket for the `file` engine, honouring
+//!   conditional puts as R2 does, failing on demand, and running another
+//!   request's work between two operations.
 //! * Inspection of a [`MemoryStore`](crate::store::MemoryStore)
 //!   (`raw`, `len`, `is_empty`): what it holds, expired or not.
 //!
 //! There is one counter type, [`Counters`]: the doubles count their
 //! operations in [`crate::metrics`], where the platform stores count theirs
-//! (`kv_get`, `kv_put`, `kv_delete`, `do_call`), so a request's cost on the
+//! (`kv_get`, `kv_put`, `kv_delete`, `do_call`, `r2_get`, ...), so a request's cost on the
 //! host reads as it does on workerd (`X-Edge-Session-Counters`). [`cost_of`]
 //! measures a closure.
 
 use crate::metrics::{counters, Counters};
 
+pub mod bucket;
 #[doc(hidden)]
 pub mod internals;
 pub mod kv;
 mod memory;
 pub mod object;
 
+pub use bucket::FakeBucket;
 pub use kv::{FakeKv, KvAt, KvModel, KV_MIN_TTL};
 pub use object::{FakeObject, Fault};
 

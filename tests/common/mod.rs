@@ -61,6 +61,11 @@ pub fn ops(spec: &str) -> Counters {
             "kv_put" => c.kv_put = n,
             "kv_delete" => c.kv_delete = n,
             "do_call" => c.do_call = n,
+            "r2_get" => c.r2_get = n,
+            "r2_head" => c.r2_head = n,
+            "r2_put" => c.r2_put = n,
+            "r2_delete" => c.r2_delete = n,
+            "r2_list" => c.r2_list = n,
             other => panic!("not a storage operation: {other}"),
         }
     }

@@ -62,7 +62,7 @@ fn main() {
     let session_data = data_signer.sign_object(&data, true, now);
     let small = serde_json::json!({ "user": "alice" });
     let small_data = data_signer.sign_object(&small, true, now);
-    let record = Record { data: session_data.clone(), expires_at: now + 1_209_600, version: 3 };
+    let record = Record::new(session_data.clone(), now + 1_209_600, 3);
     let record_json = record.to_json();
 
     let facts = Facts {
