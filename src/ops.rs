@@ -7,6 +7,7 @@
 
 use serde_json::{json, Map, Value};
 use std::fmt;
+use std::future::Future;
 
 use crate::datetime::DateTime;
 use crate::expiry::Expiry;
@@ -20,13 +21,31 @@ pub const MAX_OPS: usize = 256;
 /// One validated operation.
 #[derive(Debug, Clone, PartialEq)]
 enum Op {
-    Get { key: String, default: Option<Value> },
-    Set { key: String, value: Value },
-    Delete { key: String },
-    Contains { key: String },
-    Pop { key: String, default: Option<Value> },
-    SetDefault { key: String, value: Value },
-    Update { values: Map<String, Value> },
+    Get {
+        key: String,
+        default: Option<Value>,
+    },
+    Set {
+        key: String,
+        value: Value,
+    },
+    Delete {
+        key: String,
+    },
+    Contains {
+        key: String,
+    },
+    Pop {
+        key: String,
+        default: Option<Value>,
+    },
+    SetDefault {
+        key: String,
+        value: Value,
+    },
+    Update {
+        values: Map<String, Value>,
+    },
     Keys,
     Values,
     Items,
@@ -37,13 +56,22 @@ enum Op {
     SetTestCookie,
     TestCookieWorked,
     DeleteTestCookie,
-    SetExpiry { value: Value },
+    SetExpiry {
+        value: Value,
+    },
     GetExpiryAge,
     GetExpiryDate,
     GetExpireAtBrowserClose,
     SessionKey,
     MarkModified,
+    /// Awaits the endpoint's timer (the core has none: see [`OpsRequest::run`]).
+    Sleep {
+        ms: u32,
+    },
 }
+
+/// The longest `sleep` op, in milliseconds.
+pub const MAX_SLEEP_MS: u32 = 5000;
 
 /// A validated ops request.
 #[derive(Debug, Clone, PartialEq)]
@@ -122,6 +150,10 @@ impl OpsRequest {
         let parsed =
             serde_json::from_str::<Value>(op).map_err(|e| OpsError(e.to_string())).and_then(|v| parse_op(&v, 0));
         match parsed {
+            Ok(Op::Sleep { .. }) => json!({
+                "error": ErrorName::TypeError.as_str(),
+                "message": "sleep is an op of the test endpoint, not a session method",
+            }),
             Ok(op) => match run_op(session, &op).await {
                 Ok(result) => json!({ "ok": result }),
                 Err(e) => error_json(&e),
@@ -131,11 +163,23 @@ impl OpsRequest {
     }
 
     /// Runs the ops in order; a failing op yields `{"error", "message"}` and
-    /// the next ops still run. Returns the response body.
-    pub async fn run<S: SessionStore>(&self, session: &mut Session<S>) -> Value {
+    /// the next ops still run. `sleep(ms)` is the platform's timer, which a
+    /// `sleep` op awaits (so black-box tests can make requests overlap).
+    /// Returns the response body.
+    pub async fn run<S: SessionStore, F: Future<Output = ()>>(
+        &self,
+        session: &mut Session<S>,
+        sleep: impl Fn(u32) -> F,
+    ) -> Value {
         let mut results = Vec::with_capacity(self.ops.len());
         for op in &self.ops {
-            let result = run_op(session, op).await;
+            let result = match op {
+                Op::Sleep { ms } => {
+                    sleep(*ms).await;
+                    Ok(Value::Null)
+                }
+                op => run_op(session, op).await,
+            };
             results.push(result.unwrap_or_else(|e| error_json(&e)));
         }
         json!({
@@ -181,6 +225,10 @@ fn parse_op(raw: &Value, i: usize) -> Result<Op, OpsError> {
         "get_expire_at_browser_close" => Op::GetExpireAtBrowserClose,
         "session_key" => Op::SessionKey,
         "mark_modified" => Op::MarkModified,
+        "sleep" => match op.get("ms").and_then(Value::as_u64) {
+            Some(ms) if ms <= u64::from(MAX_SLEEP_MS) => Op::Sleep { ms: ms as u32 },
+            _ => return bad(format!("ops[{i}]: \"ms\" must be an integer from 0 to {MAX_SLEEP_MS}")),
+        },
         other => return bad(format!("ops[{i}]: unknown op {other:?}")),
     })
 }
@@ -244,6 +292,9 @@ async fn run_op<S: SessionStore>(s: &mut Session<S>, op: &Op) -> Result<Value, S
             s.set_modified(true);
             Value::Null
         }
+        // Both callers handle it before: `run` with its timer, `run_one`
+        // (a session method call, which has no timer) by refusing it.
+        Op::Sleep { .. } => Value::Null,
     })
 }
 
@@ -263,7 +314,7 @@ mod tests {
         let req = OpsRequest::parse(body.as_bytes()).unwrap();
         pollster::block_on(async {
             let mut s = m.session(None);
-            req.run(&mut s).await
+            req.run(&mut s, |_| std::future::ready(())).await
         })
     }
 
@@ -284,6 +335,41 @@ mod tests {
             assert!(OpsRequest::parse(body.as_bytes()).is_err(), "{body}");
         }
         assert_eq!(OpsRequest::parse(br#"{"ops": [], "status": 503}"#).unwrap().status, 503);
+    }
+
+    #[test]
+    fn sleep_awaits_the_endpoints_timer_between_ops_and_its_range_is_checked() {
+        let m = manager();
+        let req = OpsRequest::parse(
+            br#"{"ops": [{"op": "set", "key": "a", "value": 1}, {"op": "sleep", "ms": 250}, {"op": "get", "key": "a"}, {"op": "sleep", "ms": 0}]}"#,
+        )
+        .unwrap();
+        let slept = std::cell::RefCell::new(Vec::new());
+        let out = pollster::block_on(async {
+            let mut s = m.session(None);
+            req.run(&mut s, |ms| {
+                slept.borrow_mut().push(ms);
+                std::future::ready(())
+            })
+            .await
+        });
+        assert_eq!(out["results"], json!([null, null, 1, null]));
+        assert_eq!(*slept.borrow(), [250, 0]);
+        for bad in [
+            r#"{"op": "sleep"}"#,
+            r#"{"op": "sleep", "ms": 5001}"#,
+            r#"{"op": "sleep", "ms": -1}"#,
+            r#"{"op": "sleep", "ms": 1.5}"#,
+        ] {
+            let body = format!(r#"{{"ops": [{bad}]}}"#);
+            assert!(OpsRequest::parse(body.as_bytes()).is_err(), "{bad}");
+        }
+        // A session method call has no timer: refused, not skipped.
+        let out = pollster::block_on(async {
+            let mut s = m.session(None);
+            OpsRequest::run_one(&mut s, r#"{"op": "sleep", "ms": 10}"#).await
+        });
+        assert_eq!(out["error"], "TypeError");
     }
 
     #[test]

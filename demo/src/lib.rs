@@ -79,7 +79,7 @@ async fn test_api(mut req: Request, env: &Env, route: &str) -> Result<Response> 
                 Err(e) => return json_response(&e.to_json(), 400),
             };
             let mut session = sessions.session(&req);
-            let result = ops.run(&mut session).await;
+            let result = ops.run(&mut session, sleep).await;
             sessions.finish(session, json_response(&result, ops.status)?).await?
         }
         (Method::Get, "config") => json_response(&sessions.manager().settings().to_public_json(), 200)?,
@@ -98,7 +98,7 @@ async fn test_api(mut req: Request, env: &Env, route: &str) -> Result<Response> 
             };
             let manager = sessions.manager();
             let mut session = manager.open(key);
-            let mut result = ops.run(&mut session).await;
+            let mut result = ops.run(&mut session, sleep).await;
             if session.modified() {
                 if let Err(e) = manager.save(&mut session).await {
                     return json_response(&json!({ "error": "SaveError", "message": format!("{e:#}") }), e.status());
@@ -111,6 +111,10 @@ async fn test_api(mut req: Request, env: &Env, route: &str) -> Result<Response> 
         // The raw reply of a session's Durable Object to a load (tests check
         // that the expiry alarm really deleted the record), or to `inspect`
         // (what it stores, and its alarm).
+        // The store conformance suite on the `file` engine's R2 store, over
+        // this worker's R2 binding (local R2 under Miniflare), with the
+        // suite's own clock (R2 has no TTL: expiry is the store's check).
+        (Method::Post, "conformance/file") => conformance_on_r2(env).await?,
         (Method::Get, object) if object.starts_with("object/") => {
             object_reply(env, &object["object/".len()..], ObjectOp::Load).await?
         }
@@ -120,6 +124,35 @@ async fn test_api(mut req: Request, env: &Env, route: &str) -> Result<Response> 
         _ => Response::error("Not Found", 404)?,
     };
     with_counters(response, &before)
+}
+
+/// Runs `store::conformance` on a `FileStore` over the R2 binding, under a
+/// prefix of its own (`conformance/<now>/`), and reports it.
+async fn conformance_on_r2(env: &Env) -> Result<Response> {
+    use edge_session::platform::{R2Bucket, DEFAULT_R2_BINDING};
+    use edge_session::store::conformance::{self, Capabilities};
+    use edge_session::store::file::FileStore;
+    let raw: &wasm_bindgen::JsValue = env.as_ref();
+    let binding = EnvSource::new(raw.clone()).var("SESSION_R2_BINDING").unwrap_or_else(|| DEFAULT_R2_BINDING.into());
+    let bucket = js_sys_get(raw, &binding);
+    if !bucket.is_object() {
+        return json_response(&json!({ "error": "ConfigError", "message": format!("no R2 binding {binding:?}") }), 500);
+    }
+    let clock = edge_session::FixedClock::new(1_000_000);
+    let path = format!("conformance/{}", worker::Date::now().as_millis());
+    let make = || FileStore::new(R2Bucket::new(bucket.clone()), &path, "sessionid", clock.clone());
+    let report = conformance::run(make, &clock, Capabilities::DURABLE).await;
+    json_response(&json!({ "checks": report.checks, "failures": report.failures }), 200)
+}
+
+/// `object[name]`, `undefined` when absent.
+fn js_sys_get(object: &wasm_bindgen::JsValue, name: &str) -> wasm_bindgen::JsValue {
+    worker::js_sys::Reflect::get(object, &name.into()).unwrap_or(wasm_bindgen::JsValue::UNDEFINED)
+}
+
+/// The `sleep` op's timer.
+fn sleep(ms: u32) -> worker::Delay {
+    worker::Delay::from(std::time::Duration::from_millis(u64::from(ms)))
 }
 
 /// The session object's raw reply to `op`.

@@ -71,8 +71,9 @@ impl fmt::Display for ConfigError {
             Self::Settings(_) => f.write_str("edge-session configuration")?,
             Self::MissingBinding { binding, kind, engine } => write!(
                 f,
-                "edge-session configuration: SESSION_ENGINE={} needs a {kind} binding named {binding:?} in wrangler.toml (or set {})",
+                "edge-session configuration: SESSION_ENGINE={} needs {} {kind} binding named {binding:?} in wrangler.toml (or set {})",
                 engine.as_str(),
+                if kind.starts_with('R') { "an" } else { "a" },
                 match *kind {
                     "KV namespace" => "SESSION_KV_BINDING",
                     "R2 bucket" => "SESSION_R2_BINDING",

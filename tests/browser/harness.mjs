@@ -38,6 +38,7 @@ export async function startSite(engine) {
     cf: false,
     assets: { directory: path.join(ROOT, "www"), routerConfig: { has_user_worker: true } },
     kvNamespaces: ["SESSION_KV"],
+    r2Buckets: ["SESSION_R2"],
     durableObjects: { SESSION_DO: { className: "SessionObject", useSQLite: true } },
     // What wrangler.toml + .dev.vars give `scripts/dev.sh`, minus the ops
     // endpoint: the site must not need SESSION_TEST_API.

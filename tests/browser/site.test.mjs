@@ -224,7 +224,7 @@ describe("demo site, cached_db", () => {
 
 // The main flow on the other engines: login under a new key, the cart, a
 // remembered session across a browser restart, logout.
-for (const engine of ["db", "cache", "signed_cookies"]) {
+for (const engine of ["db", "cache", "file", "signed_cookies"]) {
   describe(`demo site, ${engine}`, () => {
     let site, chrome;
     before(async () => {

@@ -1,6 +1,6 @@
 // One wire format: a Rust worker (the demo) and a JavaScript worker (built on
-// the packed npm package) in one Miniflare instance, sharing the KV namespace
-// and the Durable Object namespace, read and write each other's sessions.
+// the packed npm package) in one Miniflare instance, sharing the KV namespace,
+// the Durable Object namespace and the R2 bucket, read and write each other's sessions.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
@@ -21,6 +21,7 @@ function start(engine, objectsIn) {
     modulesRules: RULES,
     compatibilityDate: "2025-09-01",
     kvNamespaces: { SESSION_KV: "shared-sessions" },
+    r2Buckets: { SESSION_R2: "shared-session-files" },
     durableObjects: { SESSION_DO: { className: "SessionObject", scriptName: objectsIn, useSQLite: true } },
     bindings: { SESSION_TEST_API: "1", SECRET_KEY: SECRET, SESSION_ENGINE: engine },
   });
@@ -40,7 +41,7 @@ async function ops(mf, worker, cookie, list) {
   return { body: await res.json(), setCookie: res.headers.getSetCookie()[0] ?? null };
 }
 
-for (const engine of ["cache", "db", "cached_db", "signed_cookies"]) {
+for (const engine of ["cache", "db", "cached_db", "file", "signed_cookies"]) {
   for (const objectsIn of ["rust", "js"]) {
     if (engine !== "db" && engine !== "cached_db" && objectsIn === "js") continue;
     describe(`${engine}${engine.includes("db") ? ` (SessionObject from the ${objectsIn} worker)` : ""}`, () => {
@@ -78,6 +79,20 @@ for (const engine of ["cache", "db", "cached_db", "signed_cookies"]) {
           const kv = await mf.getKVNamespace("SESSION_KV", "rust");
           const raw = JSON.parse(await kv.get(KV_PREFIX + keyOf(pair(a.setCookie))));
           assert.deepEqual(Object.keys(raw), ["data", "expires", "version"]);
+        });
+      }
+
+      if (engine === "file") {
+        it("both workers store the same record, with the same metadata, under the same object name", async () => {
+          const bucket = await mf.getR2Bucket("SESSION_R2", "rust");
+          for (const writer of ["rust", "js"]) {
+            const a = await ops(mf, writer, null, [{ op: "set", key: "k", value: writer }]);
+            const object = await bucket.get(`sessionid${keyOf(pair(a.setCookie))}`);
+            assert.ok(object, writer);
+            const raw = JSON.parse(await object.text());
+            assert.deepEqual(Object.keys(raw), ["data", "expires", "version"]);
+            assert.deepEqual(object.customMetadata, { expires: String(raw.expires), version: String(raw.version) });
+          }
         });
       }
     });

@@ -34,7 +34,15 @@ const OPS = {
     s.modified = true;
     return null;
   },
+  // Awaits a timer between two ops, so tests can make requests overlap.
+  sleep: (s, o) => new Promise((resolve) => setTimeout(() => resolve(null), o.ms)),
 };
+
+/** The op's arguments are checked before any op runs, as the Rust endpoint does. */
+function invalid(o) {
+  if (o.op === "sleep" && !(Number.isInteger(o.ms) && o.ms >= 0 && o.ms <= 5000)) return '"ms" must be an integer from 0 to 5000';
+  return null;
+}
 
 function json(body, status = 200) {
   return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
@@ -44,7 +52,9 @@ function withCounters(response, before) {
   const after = metrics();
   const c = Object.fromEntries(Object.keys(after).map((k) => [k, after[k] - before[k]]));
   const headers = new Headers(response.headers);
-  headers.set("x-edge-session-counters", `crypto=${c.crypto},kv_get=${c.kvGet},kv_put=${c.kvPut},kv_delete=${c.kvDelete},do_call=${c.doCall}`);
+  // The names of the Rust demo's header: kvGet -> kv_get.
+  const value = Object.entries(c).map(([name, n]) => `${name.replace(/[A-Z]/g, (l) => `_${l.toLowerCase()}`)}=${n}`);
+  headers.set("x-edge-session-counters", value.join(","));
   return new Response(response.body, { status: response.status, headers });
 }
 
@@ -62,6 +72,8 @@ async function ops(request, sessions) {
   }
   for (const o of list) {
     if (!o || !(o.op in OPS)) return json({ error: errorNames.BadRequest, message: `unknown op ${JSON.stringify(o?.op)}` }, 400);
+    const why = invalid(o);
+    if (why) return json({ error: errorNames.BadRequest, message: why }, 400);
   }
   const session = sessions.session(request);
   const results = [];
@@ -72,6 +84,8 @@ async function ops(request, sessions) {
       results.push({ error: e.name, message: e.message });
     }
   }
+  // A `modified = true` is queued behind calls still running: let them settle before the sync getters.
+  await session.settled();
   const out = { results, session_key: session.sessionKey, modified: session.modified, accessed: session.accessed };
   return sessions.finish(session, json(out, status));
 }

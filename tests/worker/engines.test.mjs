@@ -3,31 +3,48 @@
 // computations of each request counted by wrappers around the bindings.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, pair, keyOf, sleep, KV_PREFIX } from "./harness.mjs";
+import { startWorker, pair, keyOf, sleep, KV_PREFIX, STORAGE_KINDS } from "./harness.mjs";
 
-const ENGINES = ["cache", "db", "cached_db", "signed_cookies"];
-const SERVER_SIDE = new Set(["cache", "db", "cached_db"]);
+const ENGINES = ["cache", "db", "cached_db", "file", "signed_cookies"];
+const SERVER_SIDE = new Set(["cache", "db", "cached_db", "file"]);
+/** Engines whose records are KV entries. */
+const ON_KV = new Set(["cache", "cached_db"]);
+
+/** A request's storage operations, every kind named (0 when not given). */
+const cost = (given = {}) => Object.fromEntries(STORAGE_KINDS.map((k) => [k, given[k] ?? 0]));
+const storage = (c) => cost(c);
 
 /** The storage cost of reading a saved session, per engine. */
 const READ_COST = {
-  cache: { kv_get: 1, kv_put: 0, kv_delete: 0, do_call: 0 },
-  db: { kv_get: 0, kv_put: 0, kv_delete: 0, do_call: 1 },
-  cached_db: { kv_get: 1, kv_put: 0, kv_delete: 0, do_call: 0 },
-  signed_cookies: { kv_get: 0, kv_put: 0, kv_delete: 0, do_call: 0 },
+  cache: cost({ kv_get: 1 }),
+  db: cost({ do_call: 1 }),
+  cached_db: cost({ kv_get: 1 }),
+  file: cost({ r2_get: 1 }),
+  signed_cookies: cost(),
 };
-/** ...of modifying one key of a saved session. */
+/** ...of modifying one key of a saved session (file: a put conditional on the ETag the read saw). */
 const MODIFY_COST = {
-  cache: { kv_get: 1, kv_put: 1, kv_delete: 0, do_call: 0 },
-  db: { kv_get: 0, kv_put: 0, kv_delete: 0, do_call: 2 },
-  cached_db: { kv_get: 1, kv_put: 1, kv_delete: 0, do_call: 1 },
-  signed_cookies: { kv_get: 0, kv_put: 0, kv_delete: 0, do_call: 0 },
+  cache: cost({ kv_get: 1, kv_put: 1 }),
+  db: cost({ do_call: 2 }),
+  cached_db: cost({ kv_get: 1, kv_put: 1, do_call: 1 }),
+  file: cost({ r2_get: 1, r2_put: 1 }),
+  signed_cookies: cost(),
 };
-/** ...of creating a new session. */
+/** ...of creating a new session (file: a put that fails if the object exists). */
 const CREATE_COST = {
-  cache: { kv_get: 0, kv_put: 1, kv_delete: 0, do_call: 0 },
-  db: { kv_get: 0, kv_put: 0, kv_delete: 0, do_call: 1 },
-  cached_db: { kv_get: 0, kv_put: 1, kv_delete: 0, do_call: 1 },
-  signed_cookies: { kv_get: 0, kv_put: 0, kv_delete: 0, do_call: 0 },
+  cache: cost({ kv_put: 1 }),
+  db: cost({ do_call: 1 }),
+  cached_db: cost({ kv_put: 1, do_call: 1 }),
+  file: cost({ r2_put: 1 }),
+  signed_cookies: cost(),
+};
+/** ...of flush on a saved session it did not read. */
+const FLUSH_COST = {
+  cache: cost({ kv_delete: 1 }),
+  db: cost({ do_call: 1 }),
+  cached_db: cost({ kv_delete: 1, do_call: 1 }),
+  file: cost({ r2_delete: 1 }),
+  signed_cookies: cost(),
 };
 
 /** HMAC-SHA256 computations per request kind: server-side engines check the
@@ -37,8 +54,6 @@ const CRYPTO = {
   server: { untouched: 1, read: 2, modify: 4, create: 2 },
   signed_cookies: { untouched: 0, read: 1, modify: 2, create: 1 },
 };
-
-const storage = (c) => ({ kv_get: c.kv_get, kv_put: c.kv_put, kv_delete: c.kv_delete, do_call: c.do_call });
 
 for (const engine of ENGINES) {
   describe(`engine ${engine}`, () => {
@@ -105,10 +120,9 @@ for (const engine of ENGINES) {
       const r = await w.ops(cookie, [{ op: "flush" }]);
       assert.equal(r.setCookie, 'sessionid=""; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; SameSite=Lax');
       assert.equal(r.vary, "Cookie");
-      if (SERVER_SIDE.has(engine)) {
-        assert.ok(r.counters.kv_delete + r.counters.do_call >= 1, "the record is deleted");
-        if (engine !== "db") assert.ok(!(await w.kvKeys()).includes(KV_PREFIX + keyOf(cookie)), "KV entry gone");
-      }
+      assert.deepEqual(storage(r.counters), FLUSH_COST[engine], "the record is deleted, unread");
+      if (ON_KV.has(engine)) assert.ok(!(await w.kvKeys()).includes(KV_PREFIX + keyOf(cookie)), "KV entry gone");
+      if (engine === "file") assert.ok(!(await w.r2Names()).includes(`sessionid${keyOf(cookie)}`), "R2 object gone");
       const replay = await w.ops(cookie, [{ op: "get", key: "user" }]);
       if (SERVER_SIDE.has(engine)) {
         assert.equal(replay.body.results[0], null, "a replayed cookie finds nothing");
@@ -153,12 +167,14 @@ for (const engine of ENGINES) {
     });
 
     it("saves nothing on a 500", async () => {
-      const keysBefore = engine === "db" ? null : await w.kvKeys();
+      const keysBefore = ON_KV.has(engine) ? await w.kvKeys() : null;
+      const objectsBefore = await w.r2Names();
       const r = await w.ops(null, [{ op: "set", key: "x", value: 1 }], 500);
       assert.equal(r.status, 500);
       assert.equal(r.setCookie, null);
       assert.equal(r.storageOps, 0);
       if (keysBefore) assert.deepEqual(await w.kvKeys(), keysBefore);
+      assert.deepEqual(await w.r2Names(), objectsBefore);
       // An existing session modified under a 500 keeps its old data.
       const cookie = await login();
       await w.ops(cookie, [{ op: "set", key: "user", value: "eve" }], 503);
@@ -166,13 +182,15 @@ for (const engine of ENGINES) {
     });
 
     it("never adopts a forged or unknown cookie, at zero storage cost, and creates no record", async () => {
-      const keysBefore = engine === "db" ? null : await w.kvKeys();
+      const keysBefore = ON_KV.has(engine) ? await w.kvKeys() : null;
+      const objectsBefore = await w.r2Names();
       const forged = "sessionid=abcdefghijklmnopqrstuvwxyz012345.1.AAAAAAAAAAAAAAAAAAAAAA";
       const r = await w.ops(forged, [{ op: "get", key: "user" }, { op: "session_key" }]);
       assert.deepEqual(r.body.results, [null, null]);
       assert.equal(r.storageOps, 0, "rejected before any store is asked");
       assert.match(r.setCookie, /Max-Age=0/, "the bad cookie is deleted");
       if (keysBefore) assert.deepEqual(await w.kvKeys(), keysBefore, "no record created");
+      assert.deepEqual(await w.r2Names(), objectsBefore, "no object created");
       const malformed = await w.ops("sessionid=../../etc/passwd", [{ op: "get", key: "user" }]);
       assert.equal(malformed.storageOps, 0);
       assert.equal(malformed.counters.crypto, 0, "a malformed value costs not even a MAC");

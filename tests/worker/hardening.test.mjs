@@ -1,5 +1,5 @@
 // Hardening on workerd: hostile cookies and bodies, storage faults
-// (KV and the Durable Object unusable, throwing), concurrent requests on one
+// (KV, the Durable Object and the R2 bucket unusable, throwing), concurrent requests on one
 // session, request floods without a valid cookie, and SECRET_KEY rotation.
 // Workers that must share storage (a fault, then recovery; a rotated secret)
 // persist it in one temporary directory. The host suites (tests/hostile_input.rs,
@@ -13,7 +13,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { startWorker, pair, keyOf, KV_PREFIX, SECRET } from "./harness.mjs";
 
-const SERVER_SIDE = ["db", "cached_db", "cache"];
+const SERVER_SIDE = ["db", "cached_db", "cache", "file"];
+/** Engines whose records are KV entries. */
+const ON_KV = new Set(["cache", "cached_db"]);
 
 async function withWorker(options, f) {
   const w = await startWorker(options);
@@ -143,7 +145,8 @@ describe("hostile input on workerd", () => {
     it(`oversized session data is a 500 with nothing written (${engine})`, async () => {
       await withWorker({ vars: { SESSION_ENGINE: engine } }, async (e) => {
         const cookie = await login(e);
-        const keys = engine === "db" ? null : await e.kvKeys();
+        const keys = await e.kvKeys();
+        const objects = await e.r2Names();
         // Random letters (too large encoded), and one letter repeated, which
         // compresses to a few kilobytes but could never be inflated again.
         for (const blob of [noise(1_500_000), "a".repeat(1_500_000)]) {
@@ -151,10 +154,12 @@ describe("hostile input on workerd", () => {
           assert.equal(r.status, 500);
           assert.equal(r.setCookie, null);
           assert.equal(r.counters.kv_put, 0);
-          assert.ok(r.counters.do_call <= 1, "at most the read");
+          assert.equal(r.counters.r2_put, 0);
+          assert.ok(r.counters.do_call + r.counters.r2_get <= 1, "at most the read");
           const fresh = await e.ops(null, [{ op: "set", key: "blob", value: blob }]);
           assert.deepEqual([fresh.status, fresh.setCookie, fresh.storageOps], [500, null, 0]);
-          if (keys) assert.deepEqual(await e.kvKeys(), keys);
+          assert.deepEqual(await e.kvKeys(), keys);
+          assert.deepEqual(await e.r2Names(), objects);
           assert.equal(await user(e, cookie), "ada");
         }
       });
@@ -162,7 +167,7 @@ describe("hostile input on workerd", () => {
   }
 });
 
-// A binding that is not a KV namespace / Durable Object namespace: every call throws.
+// A binding that is not a KV namespace / Durable Object namespace / R2 bucket: every call throws.
 const BROKEN = { note: "not a namespace" };
 // A Durable Object class that throws on every request.
 const THROWER = `export class Thrower { async fetch() { throw new Error("session object exploded"); } }
@@ -225,6 +230,31 @@ describe("storage faults on workerd", () => {
     }
   });
 
+  it("file with the R2 bucket failing: a read is an error, nothing is written or deleted, nothing lost", async () => {
+    const s = storageDir();
+    try {
+      const vars = { SESSION_ENGINE: "file" };
+      const cookie = await withWorker({ vars, persist: s.dir }, (w) => login(w));
+      await withWorker({ vars: { ...vars, SESSION_R2_BINDING: "BROKEN_R2", BROKEN_R2: BROKEN }, persist: s.dir }, async (w) => {
+        const r = await w.ops(cookie, [{ op: "get", key: "user" }, { op: "set", key: "user", value: "eve" }]);
+        assert.equal(r.body.results[0].error, "StoreError", "not null: the data may exist");
+        assert.match(r.body.results[0].message, /R2 get/, "the message names the operation");
+        assert.equal(r.body.results[1].error, "StoreError", "and it cannot be overwritten");
+        assert.equal(r.setCookie, null);
+        const fresh = await w.ops(null, [{ op: "set", key: "user", value: "new" }]);
+        assert.deepEqual([fresh.status, fresh.setCookie], [500, null]);
+        const logout = await w.ops(cookie, [{ op: "flush" }]);
+        assert.deepEqual([logout.status, logout.setCookie], [500, null], "a logout that did not happen says so");
+      });
+      await withWorker({ vars, persist: s.dir }, async (w) => {
+        assert.equal(await user(w, cookie), "ada");
+        assert.equal((await w.r2Names()).length, 1, "the failed create left nothing");
+      });
+    } finally {
+      s.remove();
+    }
+  });
+
   for (const [name, extra] of [
     ["unreachable (not a namespace)", { vars: { SESSION_DO_BINDING: "BROKEN_DO", BROKEN_DO: BROKEN } }],
     ["throwing", { vars: { SESSION_DO_BINDING: "THROWING_DO" }, ...throwingDo }],
@@ -262,7 +292,7 @@ describe("storage faults on workerd", () => {
 });
 
 describe("concurrent requests on one session on workerd", () => {
-  for (const engine of ["db", "cached_db"]) {
+  for (const engine of ["db", "cached_db", "file"]) {
     it(`a save racing a logout never brings the session back as writable (${engine})`, async () => {
       await withWorker({ vars: { SESSION_ENGINE: engine } }, async (w) => {
         for (let round = 0; round < 8; round++) {
@@ -280,7 +310,7 @@ describe("concurrent requests on one session on workerd", () => {
           } else {
             assert.equal(replay.status, 400, `${round}: SessionInterrupted`);
           }
-          if (engine === "db") {
+          if (engine === "db" || engine === "file") {
             const byKey = await (await w.get(`/_session/by_key/${keyOf(cookie)}`, { method: "POST", body: '{"ops":[]}' })).json();
             assert.deepEqual(byKey.data, {}, `${round}: the old key holds nothing`);
           }
@@ -312,7 +342,8 @@ describe("requests without a valid cookie on workerd", () => {
   for (const engine of SERVER_SIDE) {
     it(`store nothing unless the handler stores data (${engine})`, async () => {
       await withWorker({ vars: { SESSION_ENGINE: engine } }, async (w) => {
-        const keys = engine === "db" ? null : await w.kvKeys();
+        const keys = await w.kvKeys();
+        const objects = await w.r2Names();
         const cookies = [null, "sessionid=", "sessionid=abcdefghijklmnopqrstuvwxyz012345.1.AAAAAAAAAAAAAAAAAAAAAA", "sessionid=../x", "other=1"];
         const handlers = [
           [],
@@ -334,7 +365,8 @@ describe("requests without a valid cookie on workerd", () => {
           }
         }
         assert.equal(ops, 0, "not one storage operation");
-        if (keys) assert.deepEqual(await w.kvKeys(), keys);
+        assert.deepEqual(await w.kvKeys(), keys);
+        assert.deepEqual(await w.r2Names(), objects);
         const stored = await w.ops(cookies[2], [{ op: "set", key: "x", value: 1 }]);
         assert.ok(stored.setCookie && !stored.setCookie.includes("abcdefghijklmnopqrstuvwxyz012345"), "storing data creates a fresh session");
       });
@@ -345,7 +377,7 @@ describe("requests without a valid cookie on workerd", () => {
 describe("SECRET_KEY rotation on workerd", () => {
   const OLD = SECRET;
   const NEW = "rotated-integration-secret";
-  for (const engine of ["signed_cookies", "db", "cached_db", "cache"]) {
+  for (const engine of ["signed_cookies", "db", "cached_db", "cache", "file"]) {
     it(`a session signed under a fallback key is accepted and re-issued under the current key (${engine})`, async () => {
       const s = storageDir();
       try {
@@ -367,7 +399,8 @@ describe("SECRET_KEY rotation on workerd", () => {
         if (engine !== "signed_cookies") {
           assert.equal(keyOf(reissued), keyOf(old), "the same session, re-signed");
           await run(NEW, [], async (w) => {
-            if (engine !== "db") assert.ok((await w.kvKeys()).includes(KV_PREFIX + keyOf(old)));
+            if (ON_KV.has(engine)) assert.ok((await w.kvKeys()).includes(KV_PREFIX + keyOf(old)));
+            if (engine === "file") assert.deepEqual(await w.r2Names(), [`sessionid${keyOf(old)}`]);
           });
         }
       } finally {
@@ -382,7 +415,7 @@ describe("absurd expiries on workerd", () => {
   // are narrower (KV's expirationTtl is a 32-bit number of seconds, Durable
   // Object alarms refuse dates after 2189): a session saved with any accepted
   // expiry still loads back.
-  for (const engine of ["cache", "db", "cached_db", "signed_cookies"]) {
+  for (const engine of ["cache", "db", "cached_db", "file", "signed_cookies"]) {
     it(`a session with set_expiry(2^53 - 1) or SESSION_COOKIE_AGE=i64::MAX saves and loads back (${engine})`, async () => {
       for (const [vars, ops] of [
         [{}, [{ op: "set", key: "x", value: 1 }, { op: "set_expiry", value: Number.MAX_SAFE_INTEGER }]],

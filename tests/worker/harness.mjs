@@ -24,8 +24,8 @@ function script(kind) {
 export const WORKER_KIND = process.env.EDGE_SESSION_WORKER ?? "rust";
 
 /**
- * Starts the demo worker (`worker`: "rust" or "js"). `vars` become string (or JSON) bindings; `kv` and
- * `durable` bind the session namespaces. `persist` (a directory) keeps KV and
+ * Starts the demo worker (`worker`: "rust" or "js"). `vars` become string (or JSON) bindings; `kv`,
+ * `durable` and `r2` bind the session namespaces and bucket. `persist` (a directory) keeps KV and
  * Durable Object storage there instead of in memory, so several workers
  * started one after another with different vars (rotated secrets, broken
  * bindings) share one store. `durableObjects` adds Durable Object bindings
@@ -36,6 +36,7 @@ export async function startWorker({
   vars = {},
   kv = true,
   durable = true,
+  r2 = true,
   worker = WORKER_KIND,
   persist,
   durableObjects = {},
@@ -51,6 +52,7 @@ export async function startWorker({
     ],
     compatibilityDate: "2025-09-01",
     kvNamespaces: kv ? ["SESSION_KV"] : [],
+    r2Buckets: r2 ? ["SESSION_R2"] : [],
     durableObjects: {
       ...(durable ? { SESSION_DO: { className: "SessionObject", useSQLite: true } } : {}),
       ...durableObjects,
@@ -62,13 +64,18 @@ export async function startWorker({
   };
   const shared = {
     cf: false,
-    ...(persist ? { kvPersist: path.join(persist, "kv"), durableObjectsPersist: path.join(persist, "do") } : {}),
+    ...(persist
+      ? { kvPersist: path.join(persist, "kv"), durableObjectsPersist: path.join(persist, "do"), r2Persist: path.join(persist, "r2") }
+      : {}),
   };
   const extra = workers.map((w) => ({ modules: true, compatibilityDate: "2025-09-01", ...w }));
   const mf = new Miniflare(extra.length ? { ...shared, workers: [main, ...extra] } : { ...shared, ...main });
   await mf.ready;
   return new Client(mf);
 }
+
+/** The storage operations a request's counters add up to (KV, Durable Object, R2). */
+export const STORAGE_KINDS = ["kv_get", "kv_put", "kv_delete", "do_call", "r2_get", "r2_head", "r2_put", "r2_delete", "r2_list"];
 
 /** Parses `X-Edge-Session-Counters: crypto=2,kv_get=1,...`. */
 function counters(response) {
@@ -111,7 +118,7 @@ export class Client {
       setCookies,
       vary: res.headers.get("vary"),
       counters: c,
-      storageOps: (c.kv_get ?? 0) + (c.kv_put ?? 0) + (c.kv_delete ?? 0) + (c.do_call ?? 0),
+      storageOps: STORAGE_KINDS.reduce((sum, k) => sum + (c[k] ?? 0), 0),
     };
   }
 
@@ -126,6 +133,17 @@ export class Client {
 
   async kv() {
     return this.mf.getKVNamespace("SESSION_KV");
+  }
+
+  /** The `file` engine's bucket. */
+  async r2() {
+    return this.mf.getR2Bucket("SESSION_R2");
+  }
+
+  /** The names of the objects in the `file` engine's bucket. */
+  async r2Names() {
+    const bucket = await this.r2();
+    return (await bucket.list()).objects.map((o) => o.key);
   }
 }
 

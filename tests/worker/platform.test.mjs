@@ -30,6 +30,14 @@ describe("configuration", () => {
     });
   });
 
+  it("a missing R2 bucket binding is a clear error naming the binding", async () => {
+    await withWorker({ vars: { SESSION_ENGINE: "file" }, r2: false }, async (w) => {
+      const r = await w.ops(null, []);
+      assert.equal(r.status, 500);
+      assert.match(r.body.message, /SESSION_ENGINE=file needs an R2 bucket binding named "SESSION_R2".*SESSION_R2_BINDING/);
+    });
+  });
+
   it("a missing SECRET_KEY is an error", async () => {
     await withWorker({ vars: { SECRET_KEY: undefined } }, async (w) => {
       const r = await w.ops(null, []);
@@ -155,7 +163,7 @@ describe("db: a logout removes the object's alarm", () => {
 });
 
 describe("sessions outside a request", () => {
-  for (const engine of ["cache", "db", "cached_db"]) {
+  for (const engine of ["cache", "db", "cached_db", "file"]) {
     it(`opens a session by key, changes and saves it, and clears expired sessions (${engine})`, async () => {
       await withWorker({ vars: { SESSION_ENGINE: engine } }, async (w) => {
         const login = await w.ops(null, [{ op: "set", key: "user", value: "ada" }]);
