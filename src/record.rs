@@ -30,11 +30,12 @@ pub struct Record {
     /// Incremented by every save.
     pub version: u64,
     /// The store's own name for the stored copy a [`load`](crate::SessionStore::load)
-    /// returned (the `file` engine: the R2 object's ETag), handed back with
-    /// the save that follows so the store can tell whether the object it
-    /// replaces is the one that was read. `None` for a record built to be
-    /// written, and from stores that have no such name. Not part of the wire
-    /// form ([`to_json`](Self::to_json)).
+    /// returned (the `file` engine: the R2 object's ETag, with the expiry of
+    /// the record read), handed back with the save that follows so the store
+    /// can tell whether the object it replaces is the one that was read.
+    /// Opaque: only the store that made it reads it. `None` for a record
+    /// built to be written, and from stores that have no such name. Not part
+    /// of the wire form ([`to_json`](Self::to_json)).
     pub revision: Option<String>,
 }
 

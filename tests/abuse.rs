@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Jar, Rig, SECRET, START};
+use common::{Files, Jar, Rig, SECRET, START};
 use edge_session::counters;
 use edge_session::prelude::*;
 use edge_session::store::cache::{CacheEngine, CachedDbStore};
@@ -130,7 +130,7 @@ fn flood<S: SessionStore + Clone + 'static>(rig: &Rig<S>, count: impl Fn() -> us
     assert_eq!(count(), 0, "no record was created");
     // (On `db` every operation is one `do_call`: the record count above is
     // what says nothing was written there.)
-    assert_eq!(spent.kv_put, 0, "nothing was written");
+    assert_eq!((spent.kv_put, spent.r2_put), (0, 0), "nothing was written");
     // The positive control: storing data creates exactly one record.
     rig.request(Some("sessionid=abcdefghijklmnopqrstuvwxyz012345.1.AAAAAAAAAAAAAAAAAAAAAA"), async |s| {
         s.set("x", json!(1)).await.unwrap();
@@ -171,21 +171,36 @@ fn requests_without_a_valid_cookie_store_nothing_unless_the_handler_stores_data_
     flood(&rig, || writes() - 1);
 }
 
+#[test]
+fn requests_without_a_valid_cookie_store_nothing_unless_the_handler_stores_data_file() {
+    let start = counters();
+    let rig = Files::rig(&[]);
+    flood(&rig, || rig.store.bucket.len());
+    assert_eq!(counters().since(&start).r2_put, 2, "R2: the login and the control, nothing between");
+}
+
 /// A well-signed cookie whose record is gone (logged out, expired) and a
 /// handler that marks the session modified without loading it (`clear()`,
 /// `session.modified = True`): Django raises SessionInterrupted (its save is
 /// an update of a missing row); nothing may be stored for an empty session.
 #[test]
 fn vanished_session_modified_without_loading_stores_nothing() {
-    let rig = Rig::new(&[]);
-    let vanished = logged_out_cookie(&rig);
-    for (name, handler) in readers::<FakeObject>() {
-        if UNLOADED_MODIFICATIONS.contains(&name) {
-            let r = rig.request(Some(&vanished), async |s| handler(s).await);
-            assert!(r.set_cookie.as_deref().is_none_or(|c| c.contains("Max-Age=0")), "{name}: {:?}", r.set_cookie);
-            assert_eq!(rig.store.len(), 0, "{name}: an empty record was created");
+    fn run<S: SessionStore + Clone + 'static>(rig: &Rig<S>, count: impl Fn() -> usize) {
+        let vanished = logged_out_cookie(rig);
+        for (name, handler) in readers::<S>() {
+            if UNLOADED_MODIFICATIONS.contains(&name) {
+                let r = rig.request(Some(&vanished), async |s| handler(s).await);
+                assert!(r.set_cookie.as_deref().is_none_or(|c| c.contains("Max-Age=0")), "{name}: {:?}", r.set_cookie);
+                assert_eq!(count(), 0, "{name}: an empty record was created");
+            }
         }
     }
+    let rig = Rig::new(&[]);
+    run(&rig, || rig.store.len());
+    // `file`: `clear()` saves without a load, so it looks at the object
+    // (gone); marking modified loads first (nothing there).
+    let rig = Files::rig(&[]);
+    run(&rig, || rig.store.bucket.len());
 }
 
 /// Django's `cycle_key()` on a new session creates it (it calls `create()`):
@@ -213,7 +228,7 @@ fn settings(secret: &str, fallbacks: &[&str], engine: &str) -> Settings {
 /// cookie works, the old one does not).
 #[test]
 fn a_session_signed_under_a_fallback_key_is_accepted_and_reissued_on_every_engine() {
-    for engine in ["db", "cached_db", "cache", "signed_cookies"] {
+    for engine in ["db", "cached_db", "cache", "file", "signed_cookies"] {
         let clock = FixedClock::new(START);
         let durable = MemoryStore::new(clock.clone());
         let cache = FakeKv::consistent(clock.clone());
@@ -236,6 +251,7 @@ fn a_session_signed_under_a_fallback_key_is_accepted_and_reissued_on_every_engin
         match engine {
             "db" | "signed_cookies" => with_store!(durable.clone()),
             "cached_db" => with_store!(CachedDbStore::new(cache.clone(), durable.clone(), clock.clone())),
+            "file" => with_store!(Files::new(&clock)),
             _ => with_store!(CacheEngine::new(cache.clone(), clock.clone())),
         }
     }

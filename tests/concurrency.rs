@@ -1,7 +1,8 @@
 //! Two requests on one session at once, in `db` (the memory store
-//! has its semantics) and `cached_db` (over an in-memory cache and over the
-//! eventually consistent fake KV), with the requests interleaved by hand:
-//! both load, then they finish in a chosen order.
+//! has its semantics), `cached_db` (over an in-memory cache and over the
+//! eventually consistent fake KV) and `file` (over a fake R2 bucket, whose
+//! conditional puts are what detects the other request), with the requests
+//! interleaved by hand: both load, then they finish in a chosen order.
 //!
 //! The rules (README, SECURITY.md):
 //! * **a logout sticks**: a request that saves after another one flushed (or
@@ -18,10 +19,12 @@
 
 mod common;
 
-use common::{Gate, Harness, Jar, Rig, START};
+use common::{ops, Files, Gate, Harness, Jar, Rig, START};
 use edge_session::prelude::*;
 use edge_session::store::cache::{CacheEngine, CachedDbStore, RecordCache};
-use edge_session::testing::{FakeKv, KvAt, KvModel};
+use edge_session::store::StoreOp;
+use edge_session::testing::{cost_of, FakeKv, KvAt, KvModel};
+use edge_session::Counters;
 use pollster::block_on;
 use serde_json::{json, Value};
 
@@ -104,6 +107,35 @@ fn a_save_after_a_concurrent_logout_is_session_interrupted_in_cached_db() {
     save_after_logout(&rig, |k| rig.store.durable().raw(k).is_some());
 }
 
+/// On `file`, A's save is a put conditional on the ETag its load read: the
+/// object is gone, so the put writes nothing and the look that follows finds
+/// nothing. The bucket is left empty.
+#[test]
+fn a_save_after_a_concurrent_logout_is_session_interrupted_in_file() {
+    let rig = Files::rig(&[]);
+    save_after_logout(&rig, |k| rig.store.raw(k).is_some());
+    assert!(rig.store.bucket.is_empty(), "the session never comes back");
+
+    let jar = login(&rig);
+    let mut a = load(&rig, &jar);
+    block_on(a.get::<Value>("user")).unwrap();
+    assert!(rig
+        .request(jar.header(), async |s| {
+            s.flush();
+            200
+        })
+        .deletes_cookie());
+    block_on(a.set("cart", json!([1]))).unwrap();
+    let (result, cost) = cost_of(|| block_on(rig.manager.finish(a, 200)));
+    assert_eq!(result, Err(FinishError::Interrupted));
+    assert_eq!(
+        Counters { crypto: 0, ..cost },
+        ops("r2_put=1,r2_head=1"),
+        "the refused conditional put, the look that finds nothing, no other write"
+    );
+    assert!(rig.store.bucket.is_empty());
+}
+
 /// A request that never loaded the data (`clear()` then `set`) and saves
 /// after a concurrent logout does not write the old key either: its data
 /// (only what it set after clearing) gets a fresh key.
@@ -145,6 +177,49 @@ fn a_blind_write_after_logout_on_cache_gets_a_fresh_key() {
     assert_eq!(items(&rig, &jar), vec![]);
 }
 
+/// The same on `file`: the save of a session this request never read looks
+/// at the object first (it holds no ETag of a read), finds none, and the data
+/// gets a fresh key.
+#[test]
+fn a_blind_write_after_a_concurrent_logout_gets_a_fresh_key_in_file() {
+    blind_write_after_logout(&Files::rig(&[]), |rig| rig.store.bucket.len());
+}
+
+/// What `cache` cannot defend, `file` does: the logout lands between the look
+/// (the object is there) and the put, which is conditional on the ETag the
+/// look saw, so it writes nothing; the look that follows finds nothing, and
+/// the data gets a fresh key.
+#[test]
+fn a_logout_between_the_look_and_the_put_of_a_blind_write_in_file_gets_a_fresh_key() {
+    let rig = std::rc::Rc::new(Files::rig(&[]));
+    let jar = login(&rig);
+    let old = SessionKey::parse(&jar.key().unwrap()).unwrap();
+    let mut a = load(&rig, &jar);
+    a.clear();
+    block_on(a.set("message", json!("hi"))).unwrap();
+    let (b, victim) = (rig.clone(), jar.clone());
+    let logged_out = std::rc::Rc::new(std::cell::Cell::new(false));
+    let done = logged_out.clone();
+    rig.store.bucket.before_next_put(move |_| {
+        let out = b.request(victim.header(), async |s| {
+            s.flush();
+            200
+        });
+        assert!(out.deletes_cookie(), "B logged out");
+        done.set(true);
+    });
+    let (outcome, cost) = cost_of(|| block_on(rig.manager.finish(a, 200)));
+    let fresh = jar_of(&outcome.unwrap());
+    assert!(logged_out.get(), "the logout ran between the look and the put");
+    assert_ne!(fresh.key(), jar.key(), "the logged-out key is not written again");
+    assert!(rig.store.raw(&old).is_none());
+    assert_eq!(rig.store.bucket.len(), 1, "only the fresh record");
+    assert_eq!(items(&rig, &fresh), vec![("message".to_owned(), json!("hi"))]);
+    assert_eq!(items(&rig, &jar), vec![]);
+    // A: look, refused put, look, create; B (inside): its delete.
+    assert_eq!(Counters { crypto: 0, ..cost }, ops("r2_head=2,r2_put=2,r2_delete=1"));
+}
+
 fn blind_write_after_logout<S: SessionStore + Clone>(rig: &Rig<S>, records: impl Fn(&Rig<S>) -> usize) {
     let before = records(rig);
     let jar = login(rig);
@@ -164,25 +239,38 @@ fn blind_write_after_logout<S: SessionStore + Clone>(rig: &Rig<S>, records: impl
     assert_eq!(records(rig), before + 1, "only the fresh record: the logged-out one is gone");
 }
 
-#[test]
-fn a_save_after_a_concurrent_cycle_key_is_session_interrupted() {
-    let rig = db();
-    let jar = login(&rig);
-    let mut a = load(&rig, &jar);
+/// A loads, B cycles the key (a login), A saves: SessionInterrupted, and
+/// only B's new record is there.
+fn save_after_cycle<S: SessionStore + Clone>(rig: &Rig<S>, records: impl Fn(&Rig<S>) -> usize) {
+    let jar = login(rig);
+    let mut a = load(rig, &jar);
     block_on(a.get::<Value>("user")).unwrap();
     let mut cycled = Jar::default();
     cycled.update(&rig.request(jar.header(), async |s| {
         s.cycle_key().await.unwrap();
         200
     }));
+    assert_ne!(cycled.key(), jar.key());
     block_on(a.set("cart", json!([1]))).unwrap();
     assert_eq!(block_on(rig.manager.finish(a, 200)), Err(FinishError::Interrupted));
-    assert_eq!(items(&rig, &cycled), vec![("user".to_owned(), json!("ada"))]);
-    assert_eq!(rig.store.len(), 1);
+    assert_eq!(items(rig, &cycled), vec![("user".to_owned(), json!("ada"))]);
+    assert_eq!(items(rig, &jar), vec![], "the old key holds nothing");
+    assert_eq!(records(rig), 1);
+}
+
+#[test]
+fn a_save_after_a_concurrent_cycle_key_is_session_interrupted() {
+    save_after_cycle(&db(), |rig| rig.store.len());
+}
+
+#[test]
+fn a_save_after_a_concurrent_cycle_key_is_session_interrupted_in_file() {
+    save_after_cycle(&Files::rig(&[]), |rig| rig.store.bucket.len());
 }
 
 /// A and B both load; A adds `a`, B adds `b`; A saves, then B saves.
-fn two_saves<S: SessionStore + Clone>(rig: &Rig<S>) {
+/// Returns what B's save cost.
+fn two_saves<S: SessionStore + Clone>(rig: &Rig<S>) -> Counters {
     let jar = login(rig);
     let mut a = load(rig, &jar);
     let mut b = load(rig, &jar);
@@ -191,7 +279,8 @@ fn two_saves<S: SessionStore + Clone>(rig: &Rig<S>) {
     block_on(a.set("a", json!(1))).unwrap();
     block_on(b.set("b", json!(2))).unwrap();
     let first = block_on(rig.manager.finish(a, 200)).unwrap();
-    let second = block_on(rig.manager.finish(b, 200)).unwrap();
+    let (second, cost) = cost_of(|| block_on(rig.manager.finish(b, 200)));
+    let second = second.unwrap();
     let (ja, jb) = (jar_of(&first), jar_of(&second));
     assert_eq!((ja.key(), jb.key()), (jar.key(), jar.key()), "one session");
     assert!(jb.version() > ja.version(), "versions increase: {:?} then {:?}", ja.version(), jb.version());
@@ -200,11 +289,12 @@ fn two_saves<S: SessionStore + Clone>(rig: &Rig<S>) {
     assert_eq!(items(rig, &jb), expected);
     assert_eq!(items(rig, &ja), expected, "A's cookie is still valid and reads the newer session");
     assert_eq!(items(rig, &jar), expected);
+    Counters { crypto: 0, ..cost }
 }
 
 #[test]
 fn two_concurrent_saves_last_writer_wins_for_the_whole_session_in_db() {
-    two_saves(&db());
+    assert_eq!(two_saves(&db()), ops("do_call=1"));
 }
 
 #[test]
@@ -212,6 +302,66 @@ fn two_concurrent_saves_last_writer_wins_for_the_whole_session_in_cached_db() {
     two_saves(&cached_db());
     let rig = cached_db_on_eventual_kv();
     two_saves(&rig);
+}
+
+/// On `file`, B's put is conditional on the ETag B's load read, which A's
+/// save replaced: refused, B looks at the object (A's, live) and saves over
+/// it at a greater version, conditional on A's ETag.
+#[test]
+fn two_concurrent_saves_last_writer_wins_for_the_whole_session_in_file() {
+    let rig = Files::rig(&[]);
+    assert_eq!(two_saves(&rig), ops("r2_put=2,r2_head=1"), "the refused put, the look, the put");
+    assert_eq!(rig.store.bucket.len(), 1);
+}
+
+/// A save that every conditional write loses (another request's save lands
+/// before each one) gives up after a bounded number of tries: a store error,
+/// no cookie, and the other requests' data is the session.
+#[test]
+fn a_save_losing_every_conditional_write_in_file_is_a_500_without_cookie() {
+    type Shared = std::rc::Rc<Rig<Files>>;
+    type Count = std::rc::Rc<std::cell::Cell<u64>>;
+    /// More saves than a bounded retry may try: a save that kept trying
+    /// would get through after the last one.
+    const OTHERS: u64 = 16;
+    /// Before the next put, another request saves the session (and arms
+    /// itself again for the put after that), `OTHERS` times at most.
+    fn meddle(rig: Shared, jar: Jar, others: Count) {
+        let bucket = rig.store.bucket.clone();
+        bucket.before_next_put(move |_| {
+            let n = others.get() + 1;
+            if n > OTHERS {
+                return;
+            }
+            others.set(n);
+            let r = rig.request(jar.header(), async |s| {
+                s.set("other", json!(n)).await.unwrap();
+                200
+            });
+            assert_eq!(r.status, 200, "{:?}", r.error);
+            meddle(rig.clone(), jar.clone(), others);
+        });
+    }
+    let rig: Shared = std::rc::Rc::new(Files::rig(&[]));
+    let jar = login(&rig);
+    let mut a = load(&rig, &jar);
+    block_on(a.get::<Value>("user")).unwrap();
+    block_on(a.set("a", json!(1))).unwrap();
+    let others = Count::default();
+    meddle(rig.clone(), jar.clone(), others.clone());
+    let result = block_on(rig.manager.finish(a, 200));
+    assert!(
+        matches!(&result, Err(FinishError::Store(StoreError::Backend(b))) if b.op() == StoreOp::Save),
+        "{result:?}"
+    );
+    assert_eq!(result.as_ref().unwrap_err().status(), 500);
+    let n = others.get();
+    assert!((2..OTHERS).contains(&n), "each try lost to another save, and the tries are bounded ({n})");
+    assert_eq!(
+        items(&rig, &jar),
+        vec![("user".to_owned(), json!("ada")), ("other".to_owned(), json!(n))],
+        "the last other save is the session; A's `a` was never written"
+    );
 }
 
 /// Saves that do not overlap keep both changes (the rule is about overlap).
@@ -285,4 +435,32 @@ fn a_logout_racing_a_save_in_cached_db_leaves_no_readable_copy() {
     let key = SessionKey::parse(&jar.key().unwrap()).unwrap();
     assert!(hook.inner.raw(&key).is_none(), "the Durable Object record is gone");
     assert_eq!(items(&rig, &jar), vec![], "the old cookie reads nothing after the logout");
+}
+
+/// A session that expires while a request holds it is not saved back by that
+/// request: Django's `UpdateError` (the record is gone), on every engine that
+/// can tell.
+fn save_after_expiry<S: SessionStore + Clone>(rig: &Rig<S>) {
+    let mut jar = Jar::default();
+    jar.update(&rig.request(None, async |s| {
+        s.set("user", json!("ada")).await.unwrap();
+        s.set_expiry(Expiry::Seconds(10)).await.unwrap();
+        200
+    }));
+    let mut a = load(rig, &jar);
+    assert_eq!(block_on(a.get::<Value>("user")).unwrap(), Some(json!("ada")));
+    rig.clock.advance(10); // expires_at is reached mid-request
+    block_on(a.set("cart", json!([1]))).unwrap();
+    assert_eq!(block_on(rig.manager.finish(a, 200)), Err(FinishError::Interrupted));
+    assert_eq!(items(rig, &jar), vec![], "the expired session is not written back");
+}
+
+#[test]
+fn a_save_of_a_session_that_expired_during_the_request_is_session_interrupted_in_db() {
+    save_after_expiry(&db());
+}
+
+#[test]
+fn a_save_of_a_session_that_expired_during_the_request_is_session_interrupted_in_file() {
+    save_after_expiry(&Files::rig(&[]));
 }

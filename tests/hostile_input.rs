@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{ops, Harness, Jar, Rig, START};
+use common::{ops, Files, Harness, Jar, Rig, START};
 use edge_session::counters;
 use edge_session::ops::OpsRequest;
 use edge_session::prelude::*;
@@ -247,6 +247,9 @@ fn ten_thousand_random_keys_cost_no_storage_read() {
     run(&c);
     assert_eq!(c.store.durable().len(), 1);
     run(&cache());
+    let f = Files::rig(&[]);
+    run(&f);
+    assert_eq!(f.store.bucket.len(), 1);
 }
 
 #[test]
@@ -347,6 +350,9 @@ fn oversized_session_data_is_a_clear_error_and_nothing_is_half_written() {
     assert_eq!(c.store.durable().len(), 1);
     let k = cache();
     run(&k, "kv_get=1", |key| k.store.cache().origin_latest(key));
+    let f = Files::rig(&[]);
+    run(&f, "r2_get=1", |k| f.store.raw(k));
+    assert_eq!(f.store.bucket.len(), 1);
 }
 
 /// Data that compresses well past the inflate limit (2 MiB of one letter is
@@ -388,6 +394,7 @@ fn data_that_compresses_past_the_inflate_limit_is_refused_on_every_engine() {
     run(&Harness::new(&[]), "db", "do_call=1");
     run(&cached_db(), "cached_db", "kv_get=1");
     run(&cache(), "cache", "kv_get=1");
+    run(&Files::rig(&[]), "file", "r2_get=1");
     run(&Harness::new(&[("SESSION_ENGINE", "signed_cookies")]), "signed_cookies", "");
 }
 
@@ -455,7 +462,8 @@ fn integers_past_64_bits_are_stored_as_floats() {
     let ops = OpsRequest::parse(body).unwrap();
     let mut jar = Jar::default();
     let r = h.request(None, async |s| {
-        let out = ops.run(s).await;
+        // No `sleep` op in the body: the timer is never called.
+        let out = ops.run(s, |_| std::future::ready(())).await;
         assert_eq!(out["results"][1], json!(18446744073709551616.0_f64));
         200
     });
@@ -553,8 +561,28 @@ fn the_largest_expiry_is_not_a_panic() {
 /// debug builds; in release the cookie just signed was refused).
 #[test]
 fn a_session_saved_with_any_accepted_expiry_loads_back() {
+    fn loads_back<S: SessionStore + Clone>(rig: &Rig<S>, what: &str, expiry: Option<Expiry>) {
+        let mut jar = Jar::default();
+        let r = rig.request(None, async |s| {
+            s.set("x", json!(1)).await.unwrap();
+            if let Some(e) = expiry {
+                s.set_expiry(e).await.unwrap();
+            }
+            assert!(s.get_expiry_age().await.unwrap() > 0);
+            200
+        });
+        assert_eq!(r.status, 200, "{what}: {:?}", r.error);
+        jar.update(&r);
+        assert!(jar.header().is_some(), "{what}: a cookie");
+        let mut got = None;
+        rig.request(jar.header(), async |s| {
+            got = s.get("x").await.unwrap();
+            200
+        });
+        assert_eq!(got, Some(json!(1)), "{what}: loads back");
+    }
     let huge_age = i64::MAX.to_string();
-    for engine in ["db", "signed_cookies"] {
+    for engine in ["db", "signed_cookies", "file"] {
         for (age, expiry) in [
             (None, Some(Expiry::Seconds(i64::MAX))),
             (None, Some(Expiry::from_json(&json!(1e19)).unwrap())),
@@ -562,27 +590,14 @@ fn a_session_saved_with_any_accepted_expiry_loads_back() {
             (Some(huge_age.as_str()), None),
             (Some(huge_age.as_str()), Some(Expiry::BrowserClose)),
         ] {
-            let mut pairs = vec![("SESSION_ENGINE", engine)];
-            pairs.extend(age.map(|a| ("SESSION_COOKIE_AGE", a)));
-            let h = Harness::new(&pairs);
-            let mut jar = Jar::default();
-            let r = h.request(None, async |s| {
-                s.set("x", json!(1)).await.unwrap();
-                if let Some(e) = expiry {
-                    s.set_expiry(e).await.unwrap();
-                }
-                assert!(s.get_expiry_age().await.unwrap() > 0);
-                200
-            });
-            assert_eq!(r.status, 200, "{engine} {age:?} {expiry:?}: {:?}", r.error);
-            jar.update(&r);
-            assert!(jar.header().is_some(), "{engine} {age:?} {expiry:?}: a cookie");
-            let mut got = None;
-            h.request(jar.header(), async |s| {
-                got = s.get("x").await.unwrap();
-                200
-            });
-            assert_eq!(got, Some(json!(1)), "{engine} {age:?} {expiry:?}: loads back");
+            let age: Vec<_> = age.map(|a| ("SESSION_COOKIE_AGE", a)).into_iter().collect();
+            let what = format!("{engine} {age:?} {expiry:?}");
+            if engine == "file" {
+                // The expiry is also the object's metadata, read by every look.
+                loads_back(&Files::rig(&age), &what, expiry);
+            } else {
+                loads_back(&Harness::new(&[&[("SESSION_ENGINE", engine)], &age[..]].concat()), &what, expiry);
+            }
         }
     }
 }

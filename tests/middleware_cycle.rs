@@ -2,16 +2,18 @@
 //! each its own test, through a request driver with a browser-like cookie
 //! jar, run on every engine whose behaviour the rule does not depend on:
 //! `db` (the memory store as the Durable Object), `cached_db` (a consistent
-//! fake KV in front of it), `cache` (the fake KV alone) and `signed_cookies`.
-//! Store operations are counted as on Workers (`kv_get`, `kv_put`,
-//! `kv_delete`, `do_call`), so each test states what each engine costs, and
-//! crypto calls are counted.
+//! fake KV in front of it), `cache` (the fake KV alone), `file` (the file
+//! store over a fake R2 bucket) and `signed_cookies`. Store operations are
+//! counted as on Workers (`kv_get`, `kv_put`, `kv_delete`, `do_call`,
+//! `r2_get`, `r2_head`, `r2_put`, `r2_delete`), so each test states what each
+//! engine costs, and crypto calls are counted.
 
 mod common;
 
-use common::{ops, Jar, Rig, SECRET, START};
+use common::{ops, Files, Jar, Rig, SECRET, START};
 use edge_session::prelude::*;
 use edge_session::store::cache::{CacheEngine, CachedDbStore};
+use edge_session::store::StoreOp;
 use edge_session::testing::{FakeKv, FakeObject, Fault};
 use edge_session::{counters, Counters};
 use serde_json::{json, Value};
@@ -22,6 +24,7 @@ enum Kind {
     Db,
     CachedDb,
     Cache,
+    File,
     SignedCookies,
 }
 
@@ -55,13 +58,15 @@ trait Engine {
         Rig::with_store(clock.clone(), Self::store(&clock), &settings)
     }
 
-    /// What a request cost on this engine: `db`, `cached_db`, `cache` (as
-    /// in `X-Edge-Session-Counters`); `signed_cookies` never touches a store.
-    fn cost(db: &str, cached_db: &str, cache: &str) -> Counters {
+    /// What a request cost on this engine: `db`, `cached_db`, `cache`,
+    /// `file` (as in `X-Edge-Session-Counters`); `signed_cookies` never
+    /// touches a store.
+    fn cost(db: &str, cached_db: &str, cache: &str, file: &str) -> Counters {
         ops(match Self::KIND {
             Kind::Db => db,
             Kind::CachedDb => cached_db,
             Kind::Cache => cache,
+            Kind::File => file,
             Kind::SignedCookies => "",
         })
     }
@@ -80,6 +85,7 @@ trait Engine {
 struct Db;
 struct CachedDb;
 struct Cache;
+struct File;
 struct SignedCookies;
 
 impl Engine for Db {
@@ -141,6 +147,27 @@ impl Engine for Cache {
     }
 }
 
+/// One object per session in a fake R2 bucket.
+impl Engine for File {
+    type Store = Files;
+    const KIND: Kind = Kind::File;
+    const NAME: &'static str = "file";
+    fn store(clock: &FixedClock) -> Files {
+        Files::new(clock)
+    }
+    fn records(store: &Files) -> usize {
+        store.bucket.len()
+    }
+    fn fail_reads(store: &Files, fail: bool) {
+        store.bucket.fail(StoreOp::R2Get, fail);
+        store.bucket.fail(StoreOp::R2Head, fail);
+    }
+    fn fail_writes(store: &Files, fail: bool) {
+        store.bucket.fail(StoreOp::R2Put, fail);
+        store.bucket.fail(StoreOp::R2Delete, fail);
+    }
+}
+
 /// The data lives in the cookie; the store is there only to show it is never used.
 impl Engine for SignedCookies {
     type Store = FakeObject;
@@ -195,7 +222,11 @@ fn new_session_sets_the_cookie_only_once_data_is_set<E: Engine>() {
     let expires = edge_session::testing::internals::http_date(1_765_000_000 + 1_209_600);
     let value = sc.split(';').next().unwrap().strip_prefix("sessionid=").unwrap();
     assert_eq!(sc, format!("sessionid={value}; expires={expires}; HttpOnly; Max-Age=1209600; Path=/; SameSite=Lax"));
-    assert_eq!(r.ops, E::cost("do_call=1", "do_call=1,kv_put=1", "kv_put=1"), "a new session costs one write");
+    assert_eq!(
+        r.ops,
+        E::cost("do_call=1", "do_call=1,kv_put=1", "kv_put=1", "r2_put=1"),
+        "a new session costs one write"
+    );
     assert_eq!(r.crypto_calls, E::pick(2, 1), "sign the data, sign the cookie (signed_cookies: one signature)");
 }
 
@@ -206,7 +237,7 @@ fn the_cookie_comes_back_and_the_data_is_read_with_one_read<E: Engine>() {
         assert_eq!(s.get::<Value>("user").await.unwrap(), Some(json!("ada")));
         200
     });
-    assert_eq!(r.ops, E::cost("do_call=1", "kv_get=1", "kv_get=1"), "one read (cached_db: a KV hit)");
+    assert_eq!(r.ops, E::cost("do_call=1", "kv_get=1", "kv_get=1", "r2_get=1"), "one read (cached_db: a KV hit)");
     assert!(r.vary_cookie, "Vary: Cookie when the session was accessed");
     assert_eq!(r.set_cookie, None, "an unmodified session does not re-send the cookie");
     assert_eq!(r.crypto_calls, E::pick(2, 1), "verify the cookie, verify the data (signed_cookies: one signature)");
@@ -291,7 +322,7 @@ fn a_signed_cookie_for_a_vanished_session_is_deleted_and_creates_nothing<E: Engi
         200
     });
     // cached_db: the KV copy died with the record, so the Durable Object is asked.
-    assert_eq!(r.ops, E::cost("do_call=1", "kv_get=1,do_call=1", "kv_get=1"), "one read, no write");
+    assert_eq!(r.ops, E::cost("do_call=1", "kv_get=1,do_call=1", "kv_get=1", "r2_get=1"), "one read, no write");
     assert!(r.set_cookie.unwrap().contains("Max-Age=0"));
 }
 
@@ -310,7 +341,11 @@ fn save_every_request_resends_the_cookie<E: Engine>() {
     let jar = logged_in(&h);
     let r = h.request(jar.header(), async |_| 200);
     assert!(r.set_cookie.is_some());
-    assert_eq!(r.ops, E::cost("do_call=2", "kv_get=1,do_call=1,kv_put=1", "kv_get=1,kv_put=1"), "one read, one write");
+    assert_eq!(
+        r.ops,
+        E::cost("do_call=2", "kv_get=1,do_call=1,kv_put=1", "kv_get=1,kv_put=1", "r2_get=1,r2_put=1"),
+        "one read, one write"
+    );
     assert!(!r.vary_cookie, "Vary reflects what the handler accessed");
     // ...but never for an empty session.
     let r = h.request(None, async |_| 200);
@@ -431,7 +466,7 @@ fn modifying_costs_one_read_and_one_write_and_refreshes_the_cookie<E: Engine>() 
         s.set("cart", json!([1])).await.unwrap();
         200
     });
-    assert_eq!(r.ops, E::cost("do_call=2", "kv_get=1,do_call=1,kv_put=1", "kv_get=1,kv_put=1"));
+    assert_eq!(r.ops, E::cost("do_call=2", "kv_get=1,do_call=1,kv_put=1", "kv_get=1,kv_put=1", "r2_get=1,r2_put=1"));
     assert_eq!(r.crypto_calls, 4, "verify cookie + data, sign data + cookie");
     jar.update(&r);
     assert_eq!(jar.key(), before.key(), "same key");
@@ -451,7 +486,11 @@ fn flush_deletes_the_record_and_the_cookie_and_the_old_cookie_stops_working<E: E
         Some("sessionid=\"\"; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; SameSite=Lax")
     );
     assert!(r.vary_cookie);
-    assert_eq!(r.ops, E::cost("do_call=1", "do_call=1,kv_delete=1", "kv_delete=1"), "one delete, no write");
+    assert_eq!(
+        r.ops,
+        E::cost("do_call=1", "do_call=1,kv_delete=1", "kv_delete=1", "r2_delete=1"),
+        "one delete, no write"
+    );
     assert_eq!(E::records(&h.store), 0);
     jar.update(&r);
     assert_eq!(jar.header(), None);
@@ -462,6 +501,34 @@ fn flush_deletes_the_record_and_the_cookie_and_the_old_cookie_stops_working<E: E
     });
     assert!(r.set_cookie.unwrap().contains("Max-Age=0"), "the stale cookie is deleted");
     assert_eq!(E::records(&h.store), 0);
+}
+
+/// `clear()` replaces the whole session without reading it, so the save is
+/// of a session the request never read: no load, and the key is kept only
+/// because its record is still there (`cache` asks first; `file`, holding no
+/// ETag of a read, looks at the object before its conditional put).
+fn a_write_after_clear_saves_without_loading_and_keeps_the_key<E: Engine>() {
+    let h = E::rig(&[]);
+    let mut jar = logged_in(&h);
+    let before = jar.clone();
+    let r = h.request(jar.header(), async |s| {
+        s.clear();
+        s.set("message", json!("hi")).await.unwrap();
+        200
+    });
+    assert_eq!(
+        r.ops,
+        E::cost("do_call=1", "do_call=1,kv_put=1", "kv_get=1,kv_put=1", "r2_head=1,r2_put=1"),
+        "a save without a load"
+    );
+    jar.update(&r);
+    assert_eq!(jar.key(), before.key(), "the live record's key is kept");
+    assert!(jar.version() > before.version());
+    assert_eq!(E::records(&h.store), 1);
+    h.request(jar.header(), async |s| {
+        assert_eq!(s.items().await.unwrap(), vec![("message".to_owned(), json!("hi"))], "the old data is gone");
+        200
+    });
 }
 
 fn flush_then_set_starts_a_new_session_under_a_new_key<E: Engine>() {
@@ -488,7 +555,12 @@ fn cycle_key_keeps_the_data_under_a_new_key_and_the_old_key_finds_nothing<E: Eng
     });
     assert_eq!(
         r.ops,
-        E::cost("do_call=3", "kv_get=1,do_call=2,kv_put=1,kv_delete=1", "kv_get=1,kv_put=1,kv_delete=1"),
+        E::cost(
+            "do_call=3",
+            "kv_get=1,do_call=2,kv_put=1,kv_delete=1",
+            "kv_get=1,kv_put=1,kv_delete=1",
+            "r2_get=1,r2_put=1,r2_delete=1"
+        ),
         "read, create new, then delete old"
     );
     jar.update(&r);
@@ -512,7 +584,7 @@ fn cycle_key_on_a_new_session_creates_it_even_without_data<E: Engine>() {
         200
     });
     assert!(r.set_cookie.is_some());
-    assert_eq!(r.ops, E::cost("do_call=1", "do_call=1,kv_put=1", "kv_put=1"), "one write, no delete");
+    assert_eq!(r.ops, E::cost("do_call=1", "do_call=1,kv_put=1", "kv_put=1", "r2_put=1"), "one write, no delete");
 }
 
 fn a_failed_cycle_on_a_5xx_keeps_the_old_session<E: Engine>() {
@@ -522,7 +594,11 @@ fn a_failed_cycle_on_a_5xx_keeps_the_old_session<E: Engine>() {
         s.cycle_key().await.unwrap();
         500
     });
-    assert_eq!((r.ops, r.set_cookie), (E::cost("do_call=1", "kv_get=1", "kv_get=1"), None), "the read alone");
+    assert_eq!(
+        (r.ops, r.set_cookie),
+        (E::cost("do_call=1", "kv_get=1", "kv_get=1", "r2_get=1"), None),
+        "the read alone"
+    );
     h.request(jar.header(), async |s| {
         assert_eq!(s.get::<Value>("user").await.unwrap(), Some(json!("ada")));
         200
@@ -620,6 +696,7 @@ macro_rules! on_server_side_engines {
             modifying_costs_one_read_and_one_write_and_refreshes_the_cookie,
             flush_deletes_the_record_and_the_cookie_and_the_old_cookie_stops_working,
             flush_then_set_starts_a_new_session_under_a_new_key,
+            a_write_after_clear_saves_without_loading_and_keeps_the_key,
             cycle_key_keeps_the_data_under_a_new_key_and_the_old_key_finds_nothing,
             cycle_key_on_a_new_session_creates_it_even_without_data,
             a_failed_cycle_on_a_5xx_keeps_the_old_session,
@@ -644,6 +721,12 @@ mod cached_db {
 mod cache {
     on_every_engine!(super::Cache);
     on_server_side_engines!(super::Cache);
+}
+
+mod file {
+    on_every_engine!(super::File);
+    on_server_side_engines!(super::File);
+    tests!(super::File; saving_after_a_concurrent_flush_is_session_interrupted);
 }
 
 /// `signed_cookies`: the rules of every engine, and its own.

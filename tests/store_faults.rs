@@ -1,7 +1,8 @@
 //! Store faults, each with its stated outcome, on the host: Workers
 //! KV failing (503s, and 429 for a second write to one key within a second),
 //! the Durable Object unreachable, throwing, or losing its reply after it
-//! committed. The rules every outcome follows:
+//! committed, the `file` engine's R2 bucket failing on any operation. The
+//! rules every outcome follows:
 //!
 //! * no cookie is sent for data that was not saved;
 //! * `cached_db` never loses a write the Durable Object accepted;
@@ -16,9 +17,10 @@
 
 mod common;
 
-use common::{Gate, Jar, Response, Rig, START};
+use common::{ops, Files, Gate, Jar, Response, Rig, START};
 use edge_session::prelude::*;
 use edge_session::store::cache::{CacheEngine, CachedDbStore, REFILL_TTL};
+use edge_session::store::StoreOp;
 use edge_session::testing::{FakeKv, FakeObject, Fault, KvAt, KvModel, KV_MIN_TTL};
 use proptest::prelude::*;
 use serde_json::{json, Value};
@@ -44,6 +46,15 @@ fn cache(model: KvModel) -> (Rig<Cache>, FakeKv) {
     let clock = FixedClock::new(START);
     let kv = FakeKv::new(clock.clone(), model, 1);
     (Rig::with_store(clock.clone(), CacheEngine::new(kv.at(0), clock), &[("SESSION_ENGINE", "cache")]), kv)
+}
+
+fn file() -> Rig<Files> {
+    Files::rig(&[])
+}
+
+/// Whether `e` is a backend failure of `op`.
+fn backend(e: &Option<FinishError>, op: StoreOp) -> bool {
+    matches!(e, Some(FinishError::Store(StoreError::Backend(b))) if b.op() == op)
 }
 
 fn set<S: SessionStore + Clone>(rig: &Rig<S>, jar: &Jar, key: &str, value: Value) -> Response {
@@ -370,6 +381,136 @@ fn cycle_key_with_the_old_record_undeletable_keeps_the_new_session() {
     rig.store.set_fault(Fault::None);
     assert_eq!(user(&rig, &jar), Some(json!("ada")));
     assert_eq!(rig.store.inner.len(), 2);
+}
+
+// --- the file engine's R2 bucket failing ---
+
+#[test]
+fn file_r2_get_failing_is_an_error_response_and_the_handler_cannot_overwrite_the_data() {
+    let rig = file();
+    let jar = login(&rig);
+    rig.store.bucket.fail(StoreOp::R2Get, true);
+    let (got, r) = get(&rig, &jar, "user");
+    assert!(matches!(&got, Err(SessionError::Store(StoreError::Backend(b))) if b.op() == StoreOp::R2Get), "{got:?}");
+    assert_eq!((r.status, r.set_cookie.as_deref(), r.ops), (500, None, ops("r2_get=1")));
+    let r = rig.request(jar.header(), async |s| {
+        assert!(s.get::<Value>("user").await.is_err());
+        assert!(s.set("user", json!("eve")).await.is_err(), "no write over data that could not be read");
+        200
+    });
+    assert_eq!((r.set_cookie, r.ops.r2_put), (None, 0));
+    rig.store.bucket.fail(StoreOp::R2Get, false);
+    assert_eq!(user(&rig, &jar), Some(json!("ada")));
+}
+
+#[test]
+fn file_r2_put_failing_is_a_store_error_sends_no_cookie_and_keeps_the_old_data() {
+    let rig = file();
+    let jar = login(&rig);
+    let key = key_of(&jar);
+    let before = rig.store.raw(&key).expect("saved");
+    rig.store.bucket.fail(StoreOp::R2Put, true);
+    let r = set(&rig, &jar, "user", json!("eve"));
+    assert!(backend(&r.error, StoreOp::R2Put), "{:?}", r.error);
+    assert_eq!((r.status, r.set_cookie.as_deref()), (500, None));
+    assert_eq!(r.ops, ops("r2_get=1,r2_put=1"), "the read, and the one put that failed");
+    let r = set(&rig, &Jar::default(), "user", json!("new"));
+    assert!(backend(&r.error, StoreOp::R2Put), "{:?}", r.error);
+    assert_eq!((r.status, r.set_cookie.as_deref()), (500, None), "a new session that was not saved gets no cookie");
+    rig.store.bucket.fail(StoreOp::R2Put, false);
+    assert_eq!(rig.store.raw(&key), Some(before), "the object is unchanged");
+    assert_eq!(user(&rig, &jar), Some(json!("ada")));
+    assert_eq!(rig.store.bucket.len(), 1, "nothing else was stored");
+}
+
+/// A save of a session this request read is a put conditional on the ETag it
+/// read: no look. Only a save of a session it never read looks first.
+#[test]
+fn file_r2_head_failing_fails_only_the_saves_that_must_look() {
+    let rig = file();
+    let mut jar = login(&rig);
+    rig.store.bucket.fail(StoreOp::R2Head, true);
+    let r = set(&rig, &jar, "cart", json!([1]));
+    assert_eq!((r.status, r.ops), (200, ops("r2_get=1,r2_put=1")), "{:?}", r.error);
+    jar.update(&r);
+    let r = rig.request(jar.header(), async |s| {
+        s.clear();
+        s.set("user", json!("eve")).await.unwrap();
+        200
+    });
+    assert!(backend(&r.error, StoreOp::R2Head), "{:?}", r.error);
+    assert_eq!((r.status, r.set_cookie.as_deref(), r.ops), (500, None, ops("r2_head=1")), "nothing written");
+    rig.store.bucket.fail(StoreOp::R2Head, false);
+    assert_eq!(user(&rig, &jar), Some(json!("ada")));
+    assert_eq!(get(&rig, &jar, "cart").0, Ok(Some(json!([1]))));
+}
+
+#[test]
+fn file_r2_delete_failing_at_logout_is_a_500_and_the_session_stays_until_a_retry() {
+    let rig = file();
+    let jar = login(&rig);
+    rig.store.bucket.fail(StoreOp::R2Delete, true);
+    let r = flush(&rig, &jar);
+    assert!(backend(&r.error, StoreOp::R2Delete), "{:?}", r.error);
+    assert_eq!((r.status, r.set_cookie.as_deref()), (500, None), "the logout is reported as failed");
+    assert_eq!(user(&rig, &jar), Some(json!("ada")));
+    rig.store.bucket.fail(StoreOp::R2Delete, false);
+    assert!(flush(&rig, &jar).deletes_cookie());
+    assert_eq!(user(&rig, &jar), None);
+    assert!(rig.store.bucket.is_empty());
+}
+
+#[test]
+fn file_cycle_key_with_the_old_object_undeletable_keeps_the_new_session() {
+    let rig = file();
+    let old = login(&rig);
+    rig.store.bucket.fail(StoreOp::R2Delete, true);
+    let mut jar = old.clone();
+    let r = rig.request(old.header(), async |s| {
+        s.cycle_key().await.unwrap();
+        200
+    });
+    assert_eq!(r.status, 200, "the new object is saved; the old one is left to expire (logged)");
+    assert_eq!(r.ops, ops("r2_get=1,r2_put=1,r2_delete=1"));
+    jar.update(&r);
+    assert_ne!(jar.key(), old.key());
+    rig.store.bucket.fail(StoreOp::R2Delete, false);
+    assert_eq!(user(&rig, &jar), Some(json!("ada")));
+    assert_eq!(rig.store.bucket.len(), 2);
+}
+
+#[test]
+fn file_save_every_request_with_the_bucket_down_is_a_500_without_cookie() {
+    let rig = Files::rig(&[("SESSION_SAVE_EVERY_REQUEST", "true")]);
+    let jar = login(&rig);
+    rig.store.bucket.fail(StoreOp::R2Get, true);
+    let r = rig.request(jar.header(), async |_| 200);
+    assert!(matches!(r.error, Some(FinishError::Session(SessionError::Store(_)))), "{:?}", r.error);
+    assert_eq!((r.status, r.set_cookie, r.ops), (500, None, ops("r2_get=1")), "the load failed: no write");
+    rig.store.bucket.fail(StoreOp::R2Get, false);
+    rig.store.bucket.fail(StoreOp::R2Put, true);
+    let r = rig.request(jar.header(), async |_| 200);
+    assert!(backend(&r.error, StoreOp::R2Put), "{:?}", r.error);
+    assert_eq!((r.status, r.set_cookie), (500, None));
+    rig.store.bucket.fail(StoreOp::R2Put, false);
+    assert_eq!(user(&rig, &jar), Some(json!("ada")));
+}
+
+/// A bucket failing on `list` fails the sweep, and only the sweep: the
+/// sessions are read and written as before.
+#[test]
+fn file_r2_list_failing_fails_clear_expired_and_nothing_else() {
+    let rig = file();
+    let jar = login(&rig);
+    rig.store.bucket.fail(StoreOp::R2List, true);
+    let swept = pollster::block_on(rig.store.clear_expired());
+    assert!(matches!(&swept, Err(StoreError::Backend(b)) if b.op() == StoreOp::R2List), "{swept:?}");
+    assert_eq!(set(&rig, &jar, "cart", json!([1])).status, 200);
+    assert_eq!(user(&rig, &jar), Some(json!("ada")));
+    rig.store.bucket.fail(StoreOp::R2List, false);
+    rig.clock.advance(1_209_600);
+    assert_eq!(pollster::block_on(rig.store.clear_expired()), Ok(1));
+    assert!(rig.store.bucket.is_empty());
 }
 
 // --- an eventually consistent KV, randomized ---

@@ -229,9 +229,15 @@ pub async fn run<S: SessionStore>(make: impl Fn() -> S, clock: &FixedClock, caps
     );
     pace();
     let _ = s.delete(&key(3)).await;
-    let _ = s.create(&key(5), &record("dead", clock.now() + 1, 1)).await;
+    // Read while live (its revision), expired before it is saved.
+    let v_dead = s.create(&key(5), &record("dead", clock.now() + 1, 1)).await.unwrap_or(1);
+    let dead = s.load(&key(5), v_dead).await.ok().flatten();
     clock.advance(1);
     if caps.detects_missing {
+        r.check(
+            s.save(&key(5), &with("x", 2, dead.and_then(|r| r.revision))).await == Err(StoreError::Missing),
+            "save naming the revision of a record that expired since it was read fails with Missing",
+        );
         r.check(
             s.save(&key(5), &record("x", clock.now() + 10, 2)).await == Err(StoreError::Missing),
             "save of an expired record fails with Missing",
@@ -263,7 +269,7 @@ mod tests {
 
     /// Checks in a run on a durable store, and on a cache (which skips what
     /// it cannot promise): the same over an eventually consistent KV.
-    const DURABLE_CHECKS: usize = 29;
+    const DURABLE_CHECKS: usize = 30;
     const CACHE_CHECKS: usize = 20;
 
     /// Workers KV's limits, on the fake KV's eventual model.

@@ -10,8 +10,9 @@
 //! * `create` is a put that fails when an object exists (R2's
 //!   `etagDoesNotMatch: "*"`); a dead record in the way (expired) is replaced
 //!   only by a put conditional on its ETag, so a live one is never overwritten.
-//! * `save` is a put conditional on the ETag the load read ([`Record::revision`]).
-//!   When that fails, the object is read again (`head`): gone or expired, the
+//! * `save` is a put conditional on the ETag the load read ([`Record::revision`]),
+//!   while the record it read has not expired; when that fails (or the record
+//!   expired since), the object is read again (`head`): gone or expired, the
 //!   save is [`StoreError::Missing`] (Django's `UpdateError`, so
 //!   `SessionInterrupted` for a session loaded in the request); replaced by a
 //!   concurrent save, it is saved over that one (last writer wins, for the
@@ -185,6 +186,27 @@ impl<B: Bucket> FileStore<B> {
     }
 }
 
+/// What a load hands the save in [`Record::revision`]: the object's ETag,
+/// and the expiry of the record it read (`EXPIRES/ETAG`), so a save can tell
+/// that the copy it read has expired since without reading it again.
+struct Revision {
+    expires_at: i64,
+    etag: String,
+}
+
+impl Revision {
+    fn parse(text: &str) -> Option<Self> {
+        let (expires, etag) = text.split_once('/')?;
+        Some(Self { expires_at: expires.parse().ok()?, etag: etag.to_owned() })
+    }
+}
+
+impl std::fmt::Display for Revision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.expires_at, self.etag)
+    }
+}
+
 fn contended(op: StoreOp) -> StoreError {
     BackendError::new(op, "the session object changed under every conditional write (too many concurrent writers)")
         .into()
@@ -195,7 +217,8 @@ impl<B: Bucket> SessionStore for FileStore<B> {
         let Some(object) = self.bucket.get(&self.name(key)).await? else { return Ok(None) };
         match Record::from_json(&object.body) {
             Ok(record) if !record.is_expired(self.clock.now()) => {
-                Ok(Some(Record { revision: Some(object.etag), ..record }))
+                let revision = Revision { expires_at: record.expires_at, etag: object.etag }.to_string();
+                Ok(Some(Record { revision: Some(revision), ..record }))
             }
             Ok(_) => Ok(None),
             Err(e) => {
@@ -228,7 +251,11 @@ impl<B: Bucket> SessionStore for FileStore<B> {
 
     async fn save(&self, key: &SessionKey, record: &Record) -> Result<u64, StoreError> {
         let name = self.name(key);
-        let mut expected = record.revision.clone();
+        // The ETag the load read, while the copy it read is still live: a
+        // copy that expired since is not saved over without a look.
+        let now = self.clock.now();
+        let mut expected =
+            record.revision.as_deref().and_then(Revision::parse).filter(|r| r.expires_at > now).map(|r| r.etag);
         let wanted = record.version;
         let mut record = Cow::Borrowed(record);
         for _ in 0..ATTEMPTS {

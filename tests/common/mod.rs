@@ -2,14 +2,16 @@
 //! cookie jar: the whole middleware cycle on the host, with a fixed clock.
 //!
 //! [`Rig`] drives any store; [`Harness`] is the rig over the memory store (as
-//! the `db` engine's Durable Object, which can be made to fail). The test
-//! doubles are in `edge_session::testing`.
+//! the `db` engine's Durable Object, which can be made to fail); [`Files`] is
+//! the `file` engine's store over a fake R2 bucket, with the bucket at hand.
+//! The test doubles are in `edge_session::testing`.
 #![allow(dead_code)]
 
 use std::rc::Rc;
 
 use edge_session::prelude::*;
-use edge_session::testing::FakeObject;
+use edge_session::store::file::FileStore;
+use edge_session::testing::{FakeBucket, FakeObject};
 use edge_session::{counters, Counters};
 
 pub const SECRET: &str = "test-secret-key-for-edge-session";
@@ -27,13 +29,74 @@ pub struct Rig<S> {
 /// Durable Object that can be made to fail.
 pub type Harness = Rig<FakeObject<MemoryStore>>;
 
+/// The `file` engine as `SESSION_ENGINE=file` runs it (`FileStore`, objects
+/// named `sessionid` + key at the bucket's root), over a fake R2 bucket that
+/// stays reachable here: `FileStore` keeps its bucket to itself. Every store
+/// operation is the file store's own; clones share the bucket.
+#[derive(Clone)]
+pub struct Files {
+    pub bucket: FakeBucket,
+    pub store: FileStore<FakeBucket>,
+}
+
+impl Files {
+    /// An empty bucket, records expiring by `clock`.
+    pub fn new(clock: &FixedClock) -> Self {
+        let bucket = FakeBucket::new();
+        Self { store: FileStore::new(bucket.clone(), "", "sessionid", clock.clone()), bucket }
+    }
+
+    /// The object name of `key`'s session.
+    pub fn name(&self, key: &SessionKey) -> String {
+        self.store.name(key)
+    }
+
+    /// The record in `key`'s object, expired or not (as the engine wrote it,
+    /// without a revision); `None` when there is no object or it does not decode.
+    pub fn raw(&self, key: &SessionKey) -> Option<Record> {
+        Record::from_json(&self.bucket.body(&self.name(key))?).ok()
+    }
+
+    /// The rig of the `file` engine with `extra` settings.
+    pub fn rig(extra: &[(&str, &str)]) -> Rig<Files> {
+        let clock = FixedClock::new(START);
+        let mut settings = vec![("SESSION_ENGINE", "file")];
+        settings.extend_from_slice(extra);
+        Rig::with_store(clock.clone(), Files::new(&clock), &settings)
+    }
+}
+
+impl SessionStore for Files {
+    async fn load(&self, key: &SessionKey, min_version: u64) -> Result<Option<Record>, StoreError> {
+        self.store.load(key, min_version).await
+    }
+    async fn create(&self, key: &SessionKey, record: &Record) -> Result<u64, StoreError> {
+        self.store.create(key, record).await
+    }
+    async fn save(&self, key: &SessionKey, record: &Record) -> Result<u64, StoreError> {
+        self.store.save(key, record).await
+    }
+    async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
+        self.store.delete(key).await
+    }
+    async fn exists(&self, key: &SessionKey) -> Result<bool, StoreError> {
+        self.store.exists(key).await
+    }
+    async fn clear_expired(&self) -> Result<u64, StoreError> {
+        self.store.clear_expired().await
+    }
+    fn save_detects_missing(&self) -> bool {
+        self.store.save_detects_missing()
+    }
+}
+
 /// What a response carried.
 #[derive(Debug, Clone)]
 pub struct Response {
     pub status: u16,
     pub set_cookie: Option<String>,
     pub vary_cookie: bool,
-    /// The KV and Durable Object operations it cost (`crypto` is 0: see `crypto_calls`).
+    /// The KV, Durable Object and R2 operations it cost (`crypto` is 0: see `crypto_calls`).
     pub ops: Counters,
     /// The HMACs it computed.
     pub crypto_calls: u64,
