@@ -10,12 +10,13 @@
 //!   [`Settings`], and their errors;
 //! * for store implementers, [`store`]: the [`SessionStore`] trait, the
 //!   [`Record`] every server-side engine stores, [`store::MemoryStore`], the
-//!   cache combinators of `cache` and `cached_db`, and the conformance suite;
+//!   cache combinators of `cache` and `cached_db`, the `file` engine over any
+//!   object store with conditional puts, and the conformance suite;
 //! * with the `workers` feature, `workers` (the `worker`-crate front door and
-//!   the `SessionObject` Durable Object class); with `platform`, the KV and
-//!   Durable Object stores over raw bindings;
+//!   the `SessionObject` Durable Object class); with `platform`, the KV,
+//!   Durable Object and R2 stores over raw bindings;
 //! * with the `testing` feature, `testing`: a fake Workers KV, a fake Durable
-//!   Object and fault injection, for tests of code built on this crate.
+//!   Object, a fake R2 bucket and fault injection, for tests of code built on this crate.
 //!
 //! Time and randomness come in from outside ([`Clock`], [`KeySource`]), so
 //! every rule is testable with a fixed clock.
