@@ -152,7 +152,7 @@ describe("the Session call queue and its argument checks", () => {
       sessionError: true,
       ownKeys: [],
       inner: false,
-      metrics: ["crypto", "doCall", "kvDelete", "kvGet", "kvPut"],
+      metrics: ["crypto", "doCall", "kvDelete", "kvGet", "kvPut", "r2Delete", "r2Get", "r2Head", "r2List", "r2Put"],
     });
   });
 
