@@ -95,7 +95,7 @@ pub use record::{CorruptRecord, MAX_RECORD_BYTES};
 pub use session::{Session, SessionError, MAX_DEPTH, TEST_COOKIE_NAME, TEST_COOKIE_VALUE};
 pub use settings::{CookieConfig, Engine, SameSite, Settings, SettingsError, SETTING_NAMES};
 pub use signing::MAX_DECOMPRESSED;
-pub use store::{Record, SessionStore, StoreError};
+pub use store::{Record, Saved, SessionStore, StoreError};
 
 /// The README's examples run as doctests.
 #[cfg(doctest)]

@@ -49,7 +49,10 @@ use crate::signing::{TimestampSigner, Unsigned};
 use crate::store::{SessionStore, StoreError};
 
 mod finite;
+mod merge;
 mod persist;
+
+use merge::Changes;
 
 /// Django's `TEST_COOKIE_NAME`.
 pub const TEST_COOKIE_NAME: &str = "testcookie";
@@ -281,6 +284,10 @@ pub struct Session<S> {
     cache: Option<Map<String, Value>>,
     accessed: bool,
     modified: bool,
+    /// What this request changed, for a save that finds the record changed
+    /// by another request since it was read: the keys it set or deleted, and
+    /// whether it cleared the session first.
+    changes: Changes,
     /// Records to delete whatever the response (`flush`).
     flushed: Vec<SessionKey>,
     /// Records to delete once the new key is saved (`cycle_key`).
@@ -303,6 +310,7 @@ impl<S: SessionStore> Session<S> {
             cache: None,
             accessed: false,
             modified: false,
+            changes: Changes::default(),
             flushed: Vec::new(),
             cycled_from: Vec::new(),
             reissue: false,
@@ -446,7 +454,7 @@ impl<S: SessionStore> Session<S> {
         writable(key)?;
         storable(&value)?;
         self.data().await?.insert(key.to_owned(), value);
-        self.modified = true;
+        self.changed(key);
         Ok(())
     }
 
@@ -525,7 +533,7 @@ impl<S: SessionStore> Session<S> {
         // Converted before removing: a mismatch leaves the session unchanged.
         let value = typed(key, stored)?;
         data.shift_remove(key);
-        self.modified = true;
+        self.changed(key);
         Ok(Some(value))
     }
 
@@ -554,7 +562,7 @@ impl<S: SessionStore> Session<S> {
     pub async fn delete(&mut self, key: &str) -> Result<(), SessionError> {
         writable(key)?;
         self.data().await?.shift_remove(key).ok_or_else(|| SessionError::KeyError(key.to_owned()))?;
-        self.modified = true;
+        self.changed(key);
         Ok(())
     }
 
@@ -611,7 +619,7 @@ impl<S: SessionStore> Session<S> {
     pub async fn pop(&mut self, key: &str) -> Result<Value, SessionError> {
         writable(key)?;
         let value = self.data().await?.shift_remove(key).ok_or_else(|| SessionError::KeyError(key.to_owned()))?;
-        self.modified = true;
+        self.changed(key);
         Ok(value)
     }
 
@@ -642,7 +650,7 @@ impl<S: SessionStore> Session<S> {
         writable(key)?;
         match self.data().await?.shift_remove(key) {
             Some(v) => {
-                self.modified = true;
+                self.changed(key);
                 Ok(v)
             }
             None => Ok(default),
@@ -682,7 +690,7 @@ impl<S: SessionStore> Session<S> {
             return Ok(existing.clone());
         }
         data.insert(key.to_owned(), value.clone());
-        self.modified = true;
+        self.changed(key);
         Ok(value)
     }
 
@@ -718,8 +726,11 @@ impl<S: SessionStore> Session<S> {
             return Err(SessionError::ReservedKey(k.clone()));
         }
         values.values().try_for_each(storable)?;
+        let keys: Vec<String> = values.keys().cloned().collect();
         self.data().await?.extend(values);
-        self.modified = true;
+        for key in &keys {
+            self.changed(key);
+        }
         Ok(())
     }
 
@@ -819,6 +830,7 @@ impl<S: SessionStore> Session<S> {
         self.cache = Some(Map::new());
         self.accessed = true;
         self.modified = true;
+        self.changes = Changes { cleared: true, keys: Vec::new() };
     }
 
     /// `session.is_empty()`: the session has neither a key nor data. Does not
@@ -956,7 +968,7 @@ impl<S: SessionStore> Session<S> {
     /// ```
     pub async fn set_test_cookie(&mut self) -> Result<(), SessionError> {
         self.data().await?.insert(TEST_COOKIE_NAME.into(), Value::from(TEST_COOKIE_VALUE));
-        self.modified = true;
+        self.changed(TEST_COOKIE_NAME);
         Ok(())
     }
 
@@ -1043,11 +1055,11 @@ impl<S: SessionStore> Session<S> {
         match expiry.to_stored() {
             Some(v) => {
                 data.insert(EXPIRY_KEY.into(), v);
-                self.modified = true;
+                self.changed(EXPIRY_KEY);
             }
             None => {
                 if data.shift_remove(EXPIRY_KEY).is_some() {
-                    self.modified = true;
+                    self.changed(EXPIRY_KEY);
                 }
             }
         }

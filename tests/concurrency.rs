@@ -269,8 +269,8 @@ fn a_save_after_a_concurrent_cycle_key_is_session_interrupted_in_file() {
 }
 
 /// A and B both load; A adds `a`, B adds `b`; A saves, then B saves.
-/// Returns what B's save cost.
-fn two_saves<S: SessionStore + Clone>(rig: &Rig<S>) -> Counters {
+/// Returns what the session holds then, and what B's save cost.
+fn two_saves<S: SessionStore + Clone>(rig: &Rig<S>) -> (Vec<(String, Value)>, Counters) {
     let jar = login(rig);
     let mut a = load(rig, &jar);
     let mut b = load(rig, &jar);
@@ -284,24 +284,112 @@ fn two_saves<S: SessionStore + Clone>(rig: &Rig<S>) -> Counters {
     let (ja, jb) = (jar_of(&first), jar_of(&second));
     assert_eq!((ja.key(), jb.key()), (jar.key(), jar.key()), "one session");
     assert!(jb.version() > ja.version(), "versions increase: {:?} then {:?}", ja.version(), jb.version());
-    // The last writer's dictionary is the session; A's `a` is gone.
-    let expected = vec![("user".to_owned(), json!("ada")), ("b".to_owned(), json!(2))];
-    assert_eq!(items(rig, &jb), expected);
-    assert_eq!(items(rig, &ja), expected, "A's cookie is still valid and reads the newer session");
-    assert_eq!(items(rig, &jar), expected);
-    Counters { crypto: 0, ..cost }
+    let held = items(rig, &jb);
+    assert_eq!(items(rig, &ja), held, "A's cookie is still valid and reads the newer session");
+    assert_eq!(items(rig, &jar), held);
+    (held, Counters { crypto: 0, ..cost })
+}
+
+/// Where saves merge (`db`, `cached_db`), both changes stay: B's save finds
+/// the record changed since it read it and applies its own change to A's.
+#[test]
+fn two_concurrent_saves_of_different_keys_keep_both_in_db() {
+    let (held, cost) = two_saves(&db());
+    assert_eq!(held, [("user".to_owned(), json!("ada")), ("a".to_owned(), json!(1)), ("b".to_owned(), json!(2))]);
+    assert_eq!(cost, ops("do_call=2"), "the refused save (it carries the newer record back), then the merged one");
 }
 
 #[test]
-fn two_concurrent_saves_last_writer_wins_for_the_whole_session_in_db() {
-    assert_eq!(two_saves(&db()), ops("do_call=1"));
+fn two_concurrent_saves_of_different_keys_keep_both_in_cached_db() {
+    let both = [("user".to_owned(), json!("ada")), ("a".to_owned(), json!(1)), ("b".to_owned(), json!(2))];
+    let (held, cost) = two_saves(&cached_db());
+    assert_eq!(held, both);
+    // (The durable store here is the memory store, whose calls are not counted.)
+    assert_eq!(cost, ops("kv_put=1"), "KV is written once, with the merged record");
+    let (held, _) = two_saves(&cached_db_on_eventual_kv());
+    assert_eq!(held, both);
+}
+
+/// Where they do not (`file`, `cache`), the last writer's whole session wins.
+fn last_writer_wins(held: &[(String, Value)]) {
+    assert_eq!(held, [("user".to_owned(), json!("ada")), ("b".to_owned(), json!(2))], "A's `a` is gone");
+}
+
+/// A and B both load a session holding `user` and `x`; `a_does` and `b_does`
+/// change it; A saves, then B. Returns what the session holds then.
+fn overlap<S: SessionStore + Clone>(
+    rig: &Rig<S>,
+    a_does: impl AsyncFnOnce(&mut Session<S>),
+    b_does: impl AsyncFnOnce(&mut Session<S>),
+) -> Vec<(String, Value)> {
+    let mut jar = Jar::default();
+    jar.update(&rig.request(None, async |s| {
+        s.set("user", json!("ada")).await.unwrap();
+        s.set("x", json!(0)).await.unwrap();
+        200
+    }));
+    let mut a = load(rig, &jar);
+    let mut b = load(rig, &jar);
+    block_on(a.keys()).unwrap();
+    block_on(b.keys()).unwrap();
+    block_on(a_does(&mut a));
+    block_on(b_does(&mut b));
+    let ja = jar_of(&block_on(rig.manager.finish(a, 200)).unwrap());
+    let jb = jar_of(&block_on(rig.manager.finish(b, 200)).unwrap());
+    assert!(jb.version() > ja.version());
+    items(rig, &jb)
+}
+
+fn merging_rules<S: SessionStore + Clone>(rig: impl Fn() -> Rig<S>) {
+    let pairs = |v: &[(&str, Value)]| v.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect::<Vec<_>>();
+    // The same key: the save that reaches the store last wins, for that key.
+    let held = overlap(
+        &rig(),
+        async |a| a.set("x", json!("from a")).await.unwrap(),
+        async |b| b.set("x", json!("from b")).await.unwrap(),
+    );
+    assert_eq!(held, pairs(&[("user", json!("ada")), ("x", json!("from b"))]));
+    // A deletion and a set of another key both stick.
+    let held = overlap(
+        &rig(),
+        async |a| a.delete("x").await.unwrap(),
+        async |b| b.set("y", json!(1)).await.unwrap(),
+    );
+    assert_eq!(held, pairs(&[("user", json!("ada")), ("y", json!(1))]));
+    let held = overlap(
+        &rig(),
+        async |a| a.set("y", json!(1)).await.unwrap(),
+        async |b| b.delete("x").await.unwrap(),
+    );
+    assert_eq!(held, pairs(&[("user", json!("ada")), ("y", json!(1))]));
+    // A save after `clear()` replaces what is stored, as Django sees it after clear().
+    let held = overlap(
+        &rig(),
+        async |a| a.set("y", json!(1)).await.unwrap(),
+        async |b| {
+            b.clear();
+            b.set("z", json!(2)).await.unwrap();
+        },
+    );
+    assert_eq!(held, pairs(&[("z", json!(2))]));
+    // set_expiry is a change like another: it merges with A's key.
+    let held = overlap(
+        &rig(),
+        async |a| a.set("y", json!(1)).await.unwrap(),
+        async |b| b.set_expiry(Expiry::Seconds(600)).await.unwrap(),
+    );
+    assert_eq!(held, pairs(&[("user", json!("ada")), ("x", json!(0)), ("y", json!(1)), ("_session_expiry", json!(600))]));
 }
 
 #[test]
-fn two_concurrent_saves_last_writer_wins_for_the_whole_session_in_cached_db() {
-    two_saves(&cached_db());
-    let rig = cached_db_on_eventual_kv();
-    two_saves(&rig);
+fn overlapping_saves_merge_per_key_in_db() {
+    merging_rules(db);
+}
+
+#[test]
+fn overlapping_saves_merge_per_key_in_cached_db() {
+    merging_rules(cached_db);
+    merging_rules(cached_db_on_eventual_kv);
 }
 
 /// On `file`, B's put is conditional on the ETag B's load read, which A's
@@ -310,7 +398,9 @@ fn two_concurrent_saves_last_writer_wins_for_the_whole_session_in_cached_db() {
 #[test]
 fn two_concurrent_saves_last_writer_wins_for_the_whole_session_in_file() {
     let rig = Files::rig(&[]);
-    assert_eq!(two_saves(&rig), ops("r2_put=2,r2_head=1"), "the refused put, the look, the put");
+    let (held, cost) = two_saves(&rig);
+    last_writer_wins(&held);
+    assert_eq!(cost, ops("r2_put=2,r2_head=1"), "the refused put, the look, the put");
     assert_eq!(rig.store.bucket.len(), 1);
 }
 

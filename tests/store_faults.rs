@@ -22,6 +22,7 @@ use edge_session::prelude::*;
 use edge_session::store::cache::{CacheEngine, CachedDbStore, REFILL_TTL};
 use edge_session::store::StoreOp;
 use edge_session::testing::{FakeKv, FakeObject, Fault, KvAt, KvModel, KV_MIN_TTL};
+use pollster::block_on;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
@@ -335,11 +336,13 @@ fn durable_object_losing_its_reply_after_a_commit_is_a_500_without_cookie() {
     assert_eq!(kv.origin_latest(&key).unwrap().version, 1);
     rig.store.durable().set_fault(Fault::None);
     assert_eq!(user(&rig, &jar), Some(json!("ada")), "the client reads what it was told is saved");
-    // Its next write is based on what it read, and wins (last writer wins).
+    // Its next write reads version 1 from KV, finds version 2 in the object,
+    // and applies its own change to it: the committed write, which the
+    // client was told failed, stays (saves merge on cached_db).
     let mut jar = jar;
     jar.update(&set(&rig, &jar, "cart", json!([1])));
     assert_eq!(jar.version(), Some(3));
-    assert_eq!(user(&rig, &jar), Some(json!("ada")));
+    assert_eq!(user(&rig, &jar), Some(json!("eve")));
 
     // A new session whose create lost its reply: no cookie; the record is an
     // orphan no cookie names, deleted by its expiry alarm.
@@ -545,6 +548,14 @@ enum Step {
         by: usize,
         logout_at: usize,
     },
+    /// `client` reads and then writes `n` at `at`; between its read and its
+    /// save, `by` writes `m` at `by_at` (two tabs whose requests overlap).
+    OverlappingWrites {
+        client: usize,
+        at: usize,
+        by: usize,
+        by_at: usize,
+    },
     Wait(i64),
     KvPuts(bool),
     KvGets(bool),
@@ -560,7 +571,8 @@ fn step() -> impl Strategy<Value = Step> {
         6 => who.clone().prop_map(|(client, at)| Step::Read { client, at }),
         6 => who.clone().prop_map(|(client, at)| Step::Write { client, at }),
         2 => who.clone().prop_map(|(client, at)| Step::Logout { client, at }),
-        2 => (who.clone(), who).prop_map(|((client, at), (by, logout_at))| Step::ReadDuringLogout { client, at, by, logout_at }),
+        2 => (who.clone(), who.clone()).prop_map(|((client, at), (by, logout_at))| Step::ReadDuringLogout { client, at, by, logout_at }),
+        3 => (who.clone(), who).prop_map(|((client, at), (by, by_at))| Step::OverlappingWrites { client, at, by, by_at }),
         5 => prop_oneof![Just(0i64), 1..3i64, 3..30i64, 30..100i64, REVOCATION_WINDOW..2 * REVOCATION_WINDOW].prop_map(Step::Wait),
         1 => any::<bool>().prop_map(Step::KvPuts),
         1 => any::<bool>().prop_map(Step::KvGets),
@@ -617,10 +629,13 @@ fn history(steps: &[Step]) -> Result<(), TestCaseError> {
             })
             .collect(),
     );
-    let mut counter = 0u64;
-    let mut write = |rig: &HistoryRig, jar: &Jar| {
-        counter += 1;
-        let n = counter;
+    let counter = std::cell::Cell::new(0u64);
+    let next = || {
+        counter.set(counter.get() + 1);
+        counter.get()
+    };
+    let write = |rig: &HistoryRig, jar: &Jar| {
+        let n = next();
         (n, set(rig, jar, "n", json!(n)))
     };
     let (n0, r) = write(&rigs[0], &Jar::default());
@@ -665,6 +680,48 @@ fn history(steps: &[Step]) -> Result<(), TestCaseError> {
                         );
                     }
                     other => prop_assert!(false, "step {}: write answered {} ({:?})", i, other, r.error),
+                }
+            }
+            Step::OverlappingWrites { client, at, by, by_at } => {
+                // Pace the writes to one KV key (one per second).
+                clock.advance(1);
+                let before = jars[client].clone();
+                let mut a = rigs[at].manager.session(before.header().map(str::as_bytes));
+                prop_assert!(block_on(a.get::<Value>("n")).is_ok(), "step {}: the read failed", i);
+                // The other request runs whole while this one holds the session.
+                clock.advance(1);
+                let m = next();
+                let rb = set(&rigs[by_at], &jars[by], "m", json!(m));
+                prop_assert!(matches!(rb.status, 200 | 400), "step {}: {:?}", i, rb.error);
+                if rb.status == 200 {
+                    jars[by].update(&rb);
+                }
+                // The session the other write landed in.
+                let wrote_m_in = (rb.status == 200).then(|| jars[by].key()).flatten();
+                clock.advance(1);
+                let n = next();
+                block_on(a.set("n", json!(n))).unwrap();
+                match block_on(rigs[at].manager.finish(a, 200)) {
+                    Ok(outcome) => {
+                        let cookie = outcome.set_cookie.expect("a write sets the cookie");
+                        jars[client] = Jar(Some(cookie.split(';').next().unwrap().to_owned()));
+                        let key = jars[client].key().unwrap();
+                        let stored = durable.raw(&key_of(&jars[client])).expect("a cookie for a saved write");
+                        prop_assert_eq!(Some(stored.version), jars[client].version(), "step {}", i);
+                        let data = rigs[at].manager.decode(&stored.data).unwrap();
+                        prop_assert_eq!(&data["n"], &json!(n), "step {}", i);
+                        // No acknowledged change is lost: the other request's
+                        // write to the same session is still there.
+                        if wrote_m_in.as_deref() == Some(key.as_str()) {
+                            prop_assert_eq!(data.get("m"), Some(&json!(m)), "step {}: the overlapping write of m was lost", i);
+                        }
+                        last[client] = Some((key, n));
+                    }
+                    Err(FinishError::Interrupted) => {
+                        let key = before.key();
+                        prop_assert!(key.is_some_and(|k| logged_out.contains_key(&k)), "step {}: 400 for a live session", i);
+                    }
+                    Err(e) => prop_assert!(false, "step {}: the write failed: {:?}", i, e),
                 }
             }
             Step::Logout { client, at } => {

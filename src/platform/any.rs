@@ -5,7 +5,7 @@ use crate::key::SessionKey;
 use crate::record::Record;
 use crate::store::cache::{CacheEngine, CachedDbStore};
 use crate::store::file::FileStore;
-use crate::store::{BackendError, SessionStore, StoreError, StoreOp};
+use crate::store::{BackendError, Saved, SessionStore, StoreError, StoreOp};
 
 /// The store of the configured engine.
 #[derive(Clone)]
@@ -47,6 +47,12 @@ impl SessionStore for AnyStore {
     }
     async fn save(&self, key: &SessionKey, record: &Record) -> Result<u64, StoreError> {
         each!(self, s => s.save(key, record).await, Err(no_store(StoreOp::Save)))
+    }
+    async fn save_if_unchanged(&self, key: &SessionKey, record: &Record, read: u64) -> Result<Saved, StoreError> {
+        each!(self, s => s.save_if_unchanged(key, record, read).await, Err(no_store(StoreOp::Save)))
+    }
+    fn merges(&self) -> bool {
+        each!(self, s => s.merges(), false)
     }
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
         each!(self, s => s.delete(key).await, Err(no_store(StoreOp::Delete)))

@@ -11,8 +11,8 @@ use super::js_error;
 use crate::key::SessionKey;
 use crate::metrics::count;
 use crate::record::Record;
-use crate::store::object::{parse_reply, reply_record, reply_version, ObjectOp};
-use crate::store::{SessionStore, StoreError, StoreOp};
+use crate::store::object::{parse_reply, reply_record, reply_saved, reply_version, ObjectOp};
+use crate::store::{Saved, SessionStore, StoreError, StoreOp};
 
 /// The client of the session objects behind a Durable Object namespace.
 #[derive(Clone)]
@@ -52,6 +52,14 @@ impl SessionStore for DurableStore {
 
     async fn save(&self, key: &SessionKey, record: &Record) -> Result<u64, StoreError> {
         reply_version(&self.call(key, ObjectOp::Save(record.clone())).await?)
+    }
+
+    async fn save_if_unchanged(&self, key: &SessionKey, record: &Record, read: u64) -> Result<Saved, StoreError> {
+        reply_saved(&self.call(key, ObjectOp::SaveIfUnchanged(record.clone(), read)).await?)
+    }
+
+    fn merges(&self) -> bool {
+        true
     }
 
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {

@@ -19,12 +19,17 @@ use crate::expiry::{self, EXPIRY_KEY};
 use crate::key::SessionKey;
 use crate::manager::{FinishError, MAX_COOKIE_BYTES};
 use crate::record::{Record, MAX_RECORD_BYTES};
-use crate::store::{SessionStore, StoreError};
+use crate::store::{BackendError, Saved, SessionStore, StoreError, StoreOp};
 
 /// How many fresh keys `create` tries before giving up (a collision of
 /// 165-bit random keys does not happen; a store that always says `Exists` is
 /// broken).
 const CREATE_ATTEMPTS: usize = 4;
+
+/// How many times a save applies its changes to a record another request
+/// saved meanwhile before it gives up (each retry means yet another save
+/// landed in between).
+const MERGE_ATTEMPTS: usize = 8;
 
 /// `record` as a new record's first version.
 fn first_version(record: Record) -> Record {
@@ -124,15 +129,12 @@ impl<S: SessionStore> Session<S> {
         stored: Stored,
         now: i64,
     ) -> Result<Option<String>, FinishError> {
-        let mut record = encode_record(&self.ctx, self.data_or_empty(), now, self.version.saturating_add(1))
-            .map_err(|bytes| FinishError::TooLarge { bytes })?;
+        let mut record = self.encode(self.data_or_empty(), now, self.version.saturating_add(1))?;
         // A save over the loaded record names the copy it read (a create
         // names none: `first_version`).
         record.revision = self.revision.clone();
-        if record.data.len() > MAX_RECORD_BYTES - 100 {
-            return Err(FinishError::TooLarge { bytes: record.data.len() });
-        }
         let (key, version) = match (key, stored) {
+            (Some(k), Stored::Yes) if self.store.merges() => (k.clone(), self.save_merging(&k, record, now).await?),
             (Some(k), Stored::Yes | Stored::Unknown) => match self.save_over(&k, stored, &record).await? {
                 Update::Saved(version) => (k, version),
                 // An unloaded key whose record is gone, with no data (e.g.
@@ -154,6 +156,46 @@ impl<S: SessionStore> Session<S> {
         self.revision = None;
         self.delete_cycled().await;
         Ok(Some(self.ctx.cookie_signer.sign(&key, version)))
+    }
+
+    /// `data` as the record to write at `version`, refused when it could not
+    /// be read back (over the inflate limit, or over the record limit).
+    fn encode(&self, data: &Map<String, serde_json::Value>, now: i64, version: u64) -> Result<Record, FinishError> {
+        let record = encode_record(&self.ctx, data, now, version).map_err(|bytes| FinishError::TooLarge { bytes })?;
+        if record.data.len() > MAX_RECORD_BYTES - 100 {
+            return Err(FinishError::TooLarge { bytes: record.data.len() });
+        }
+        Ok(record)
+    }
+
+    /// Saves the session it loaded over the record under `key`, on a store
+    /// that [merges](SessionStore::merges): if another request saved since
+    /// this one read the record, this request's changes (the keys it set or
+    /// deleted, or everything after a `clear()`) are applied to that newer
+    /// record, and the result saved in its place, conditionally again.
+    /// Returns the version stored.
+    async fn save_merging(&mut self, key: &SessionKey, mut record: Record, now: i64) -> Result<u64, FinishError> {
+        let mut read = self.version;
+        for _ in 0..MERGE_ATTEMPTS {
+            match self.store.save_if_unchanged(key, &record, read).await {
+                Ok(Saved::Version(version)) => return Ok(version),
+                Ok(Saved::Changed(current)) => {
+                    // Undecodable data (another secret, say) is no data, as
+                    // Django's decode makes it.
+                    let theirs = self.ctx.decode(&current.data).map(|(map, _)| map).unwrap_or_default();
+                    let merged = self.changes.apply(self.data_or_empty(), theirs);
+                    record = self.encode(&merged, now, current.version.saturating_add(1))?;
+                    self.cache = Some(merged);
+                    read = current.version;
+                }
+                // Loaded in this request, deleted since: Django's SessionInterrupted.
+                Err(StoreError::Missing) => return Err(FinishError::Interrupted),
+                Err(e) => return Err(FinishError::Store(e)),
+            }
+        }
+        Err(FinishError::Store(
+            BackendError::new(StoreOp::Save, "the session kept changing under concurrent saves").into(),
+        ))
     }
 
     /// Saves over the record under `key`. A blind-put store cannot say the

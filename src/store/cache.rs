@@ -23,7 +23,7 @@
 
 use std::rc::Rc;
 
-use super::{Record, SessionStore, StoreError};
+use super::{Record, Saved, SessionStore, StoreError};
 use crate::clock::Clock;
 use crate::key::SessionKey;
 
@@ -185,6 +185,18 @@ impl<K: RecordCache, D: SessionStore> SessionStore for CachedDbStore<K, D> {
         let version = self.durable.save(key, record).await?;
         self.fill(key, record, version, i64::MAX).await;
         Ok(version)
+    }
+
+    async fn save_if_unchanged(&self, key: &SessionKey, record: &Record, read: u64) -> Result<Saved, StoreError> {
+        let saved = self.durable.save_if_unchanged(key, record, read).await?;
+        if let Saved::Version(version) = saved {
+            self.fill(key, record, version, i64::MAX).await;
+        }
+        Ok(saved)
+    }
+
+    fn merges(&self) -> bool {
+        self.durable.merges()
     }
 
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {

@@ -9,7 +9,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use super::{Record, SessionStore, StoreError};
+use super::{Record, Saved, SessionStore, StoreError};
 use crate::clock::Clock;
 use crate::key::SessionKey;
 
@@ -62,6 +62,18 @@ impl SessionStore for MemoryStore {
         let stored = Record { version, revision: None, ..record.clone() };
         self.inner.records.borrow_mut().insert(key.as_str().to_owned(), stored);
         Ok(version)
+    }
+
+    async fn save_if_unchanged(&self, key: &SessionKey, record: &Record, read: u64) -> Result<Saved, StoreError> {
+        let current = self.live(key).ok_or(StoreError::Missing)?;
+        if current.version != read {
+            return Ok(Saved::Changed(current));
+        }
+        self.save(key, record).await.map(Saved::Version)
+    }
+
+    fn merges(&self) -> bool {
+        true
     }
 
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {

@@ -300,6 +300,16 @@ pub(crate) fn js_cause_of<'a>(e: &'a (dyn Error + 'static)) -> Option<&'a wasm_b
     None
 }
 
+/// What [`SessionStore::save_if_unchanged`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Saved {
+    /// Saved: the version stored.
+    Version(u64),
+    /// Not saved: another save changed the record since it was read; this
+    /// is the live record now.
+    Changed(Record),
+}
+
 /// A store of session records.
 ///
 /// Every store runs [`conformance::run`]. Records whose `expires_at` has passed
@@ -320,6 +330,26 @@ pub trait SessionStore {
     /// Returns the version stored: at least `record.version`, and greater than
     /// the version it replaced where the store can tell.
     async fn save(&self, key: &SessionKey, record: &Record) -> Result<u64, StoreError>;
+
+    /// Replaces the live record if it is still the version `read` (the
+    /// version the caller loaded); if another save changed it since, writes
+    /// nothing and returns the live record ([`Saved::Changed`]), so the caller
+    /// can apply its own changes to it and try again with its version.
+    /// [`StoreError::Missing`] when there is no live record.
+    ///
+    /// The default saves unconditionally ([`save`](Self::save)): a store that
+    /// cannot compare (a cache with blind writes) keeps the last writer's
+    /// whole session, and says so with [`merges`](Self::merges).
+    async fn save_if_unchanged(&self, key: &SessionKey, record: &Record, read: u64) -> Result<Saved, StoreError> {
+        let _ = read;
+        self.save(key, record).await.map(Saved::Version)
+    }
+
+    /// Whether [`save_if_unchanged`](Self::save_if_unchanged) compares (so
+    /// overlapping saves of one session keep each other's changes).
+    fn merges(&self) -> bool {
+        false
+    }
 
     /// Removes the record, if any.
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError>;

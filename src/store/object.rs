@@ -3,9 +3,12 @@
 //! JavaScript class of the npm package behave identically on one namespace.
 //!
 //! Each session is one object holding at most one record. A request is a JSON
-//! body `{"op": "load" | "create" | "save" | "delete" | "inspect", "record": "<record JSON>"}`;
-//! the object answers `{"record": "<record JSON>" | null, "held": bool}`, `{"version": n}`,
-//! `{"deleted": true}` or `{"error": "exists" | "missing" | "<message>"}`; `inspect`
+//! body `{"op": "load" | "create" | "save" | "delete" | "inspect", "record": "<record JSON>"}`,
+//! a `save` optionally with `"read": n` (save only if the live record is still
+//! version `n`); the object answers `{"record": "<record JSON>" | null, "held": bool}`,
+//! `{"version": n}`, `{"changed": "<the live record's JSON>"}` (a `save` whose
+//! `read` is not the live version: nothing written), `{"deleted": true}` or
+//! `{"error": "exists" | "missing" | "<message>"}`; `inspect`
 //! (for tests) answers `{"held": bool, "alarm": <ms> | null}`, built by the
 //! class from its storage ([`inspect_reply`]).
 //!
@@ -27,6 +30,9 @@ pub enum ObjectOp {
     Create(Record),
     /// Replace the live record; fails when there is none.
     Save(Record),
+    /// Replace the live record if it is still the given version (the one
+    /// the caller read); else answer with the live record.
+    SaveIfUnchanged(Record, u64),
     /// Remove everything.
     Delete,
     /// Report what is stored and the pending alarm (tests).
@@ -40,6 +46,7 @@ impl ObjectOp {
             Self::Load => json!({ "op": "load" }),
             Self::Create(r) => json!({ "op": "create", "record": r.to_json() }),
             Self::Save(r) => json!({ "op": "save", "record": r.to_json() }),
+            Self::SaveIfUnchanged(r, read) => json!({ "op": "save", "record": r.to_json(), "read": read }),
             Self::Delete => json!({ "op": "delete" }),
             Self::Inspect => json!({ "op": "inspect" }),
         }
@@ -55,7 +62,10 @@ impl ObjectOp {
         match request.get("op").and_then(Value::as_str) {
             Some("load") => Ok(Self::Load),
             Some("create") => Ok(Self::Create(record()?)),
-            Some("save") => Ok(Self::Save(record()?)),
+            Some("save") => match request.get("read") {
+                None | Some(Value::Null) => Ok(Self::Save(record()?)),
+                Some(read) => Ok(Self::SaveIfUnchanged(record()?, read.as_u64().ok_or("bad read version")?)),
+            },
             Some("delete") => Ok(Self::Delete),
             Some("inspect") => Ok(Self::Inspect),
             other => Err(format!("unknown op {other:?}")),
@@ -108,6 +118,16 @@ pub fn handle(body: &str, stored: Option<&str>, now: i64) -> ObjectStep {
         },
         Ok(ObjectOp::Save(mut record)) => match live {
             None => step(json!({ "error": "missing" }), None, false),
+            Some(current) => {
+                record.version = record.version.max(current.version.saturating_add(1));
+                step(json!({ "version": record.version }), Some(record), false)
+            }
+        },
+        Ok(ObjectOp::SaveIfUnchanged(mut record, read)) => match live {
+            None => step(json!({ "error": "missing" }), None, false),
+            // Changed by another save since the caller read it: the caller
+            // applies its changes to this one and tries again.
+            Some(current) if current.version != read => step(json!({ "changed": current.to_json() }), None, false),
             Some(current) => {
                 record.version = record.version.max(current.version.saturating_add(1));
                 step(json!({ "version": record.version }), Some(record), false)
@@ -170,6 +190,17 @@ pub fn reply_record(reply: &Value) -> Result<Option<Record>, StoreError> {
         Some(text) => Record::from_json(text)
             .map(Some)
             .map_err(|e| BackendError::new(StoreOp::ObjectCall, "the reply's record").with_source(e).into()),
+    }
+}
+
+/// A conditional `save` reply: the version stored, or the live record that
+/// changed since the caller read it.
+pub fn reply_saved(reply: &Value) -> Result<super::Saved, StoreError> {
+    match reply.get("changed").and_then(Value::as_str) {
+        Some(text) => Record::from_json(text)
+            .map(super::Saved::Changed)
+            .map_err(|e| BackendError::new(StoreOp::ObjectCall, "the reply's record").with_source(e).into()),
+        None => reply_version(reply).map(super::Saved::Version),
     }
 }
 

@@ -10,7 +10,7 @@ use crate::clock::Clock;
 use crate::key::SessionKey;
 use crate::metrics::count;
 use crate::store::MemoryStore;
-use crate::store::{BackendError, Record, SessionStore, StoreError, StoreOp};
+use crate::store::{BackendError, Record, Saved, SessionStore, StoreError, StoreOp};
 
 /// How a [`FakeObject`] fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,6 +119,15 @@ impl<S: SessionStore> SessionStore for FakeObject<S> {
     async fn save(&self, key: &SessionKey, record: &Record) -> Result<u64, StoreError> {
         self.before_write("save")?;
         self.after(self.inner.save(key, record).await)
+    }
+
+    async fn save_if_unchanged(&self, key: &SessionKey, record: &Record, read: u64) -> Result<Saved, StoreError> {
+        self.before_write("save")?;
+        self.after(self.inner.save_if_unchanged(key, record, read).await)
+    }
+
+    fn merges(&self) -> bool {
+        self.inner.merges()
     }
 
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {

@@ -12,7 +12,7 @@ use std::rc::Rc;
 use edge_session::prelude::*;
 use edge_session::store::file::FileStore;
 use edge_session::testing::{FakeBucket, FakeObject};
-use edge_session::{counters, Counters};
+use edge_session::{counters, Counters, Saved};
 
 pub const SECRET: &str = "test-secret-key-for-edge-session";
 /// The harness clock's start.
@@ -75,6 +75,12 @@ impl SessionStore for Files {
     }
     async fn save(&self, key: &SessionKey, record: &Record) -> Result<u64, StoreError> {
         self.store.save(key, record).await
+    }
+    async fn save_if_unchanged(&self, key: &SessionKey, record: &Record, read: u64) -> Result<Saved, StoreError> {
+        self.store.save_if_unchanged(key, record, read).await
+    }
+    fn merges(&self) -> bool {
+        self.store.merges()
     }
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
         self.store.delete(key).await
@@ -281,6 +287,14 @@ impl<S: SessionStore> SessionStore for Gate<S> {
         let saved = self.inner.save(key, record).await;
         fire(&self.after_save);
         saved
+    }
+    async fn save_if_unchanged(&self, key: &SessionKey, record: &Record, read: u64) -> Result<Saved, StoreError> {
+        let saved = self.inner.save_if_unchanged(key, record, read).await;
+        fire(&self.after_save);
+        saved
+    }
+    fn merges(&self) -> bool {
+        self.inner.merges()
     }
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
         self.inner.delete(key).await
