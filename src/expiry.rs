@@ -17,6 +17,20 @@ use crate::datetime::{DateTime, DateTimeError, MAX_UNIX, MIN_UNIX};
 
 /// The session key under which Django keeps the per-session expiry.
 pub const EXPIRY_KEY: &str = "_session_expiry";
+/// The session key under which the time its key was issued is kept (Unix
+/// seconds), when `SESSION_ABSOLUTE_AGE` is set: written at the first save of
+/// a new key (creation, `cycle_key`), never changed after.
+pub const ISSUED_KEY: &str = "_session_issued";
+
+/// `age` (seconds from `modification`) shortened so that the session ends no
+/// later than `absolute_age` after it was issued (`issued`, the value under
+/// [`ISSUED_KEY`]); unchanged without an absolute age or an issue time.
+pub fn capped_age(age: i64, issued: Option<&Value>, absolute_age: Option<i64>, modification: i64) -> i64 {
+    match (issued.and_then(Value::as_i64), absolute_age) {
+        (Some(issued), Some(absolute)) => age.min(issued.saturating_add(absolute).saturating_sub(modification)),
+        _ => age,
+    }
+}
 
 /// An argument to [`Session::set_expiry`](crate::session::Session::set_expiry).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -40,7 +40,7 @@ use std::rc::Rc;
 
 use crate::clock::Clock;
 use crate::datetime::{DateTime, DateTimeError};
-use crate::expiry::{self, Expiry, EXPIRY_KEY};
+use crate::expiry::{self, Expiry, EXPIRY_KEY, ISSUED_KEY};
 use crate::key::{CookieSigner, KeySource, RandomError, SessionKey};
 use crate::record::Record;
 use crate::response::ErrorName;
@@ -221,6 +221,27 @@ impl Shared {
         }
     }
 
+    /// `get_expiry_age(modification)` of `data`: Django's rule (the stored
+    /// `_session_expiry`, else `SESSION_COOKIE_AGE`), ending no later than
+    /// `SESSION_ABSOLUTE_AGE` after the key was issued.
+    /// Data without an issue time is issued at its save (`modification`).
+    pub fn age(&self, data: &Map<String, Value>, modification: i64) -> i64 {
+        let age = expiry::expiry_age(data.get(EXPIRY_KEY), self.settings.cookie.age, modification);
+        let issued = data.get(ISSUED_KEY).cloned().unwrap_or(Value::from(modification));
+        expiry::capped_age(age, Some(&issued), self.settings.absolute_age, modification)
+    }
+
+    /// When the session in `data` reaches `SESSION_ABSOLUTE_AGE`, if it has one.
+    pub fn absolute_end(&self, data: &Map<String, Value>) -> Option<i64> {
+        let issued = data.get(ISSUED_KEY).and_then(Value::as_i64)?;
+        Some(issued.saturating_add(self.settings.absolute_age?))
+    }
+
+    /// When the session in `data` ends if saved at `modification`.
+    pub fn expires_at(&self, data: &Map<String, Value>, modification: i64) -> i64 {
+        modification.saturating_add(self.age(data, modification))
+    }
+
     /// Django's `SessionStore.decode`: the dictionary in a stored
     /// `session_data`, and whether only a fallback secret verified it.
     pub fn decode(&self, session_data: &str) -> Option<(Map<String, Value>, bool)> {
@@ -280,6 +301,9 @@ pub struct Session<S> {
     version: u64,
     /// The loaded record's [`Record::revision`], handed back with its save.
     revision: Option<String>,
+    /// When the session read in this request ends (the record's `expires`,
+    /// or the signed cookie's end): what a refresh would move.
+    loaded_expires: Option<i64>,
     /// `None` until loaded (Django's `_session_cache`).
     cache: Option<Map<String, Value>>,
     accessed: bool,
@@ -307,6 +331,7 @@ impl<S: SessionStore> Session<S> {
             identity,
             version,
             revision: None,
+            loaded_expires: None,
             cache: None,
             accessed: false,
             modified: false,
@@ -348,8 +373,9 @@ impl<S: SessionStore> Session<S> {
                 let Some(t) = token.as_deref() else { return Ok(Map::new()) };
                 let decoded = decode_signed_cookie(&self.ctx, t, now);
                 match decoded {
-                    Some((map, used_fallback)) => {
+                    Some((map, used_fallback, expires_at)) => {
                         self.reissue |= used_fallback;
+                        self.loaded_expires = Some(expires_at);
                         Ok(map)
                     }
                     None => {
@@ -363,14 +389,18 @@ impl<S: SessionStore> Session<S> {
             Identity::Server { key: None, .. } => Ok(Map::new()),
             Identity::Server { key: Some(key), stored } => {
                 let record = self.store.load(key, self.version).await.map_err(SessionError::Store)?;
-                let decoded = record
-                    .filter(|r| !r.is_expired(now))
-                    .and_then(|r| self.ctx.decode(&r.data).map(|decoded| (decoded, r.version, r.revision)));
+                let decoded = record.filter(|r| !r.is_expired(now)).and_then(|r| {
+                    self.ctx.decode(&r.data).map(|decoded| (decoded, r.version, r.revision, r.expires_at))
+                });
+                // A record saved before SESSION_ABSOLUTE_AGE was lowered may
+                // outlive its absolute end: it ends there all the same.
+                let decoded = decoded.filter(|((map, _), ..)| self.ctx.absolute_end(map).is_none_or(|end| end > now));
                 match decoded {
-                    Some(((map, used_fallback), version, revision)) => {
+                    Some(((map, used_fallback), version, revision, expires_at)) => {
                         *stored = Stored::Yes;
                         self.version = version;
                         self.revision = revision;
+                        self.loaded_expires = Some(expires_at);
                         self.reissue |= used_fallback;
                         Ok(map)
                     }
@@ -924,7 +954,8 @@ impl<S: SessionStore> Session<S> {
     /// # Ok(()) }) }
     /// ```
     pub async fn cycle_key(&mut self) -> Result<(), SessionError> {
-        self.data().await?;
+        // A new key is a new issue: SESSION_ABSOLUTE_AGE counts from its save.
+        self.data().await?.shift_remove(ISSUED_KEY);
         if let Identity::Server { key, stored } = &mut self.identity {
             let new_key = self.ctx.keys.new_key().map_err(SessionError::Random)?;
             if let Some(old) = key.replace(new_key) {
@@ -1090,8 +1121,8 @@ impl<S: SessionStore> Session<S> {
     /// ```
     pub async fn get_expiry_age(&mut self) -> Result<i64, SessionError> {
         let now = self.now();
-        let age = self.ctx.settings.cookie.age;
-        Ok(expiry::expiry_age(self.data().await?.get(EXPIRY_KEY), age, now))
+        let ctx = self.ctx.clone();
+        Ok(ctx.age(self.data().await?, now))
     }
 
     /// `session.get_expiry_date()`: when the session expires. Marks the session
@@ -1117,8 +1148,12 @@ impl<S: SessionStore> Session<S> {
     /// ```
     pub async fn get_expiry_date(&mut self) -> Result<DateTime, SessionError> {
         let now = self.now();
-        let age = self.ctx.settings.cookie.age;
-        Ok(expiry::expiry_date(self.data().await?.get(EXPIRY_KEY), age, now))
+        let ctx = self.ctx.clone();
+        let data = self.data().await?;
+        let date = expiry::expiry_date(data.get(EXPIRY_KEY), ctx.settings.cookie.age, now);
+        // An absolute end before it is the end.
+        let end = ctx.expires_at(data, now);
+        Ok(if end < date.unix { DateTime::from_unix(end) } else { date })
     }
 
     /// `session.get_expire_at_browser_close()`: whether the cookie ends when the
@@ -1296,25 +1331,24 @@ fn storable(value: &Value) -> Result<(), SessionError> {
 /// Decodes a `signed_cookies` token: Django's `signing.loads` with the
 /// engine's salt and `max_age=SESSION_COOKIE_AGE`, then, stricter than Django,
 /// the session's own expiry (`set_expiry(2)`) counted from the signing time.
-pub(crate) fn decode_signed_cookie(ctx: &Shared, token: &str, now: i64) -> Option<(Map<String, Value>, bool)> {
+/// Also returns whether only a fallback secret verified it, and when it ends.
+pub(crate) fn decode_signed_cookie(ctx: &Shared, token: &str, now: i64) -> Option<(Map<String, Value>, bool, i64)> {
     let age = ctx.settings.cookie.age;
     let unsigned = ctx.signed_cookies_signer.unsign_object(token, Some(age), now).ok()?;
     let Value::Object(map) = unsigned.value else { return None };
-    let signed_at = unsigned.timestamp;
-    let expires_at = signed_at.saturating_add(expiry::expiry_age(map.get(EXPIRY_KEY), age, signed_at));
+    let expires_at = ctx.expires_at(&map, unsigned.timestamp);
     if expires_at <= now {
         return None;
     }
-    Some((map, unsigned.used_fallback))
+    Some((map, unsigned.used_fallback, expires_at))
 }
 
 /// Encodes session data as stored: Django's `SessionStore.encode`. The error
 /// is the size of data that could not be read back (see
 /// [`TimestampSigner::sign_object_readable`]).
 pub(crate) fn encode_record(ctx: &Shared, data: &Map<String, Value>, now: i64, version: u64) -> Result<Record, usize> {
-    let age = expiry::expiry_age(data.get(EXPIRY_KEY), ctx.settings.cookie.age, now);
     let signed = ctx.data_signer.sign_object_readable(data, true, now)?;
-    Ok(Record::new(signed, now.saturating_add(age), version))
+    Ok(Record::new(signed, ctx.expires_at(data, now), version))
 }
 
 #[cfg(test)]

@@ -13,6 +13,8 @@
 //! | `SESSION_COOKIE_SAMESITE` | `Lax` | `Lax`, `Strict`, `None` (needs Secure), or `off`/`false`/empty |
 //! | `SESSION_EXPIRE_AT_BROWSER_CLOSE` | `false` | boolean |
 //! | `SESSION_SAVE_EVERY_REQUEST` | `false` | boolean |
+//! | `SESSION_REFRESH_AFTER` | off | seconds, at least 1: a session read whose expiry would move by at least this much is saved again (its expiry counts from now) |
+//! | `SESSION_ABSOLUTE_AGE` | off | seconds, at least 1: a session ends this long after its key was issued, whatever its activity |
 //! | `SESSION_FILE_PATH` | empty | `file` engine: the object name prefix (Django's directory), up to 512 bytes, no control characters |
 //! | `SECRET_KEY` | required | non-empty |
 //! | `SECRET_KEY_FALLBACKS` | `[]` | JSON array of non-empty strings |
@@ -183,6 +185,8 @@ pub const SETTING_NAMES: &[&str] = &[
     "SESSION_EXPIRE_AT_BROWSER_CLOSE",
     "SESSION_SAVE_EVERY_REQUEST",
     "SESSION_FILE_PATH",
+    "SESSION_REFRESH_AFTER",
+    "SESSION_ABSOLUTE_AGE",
     "SESSION_INSECURE_DEV_SECRET",
     "SECRET_KEY",
     "SECRET_KEY_FALLBACKS",
@@ -212,6 +216,8 @@ pub struct Settings {
     pub(crate) expire_at_browser_close: bool,
     pub(crate) save_every_request: bool,
     pub(crate) file_path: String,
+    pub(crate) refresh_after: Option<i64>,
+    pub(crate) absolute_age: Option<i64>,
     pub(crate) insecure_dev_secret: bool,
     secret_key: String,
     secret_key_fallbacks: Vec<String>,
@@ -225,6 +231,8 @@ impl fmt::Debug for Settings {
             .field("expire_at_browser_close", &self.expire_at_browser_close)
             .field("save_every_request", &self.save_every_request)
             .field("file_path", &self.file_path)
+            .field("refresh_after", &self.refresh_after)
+            .field("absolute_age", &self.absolute_age)
             .field("insecure_dev_secret", &self.insecure_dev_secret)
             .field("secret_key", &"<hidden>")
             .field("secret_key_fallbacks", &self.secret_key_fallbacks.len())
@@ -238,6 +246,18 @@ fn parse_bool(setting: &'static str, raw: Option<String>, default: bool) -> Resu
         Some(v) if v == "1" || v.eq_ignore_ascii_case("true") => Ok(true),
         Some(v) if v == "0" || v.eq_ignore_ascii_case("false") => Ok(false),
         Some(v) => refuse(setting, format!("must be true, false, 1 or 0, got {v:?}")),
+    }
+}
+
+/// An optional number of seconds, at least 1 (unset, empty or `off`: none).
+fn positive_seconds(setting: &'static str, raw: Option<String>) -> Result<Option<i64>, SettingsError> {
+    match raw.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) if v.eq_ignore_ascii_case("off") => Ok(None),
+        Some(v) => match v.parse::<i64>() {
+            Ok(n) if n >= 1 => Ok(Some(n)),
+            _ => refuse(setting, format!("must be an integer number of seconds, at least 1 (or off), got {v:?}")),
+        },
     }
 }
 
@@ -360,6 +380,9 @@ impl Settings {
             );
         }
 
+        let refresh_after = positive_seconds("SESSION_REFRESH_AFTER", get("SESSION_REFRESH_AFTER"))?;
+        let absolute_age = positive_seconds("SESSION_ABSOLUTE_AGE", get("SESSION_ABSOLUTE_AGE"))?;
+
         let allow_dev = parse_bool("SESSION_INSECURE_DEV_SECRET", get("SESSION_INSECURE_DEV_SECRET"), false)?;
         let (secret_key, insecure_dev_secret) = match get("SECRET_KEY") {
             Some(k) if !k.is_empty() => (k, false),
@@ -392,6 +415,8 @@ impl Settings {
             expire_at_browser_close,
             save_every_request,
             file_path,
+            refresh_after,
+            absolute_age,
             insecure_dev_secret,
             secret_key,
             secret_key_fallbacks,
@@ -422,6 +447,20 @@ impl Settings {
     /// directory of session files); empty by default.
     pub fn file_path(&self) -> &str {
         &self.file_path
+    }
+
+    /// `SESSION_REFRESH_AFTER`: a session read whose expiry would move by at
+    /// least this many seconds is saved again, so its expiry counts from
+    /// now; `None` (the default) is Django's behaviour (reads are not activity).
+    pub fn refresh_after(&self) -> Option<i64> {
+        self.refresh_after
+    }
+
+    /// `SESSION_ABSOLUTE_AGE`: seconds after its key was issued (creation or
+    /// `cycle_key`) at which a session ends, whatever its activity and its
+    /// `set_expiry`; `None` (the default): no such end.
+    pub fn absolute_age(&self) -> Option<i64> {
+        self.absolute_age
     }
 
     /// True when no `SECRET_KEY` was given and `SESSION_INSECURE_DEV_SECRET=1`
@@ -456,6 +495,8 @@ impl Settings {
             "SESSION_EXPIRE_AT_BROWSER_CLOSE": self.expire_at_browser_close,
             "SESSION_SAVE_EVERY_REQUEST": self.save_every_request,
             "SESSION_FILE_PATH": self.file_path,
+            "SESSION_REFRESH_AFTER": self.refresh_after,
+            "SESSION_ABSOLUTE_AGE": self.absolute_age,
         })
     }
 }
@@ -490,6 +531,9 @@ mod tests {
         );
         assert!(!s.expire_at_browser_close && !s.save_every_request && !s.insecure_dev_secret);
         assert_eq!(s.file_path(), "");
+        assert_eq!((s.refresh_after(), s.absolute_age()), (None, None), "Django's behaviour");
+        let on = build(&[("SESSION_REFRESH_AFTER", "60"), ("SESSION_ABSOLUTE_AGE", "86400")]).unwrap();
+        assert_eq!((on.refresh_after(), on.absolute_age()), (Some(60), Some(86_400)));
         assert!(s.secret_key_fallbacks().is_empty());
     }
 
@@ -533,6 +577,10 @@ mod tests {
             (&[("SESSION_COOKIE_NAME", "a=b")], "SESSION_COOKIE_NAME", "RFC 6265 token"),
             (&[("SESSION_COOKIE_PATH", "/a;b")], "SESSION_COOKIE_PATH", "';'"),
             (&[("SESSION_FILE_PATH", "a\nb")], "SESSION_FILE_PATH", "control characters"),
+            (&[("SESSION_REFRESH_AFTER", "0")], "SESSION_REFRESH_AFTER", "at least 1"),
+            (&[("SESSION_REFRESH_AFTER", "0.5")], "SESSION_REFRESH_AFTER", "at least 1"),
+            (&[("SESSION_ABSOLUTE_AGE", "-1")], "SESSION_ABSOLUTE_AGE", "at least 1"),
+            (&[("SESSION_ABSOLUTE_AGE", "8h")], "SESSION_ABSOLUTE_AGE", "at least 1"),
             (&[("SESSION_COOKIE_PATH", "/a\nb")], "SESSION_COOKIE_PATH", "control"),
             (&[("SESSION_COOKIE_DOMAIN", "a.com; Secure")], "SESSION_COOKIE_DOMAIN", "';'"),
             (&[("SESSION_COOKIE_DOMAIN", "a\x01.com")], "SESSION_COOKIE_DOMAIN", "control"),

@@ -350,17 +350,9 @@ fn merging_rules<S: SessionStore + Clone>(rig: impl Fn() -> Rig<S>) {
     );
     assert_eq!(held, pairs(&[("user", json!("ada")), ("x", json!("from b"))]));
     // A deletion and a set of another key both stick.
-    let held = overlap(
-        &rig(),
-        async |a| a.delete("x").await.unwrap(),
-        async |b| b.set("y", json!(1)).await.unwrap(),
-    );
+    let held = overlap(&rig(), async |a| a.delete("x").await.unwrap(), async |b| b.set("y", json!(1)).await.unwrap());
     assert_eq!(held, pairs(&[("user", json!("ada")), ("y", json!(1))]));
-    let held = overlap(
-        &rig(),
-        async |a| a.set("y", json!(1)).await.unwrap(),
-        async |b| b.delete("x").await.unwrap(),
-    );
+    let held = overlap(&rig(), async |a| a.set("y", json!(1)).await.unwrap(), async |b| b.delete("x").await.unwrap());
     assert_eq!(held, pairs(&[("user", json!("ada")), ("y", json!(1))]));
     // A save after `clear()` replaces what is stored, as Django sees it after clear().
     let held = overlap(
@@ -378,7 +370,10 @@ fn merging_rules<S: SessionStore + Clone>(rig: impl Fn() -> Rig<S>) {
         async |a| a.set("y", json!(1)).await.unwrap(),
         async |b| b.set_expiry(Expiry::Seconds(600)).await.unwrap(),
     );
-    assert_eq!(held, pairs(&[("user", json!("ada")), ("x", json!(0)), ("y", json!(1)), ("_session_expiry", json!(600))]));
+    assert_eq!(
+        held,
+        pairs(&[("user", json!("ada")), ("x", json!(0)), ("y", json!(1)), ("_session_expiry", json!(600))])
+    );
 }
 
 #[test]

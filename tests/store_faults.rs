@@ -713,13 +713,22 @@ fn history(steps: &[Step]) -> Result<(), TestCaseError> {
                         // No acknowledged change is lost: the other request's
                         // write to the same session is still there.
                         if wrote_m_in.as_deref() == Some(key.as_str()) {
-                            prop_assert_eq!(data.get("m"), Some(&json!(m)), "step {}: the overlapping write of m was lost", i);
+                            prop_assert_eq!(
+                                data.get("m"),
+                                Some(&json!(m)),
+                                "step {}: the overlapping write of m was lost",
+                                i
+                            );
                         }
                         last[client] = Some((key, n));
                     }
                     Err(FinishError::Interrupted) => {
                         let key = before.key();
-                        prop_assert!(key.is_some_and(|k| logged_out.contains_key(&k)), "step {}: 400 for a live session", i);
+                        prop_assert!(
+                            key.is_some_and(|k| logged_out.contains_key(&k)),
+                            "step {}: 400 for a live session",
+                            i
+                        );
                     }
                     Err(e) => prop_assert!(false, "step {}: the write failed: {:?}", i, e),
                 }

@@ -54,6 +54,9 @@ impl SessionStore for AnyStore {
     fn merges(&self) -> bool {
         each!(self, s => s.merges(), false)
     }
+    async fn touch(&self, key: &SessionKey, record: &Record) -> Result<u64, StoreError> {
+        each!(self, s => s.touch(key, record).await, Err(no_store(StoreOp::Save)))
+    }
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
         each!(self, s => s.delete(key).await, Err(no_store(StoreOp::Delete)))
     }

@@ -62,6 +62,10 @@ impl SessionStore for DurableStore {
         true
     }
 
+    async fn touch(&self, key: &SessionKey, record: &Record) -> Result<u64, StoreError> {
+        reply_version(&self.call(key, ObjectOp::Touch(record.expires_at)).await?)
+    }
+
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
         self.call(key, ObjectOp::Delete).await.map(drop)
     }

@@ -15,7 +15,7 @@ use serde_json::Map;
 
 use super::{encode_record, Identity, Session, SessionError, Stored};
 use crate::decision::Facts;
-use crate::expiry::{self, EXPIRY_KEY};
+use crate::expiry::{self, EXPIRY_KEY, ISSUED_KEY};
 use crate::key::SessionKey;
 use crate::manager::{FinishError, MAX_COOKIE_BYTES};
 use crate::record::{Record, MAX_RECORD_BYTES};
@@ -66,14 +66,46 @@ impl<S: SessionStore> Session<S> {
         Facts {
             had_cookie: self.had_cookie,
             accessed,
-            modified: self.modified || self.reissue,
+            modified: self.modified || self.reissue || self.refresh_due(now),
             empty: self.is_empty(),
             save_every_request: settings.save_every_request,
             status,
             expire_at_browser_close: expiry::expire_at_browser_close(stored_expiry, settings.expire_at_browser_close),
-            expiry_age: expiry::expiry_age(stored_expiry, settings.cookie.age, now),
+            expiry_age: self.cache.as_ref().map_or(settings.cookie.age, |data| self.ctx.age(data, now)),
             now,
         }
+    }
+
+    /// Whether this request's read is due a refresh (`SESSION_REFRESH_AFTER`):
+    /// the session it loaded, unmodified, would end at least the interval
+    /// later if saved now (or would reach its absolute end, the last move
+    /// there is). Then the response saves it again, so its expiry counts from
+    /// now: at most one write per interval, whatever the traffic.
+    pub(crate) fn refresh_due(&self, now: i64) -> bool {
+        let (Some(interval), Some(loaded), Some(data)) =
+            (self.ctx.settings.refresh_after, self.loaded_expires, self.cache.as_ref())
+        else {
+            return false;
+        };
+        if self.modified || data.is_empty() {
+            return false;
+        }
+        let later = self.ctx.expires_at(data, now);
+        let moved = later.saturating_sub(loaded);
+        moved > 0 && (moved >= interval || Some(later) == self.ctx.absolute_end(data))
+    }
+
+    /// Gives data without an issue time one (`SESSION_ABSOLUTE_AGE` counts
+    /// from the first save of a key); whether it did.
+    fn issue(&mut self, now: i64) -> bool {
+        let on = self.ctx.settings.absolute_age.is_some();
+        let data = self.cache.get_or_insert_with(Map::new);
+        if !on || data.contains_key(ISSUED_KEY) {
+            return false;
+        }
+        data.insert(ISSUED_KEY.to_owned(), serde_json::Value::from(now));
+        self.changed(ISSUED_KEY);
+        true
     }
 
     /// Whether the request carried a cookie with the session cookie's name.
@@ -110,6 +142,7 @@ impl<S: SessionStore> Session<S> {
 
     /// `signed_cookies`: the data is the cookie.
     fn persist_signed(&mut self, now: i64) -> Result<String, FinishError> {
+        self.issue(now);
         let value = self
             .ctx
             .signed_cookies_signer
@@ -129,11 +162,27 @@ impl<S: SessionStore> Session<S> {
         stored: Stored,
         now: i64,
     ) -> Result<Option<String>, FinishError> {
+        // A read due a refresh that changes nothing else moves the expiry only.
+        let refresh_only = !self.modified && !self.reissue && stored == Stored::Yes && self.refresh_due(now);
+        let issued = self.issue(now);
         let mut record = self.encode(self.data_or_empty(), now, self.version.saturating_add(1))?;
         // A save over the loaded record names the copy it read (a create
         // names none: `first_version`).
         record.revision = self.revision.clone();
         let (key, version) = match (key, stored) {
+            (Some(k), Stored::Yes) if refresh_only && !issued => {
+                record.version = self.version;
+                match self.store.touch(&k, &record).await {
+                    Ok(version) => (k, version),
+                    // Deleted meanwhile (a logout): nothing to refresh, and the
+                    // cookie goes.
+                    Err(StoreError::Missing) => {
+                        self.identity = Identity::fresh();
+                        return Ok(None);
+                    }
+                    Err(e) => return Err(FinishError::Store(e)),
+                }
+            }
             (Some(k), Stored::Yes) if self.store.merges() => (k.clone(), self.save_merging(&k, record, now).await?),
             (Some(k), Stored::Yes | Stored::Unknown) => match self.save_over(&k, stored, &record).await? {
                 Update::Saved(version) => (k, version),

@@ -199,6 +199,15 @@ impl<K: RecordCache, D: SessionStore> SessionStore for CachedDbStore<K, D> {
         self.durable.merges()
     }
 
+    /// The durable record's expiry moves (its alarm with it), then the cache
+    /// gets the record with the new expiry: the durable copy decides when the
+    /// session ends, so a refresh of the cache alone would not last.
+    async fn touch(&self, key: &SessionKey, record: &Record) -> Result<u64, StoreError> {
+        let version = self.durable.touch(key, record).await?;
+        self.fill(key, record, version, i64::MAX).await;
+        Ok(version)
+    }
+
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
         self.durable.delete(key).await?;
         // A cached copy left behind would keep a logged-out session readable

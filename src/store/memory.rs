@@ -76,6 +76,14 @@ impl SessionStore for MemoryStore {
         true
     }
 
+    async fn touch(&self, key: &SessionKey, record: &Record) -> Result<u64, StoreError> {
+        let mut records = self.inner.records.borrow_mut();
+        let now = self.clock.now();
+        let current = records.get_mut(key.as_str()).filter(|r| !r.is_expired(now)).ok_or(StoreError::Missing)?;
+        current.expires_at = record.expires_at;
+        Ok(current.version)
+    }
+
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
         self.inner.records.borrow_mut().remove(key.as_str());
         Ok(())

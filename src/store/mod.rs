@@ -351,6 +351,17 @@ pub trait SessionStore {
         false
     }
 
+    /// A refresh (`SESSION_REFRESH_AFTER`): moves the live record's expiry
+    /// to `record.expires_at`, keeping its data and version where the store
+    /// can (a Durable Object: only the expiry and its alarm change).
+    /// `record` is the whole session, re-encoded, for stores that can only
+    /// write it whole (the default: [`save`](Self::save)).
+    /// [`StoreError::Missing`] when there is no live record. Returns the
+    /// version stored.
+    async fn touch(&self, key: &SessionKey, record: &Record) -> Result<u64, StoreError> {
+        self.save(key, record).await
+    }
+
     /// Removes the record, if any.
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError>;
 

@@ -3,7 +3,8 @@
 //! JavaScript class of the npm package behave identically on one namespace.
 //!
 //! Each session is one object holding at most one record. A request is a JSON
-//! body `{"op": "load" | "create" | "save" | "delete" | "inspect", "record": "<record JSON>"}`,
+//! body `{"op": "load" | "create" | "save" | "touch" | "delete" | "inspect", "record": "<record JSON>"}`
+//! (`touch` with `"expires": t` instead: move the live record's expiry and alarm),
 //! a `save` optionally with `"read": n` (save only if the live record is still
 //! version `n`); the object answers `{"record": "<record JSON>" | null, "held": bool}`,
 //! `{"version": n}`, `{"changed": "<the live record's JSON>"}` (a `save` whose
@@ -33,6 +34,9 @@ pub enum ObjectOp {
     /// Replace the live record if it is still the given version (the one
     /// the caller read); else answer with the live record.
     SaveIfUnchanged(Record, u64),
+    /// Move the live record's expiry (and so its alarm) to this time,
+    /// keeping its data and version (a refresh); fails when there is none.
+    Touch(i64),
     /// Remove everything.
     Delete,
     /// Report what is stored and the pending alarm (tests).
@@ -47,6 +51,7 @@ impl ObjectOp {
             Self::Create(r) => json!({ "op": "create", "record": r.to_json() }),
             Self::Save(r) => json!({ "op": "save", "record": r.to_json() }),
             Self::SaveIfUnchanged(r, read) => json!({ "op": "save", "record": r.to_json(), "read": read }),
+            Self::Touch(expires) => json!({ "op": "touch", "expires": expires }),
             Self::Delete => json!({ "op": "delete" }),
             Self::Inspect => json!({ "op": "inspect" }),
         }
@@ -65,6 +70,10 @@ impl ObjectOp {
             Some("save") => match request.get("read") {
                 None | Some(Value::Null) => Ok(Self::Save(record()?)),
                 Some(read) => Ok(Self::SaveIfUnchanged(record()?, read.as_u64().ok_or("bad read version")?)),
+            },
+            Some("touch") => match request.get("expires").and_then(Value::as_i64) {
+                Some(expires) => Ok(Self::Touch(expires)),
+                None => Err("bad expires".to_owned()),
             },
             Some("delete") => Ok(Self::Delete),
             Some("inspect") => Ok(Self::Inspect),
@@ -131,6 +140,13 @@ pub fn handle(body: &str, stored: Option<&str>, now: i64) -> ObjectStep {
             Some(current) => {
                 record.version = record.version.max(current.version.saturating_add(1));
                 step(json!({ "version": record.version }), Some(record), false)
+            }
+        },
+        Ok(ObjectOp::Touch(expires_at)) => match live {
+            None => step(json!({ "error": "missing" }), None, false),
+            Some(current) => {
+                let version = current.version;
+                step(json!({ "version": version }), Some(Record { expires_at, ..current }), false)
             }
         },
         Ok(ObjectOp::Delete) => step(json!({ "deleted": true }), None, true),

@@ -130,6 +130,11 @@ impl<S: SessionStore> SessionStore for FakeObject<S> {
         self.inner.merges()
     }
 
+    async fn touch(&self, key: &SessionKey, record: &Record) -> Result<u64, StoreError> {
+        self.before_write("touch")?;
+        self.after(self.inner.touch(key, record).await)
+    }
+
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
         self.before_write("delete")?;
         if self.fault.get() == Fault::DeletesFail {

@@ -82,6 +82,9 @@ impl SessionStore for Files {
     fn merges(&self) -> bool {
         self.store.merges()
     }
+    async fn touch(&self, key: &SessionKey, record: &Record) -> Result<u64, StoreError> {
+        self.store.touch(key, record).await
+    }
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
         self.store.delete(key).await
     }
@@ -295,6 +298,9 @@ impl<S: SessionStore> SessionStore for Gate<S> {
     }
     fn merges(&self) -> bool {
         self.inner.merges()
+    }
+    async fn touch(&self, key: &SessionKey, record: &Record) -> Result<u64, StoreError> {
+        self.inner.touch(key, record).await
     }
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
         self.inner.delete(key).await
