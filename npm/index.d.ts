@@ -26,6 +26,10 @@ export interface SessionSettings {
   SESSION_KV_CACHE_TTL?: string | number;
   /** `file` engine: the object name prefix (Django's directory); default empty. */
   SESSION_FILE_PATH?: string;
+  /** Seconds (at least 1): a read whose expiry would move by this much saves the session again. */
+  SESSION_REFRESH_AFTER?: string | number;
+  /** Seconds (at least 1): a session ends this long after its key was issued. */
+  SESSION_ABSOLUTE_AGE?: string | number;
   SESSION_R2_BINDING?: string;
   [name: string]: string | number | boolean | undefined;
 }

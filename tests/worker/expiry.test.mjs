@@ -1,0 +1,116 @@
+// Expiry policy on workerd, every engine, in real time: with
+// SESSION_COOKIE_AGE=3, SESSION_REFRESH_AFTER=1 and SESSION_ABSOLUTE_AGE=8, a
+// session read every 1.5 s lives past 3 s and ends at 8 s; two reads within
+// the interval cost one write; the counted storage operations of a refresh
+// per engine (README, "Engines").
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { startWorker, pair, sleep, STORAGE_KINDS } from "./harness.mjs";
+
+const ENGINES = ["cache", "db", "cached_db", "file", "signed_cookies"];
+const POLICY = { SESSION_COOKIE_AGE: "3", SESSION_REFRESH_AFTER: "1", SESSION_ABSOLUTE_AGE: "8" };
+
+const cost = (given = {}) => Object.fromEntries(STORAGE_KINDS.map((k) => [k, given[k] ?? 0]));
+const storage = (c) => cost(c);
+
+/** A refresh: the read, then what moves the expiry. */
+const REFRESH_COST = {
+  cache: cost({ kv_get: 1, kv_put: 1 }),
+  db: cost({ do_call: 2 }),
+  cached_db: cost({ kv_get: 1, do_call: 1, kv_put: 1 }),
+  file: cost({ r2_get: 1, r2_put: 1 }),
+  signed_cookies: cost(),
+};
+/** A read within the interval: the read alone. */
+const READ_COST = {
+  cache: cost({ kv_get: 1 }),
+  db: cost({ do_call: 1 }),
+  cached_db: cost({ kv_get: 1 }),
+  file: cost({ r2_get: 1 }),
+  signed_cookies: cost(),
+};
+
+const maxAge = (setCookie) => Number(/Max-Age=(\d+)/.exec(setCookie ?? "")?.[1] ?? NaN);
+
+async function withWorker(vars, f) {
+  const w = await startWorker({ vars });
+  try {
+    return await f(w);
+  } finally {
+    await w.dispose();
+  }
+}
+
+describe("expiry policy on workerd", () => {
+  it("a session read every 1.5 s lives past SESSION_COOKIE_AGE and ends at SESSION_ABSOLUTE_AGE, on every engine", async () => {
+    // The engines run side by side (the test is real time).
+    await Promise.all(
+      ENGINES.map((engine) =>
+        withWorker({ SESSION_ENGINE: engine, ...POLICY }, async (w) => {
+          const start = Date.now();
+          const login = await w.ops(null, [{ op: "set", key: "user", value: "ada" }]);
+          let cookie = pair(login.setCookie);
+          assert.equal(maxAge(login.setCookie), 3, engine);
+          const ends = [];
+          // Workers time is whole seconds: the key is issued at the second
+          // of the login, so the session ends between 7 and 8 s after it.
+          for (let i = 1; i <= 4; i++) {
+            await sleep(start + i * 1500 - Date.now());
+            const r = await w.ops(cookie, [{ op: "get", key: "user" }, { op: "get_expiry_age" }]);
+            assert.deepEqual(r.body.results[0], "ada", `${engine}: alive at ${i * 1.5} s`);
+            assert.ok(r.body.results[1] <= 8 - (Date.now() - start) / 1000 + 1, `${engine}: the age reported stops at the absolute end`);
+            if (r.setCookie) {
+              cookie = pair(r.setCookie);
+              ends.push((Date.now() - start) / 1000 + maxAge(r.setCookie));
+            }
+          }
+          assert.ok(ends.length >= 3, `${engine}: refreshed on reads (${ends})`);
+          assert.ok(ends.every((end) => end <= 9), `${engine}: the cookie never outlives the absolute end (${ends})`);
+          await sleep(start + 8200 - Date.now());
+          const late = await w.ops(cookie, [{ op: "get", key: "user" }]);
+          assert.deepEqual(late.body.results, [null], `${engine}: ended at 8 s`);
+        }),
+      ),
+    );
+  });
+
+  it("two reads within the interval cost one write, counted per engine", async () => {
+    await Promise.all(
+      ENGINES.map((engine) =>
+        withWorker({ SESSION_ENGINE: engine, SESSION_REFRESH_AFTER: "1" }, async (w) => {
+          const login = await w.ops(null, [{ op: "set", key: "user", value: "ada" }]);
+          const cookie = pair(login.setCookie);
+          await sleep(1100);
+          const first = await w.ops(cookie, [{ op: "get", key: "user" }]);
+          assert.ok(first.setCookie, `${engine}: the refresh re-sends the cookie`);
+          assert.deepEqual(storage(first.counters), REFRESH_COST[engine], engine);
+          const second = await w.ops(pair(first.setCookie), [{ op: "get", key: "user" }]);
+          assert.equal(second.setCookie, null, `${engine}: within the interval, no write`);
+          assert.deepEqual(storage(second.counters), READ_COST[engine], engine);
+        }),
+      ),
+    );
+  });
+
+  it("without the settings a read is not activity (Django's behaviour)", async () => {
+    await withWorker({ SESSION_ENGINE: "db" }, async (w) => {
+      const login = await w.ops(null, [{ op: "set", key: "user", value: "ada" }]);
+      await sleep(1100);
+      const r = await w.ops(pair(login.setCookie), [{ op: "get", key: "user" }, { op: "keys" }]);
+      assert.equal(r.setCookie, null);
+      assert.deepEqual(r.body.results[1], ["user"], "no issue time stored");
+    });
+  });
+
+  it("the settings are refused below a second and reported by /_session/config", async () => {
+    await withWorker({ SESSION_REFRESH_AFTER: "0" }, async (w) => {
+      const r = await w.ops(null, []);
+      assert.equal(r.status, 500);
+      assert.match(r.body.message, /SESSION_REFRESH_AFTER/);
+    });
+    await withWorker(POLICY, async (w) => {
+      const config = await (await w.get("/_session/config")).json();
+      assert.deepEqual([config.SESSION_REFRESH_AFTER, config.SESSION_ABSOLUTE_AGE], [1, 8]);
+    });
+  });
+});
