@@ -227,6 +227,9 @@ impl Shared {
     /// Data without an issue time is issued at its save (`modification`).
     pub fn age(&self, data: &Map<String, Value>, modification: i64) -> i64 {
         let age = expiry::expiry_age(data.get(EXPIRY_KEY), self.settings.cookie.age, modification);
+        if self.settings.absolute_age.is_none() {
+            return age;
+        }
         let issued = data.get(ISSUED_KEY).cloned().unwrap_or(Value::from(modification));
         expiry::capped_age(age, Some(&issued), self.settings.absolute_age, modification)
     }

@@ -51,6 +51,13 @@ fn check(body: &str, stored: Option<&str>) {
             }
             _ => {}
         },
+        Some("touch") => match (&current, &step.write) {
+            (None, Some(_)) => panic!("touched without a live record"),
+            (Some(cur), Some(w)) => {
+                assert_eq!((&w.data, w.version), (&cur.data, cur.version), "a touch moves only the expiry")
+            }
+            _ => {}
+        },
         Some("load") if reply.is_ok() => {
             assert_eq!(reply_record(reply.as_ref().expect("ok")), Ok(current.clone()));
         }
@@ -70,7 +77,14 @@ fuzz_target!(|data: &[u8]| {
     }
     check(&text, None);
     let probe = Record::new("e30:1vRqGo:qnt0u7xpmvYvTyP4BI2GgvhjaqYnZI0lrOX2oyOQZYY", NOW + 60, 7);
-    for op in [ObjectOp::Load, ObjectOp::Create(probe.clone()), ObjectOp::Save(probe), ObjectOp::Delete] {
+    for op in [
+        ObjectOp::Load,
+        ObjectOp::Create(probe.clone()),
+        ObjectOp::Save(probe.clone()),
+        ObjectOp::SaveIfUnchanged(probe, 7),
+        ObjectOp::Touch(NOW + 120),
+        ObjectOp::Delete,
+    ] {
         check(&op.to_body(), Some(&text));
     }
     // The record as a `load` reply from the object.

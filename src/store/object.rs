@@ -254,6 +254,32 @@ mod tests {
     }
 
     #[test]
+    fn a_save_that_read_an_older_version_writes_nothing_and_gets_the_live_record() {
+        let live = rec(5, 100);
+        let stale = handle(&ObjectOp::SaveIfUnchanged(rec(4, 100), 3).to_body(), Some(&live.to_json()), 10);
+        assert_eq!(stale.write, None);
+        assert_eq!(reply_saved(&parse_reply(&stale.reply).unwrap()), Ok(crate::store::Saved::Changed(live.clone())));
+        let fresh = handle(&ObjectOp::SaveIfUnchanged(rec(6, 100), 5).to_body(), Some(&live.to_json()), 10);
+        assert_eq!(fresh.write.as_ref().map(|r| r.version), Some(6));
+        assert_eq!(reply_saved(&parse_reply(&fresh.reply).unwrap()), Ok(crate::store::Saved::Version(6)));
+        let gone = handle(&ObjectOp::SaveIfUnchanged(rec(6, 100), 5).to_body(), None, 10);
+        assert_eq!(parse_reply(&gone.reply), Err(StoreError::Missing));
+        // A save without `read` is unconditional, as before.
+        let plain = handle(&ObjectOp::Save(rec(2, 100)).to_body(), Some(&live.to_json()), 10);
+        assert_eq!(plain.write.map(|r| r.version), Some(6));
+    }
+
+    #[test]
+    fn a_touch_moves_only_the_expiry_of_a_live_record() {
+        let live = Record::new("data", 100, 5);
+        let step = handle(&ObjectOp::Touch(500).to_body(), Some(&live.to_json()), 10);
+        assert_eq!(step.write, Some(Record::new("data", 500, 5)), "the same data and version; the alarm follows");
+        assert_eq!(reply_version(&parse_reply(&step.reply).unwrap()), Ok(5));
+        let dead = handle(&ObjectOp::Touch(500).to_body(), Some(&live.to_json()), 100);
+        assert_eq!((dead.write, parse_reply(&dead.reply)), (None, Err(StoreError::Missing)));
+    }
+
+    #[test]
     fn load_returns_only_a_live_record() {
         let live = handle(&ObjectOp::Load.to_body(), Some(&rec(1, 100).to_json()), 10);
         assert_eq!(reply_record(&parse_reply(&live.reply).unwrap()), Ok(Some(rec(1, 100))));
