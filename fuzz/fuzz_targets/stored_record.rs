@@ -32,7 +32,7 @@ fn check(body: &str, stored: Option<&str>) {
     let reply = parse_reply(&step.reply);
     assert!(serde_json::from_str::<Value>(&step.reply).is_ok(), "reply is JSON: {}", step.reply);
     if step.write.is_some() {
-        assert!(matches!(op.as_deref(), Some("create" | "save")), "{body}");
+        assert!(matches!(op.as_deref(), Some("create" | "save" | "touch")), "{body}");
     }
     if step.delete_all {
         assert_eq!(op.as_deref(), Some("delete"));
