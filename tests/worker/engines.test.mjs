@@ -3,16 +3,15 @@
 // computations of each request counted by wrappers around the bindings.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, pair, keyOf, sleep, KV_PREFIX, STORAGE_KINDS } from "./harness.mjs";
+import { startWorker, pair, keyOf, sleep, KV_PREFIX, cost } from "./harness.mjs";
 
 const ENGINES = ["cache", "db", "cached_db", "file", "signed_cookies"];
 const SERVER_SIDE = new Set(["cache", "db", "cached_db", "file"]);
 /** Engines whose records are KV entries. */
 const ON_KV = new Set(["cache", "cached_db"]);
 
-/** A request's storage operations, every kind named (0 when not given). */
-const cost = (given = {}) => Object.fromEntries(STORAGE_KINDS.map((k) => [k, given[k] ?? 0]));
-const storage = (c) => cost(c);
+/** The storage part of a response's counters, every kind named. */
+const storage = cost;
 
 /** The storage cost of reading a saved session, per engine. */
 const READ_COST = {

@@ -5,13 +5,12 @@
 // per engine (README, "Engines").
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, pair, sleep, STORAGE_KINDS } from "./harness.mjs";
+import { startWorker, pair, sleep, cost } from "./harness.mjs";
 
 const ENGINES = ["cache", "db", "cached_db", "file", "signed_cookies"];
 const POLICY = { SESSION_COOKIE_AGE: "3", SESSION_REFRESH_AFTER: "1", SESSION_ABSOLUTE_AGE: "8" };
 
-const cost = (given = {}) => Object.fromEntries(STORAGE_KINDS.map((k) => [k, given[k] ?? 0]));
-const storage = (c) => cost(c);
+const storage = cost;
 
 /** A refresh: the read, then what moves the expiry. */
 const REFRESH_COST = {

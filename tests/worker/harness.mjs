@@ -77,6 +77,10 @@ export async function startWorker({
 /** The storage operations a request's counters add up to (KV, Durable Object, R2). */
 export const STORAGE_KINDS = ["kv_get", "kv_put", "kv_delete", "do_call", "r2_get", "r2_head", "r2_put", "r2_delete", "r2_list"];
 
+/** A request's storage operations with every kind named, 0 when not given: `cost({ kv_get: 1 })`,
+ * or the storage part of a response's counters, `cost(r.counters)`. */
+export const cost = (given = {}) => Object.fromEntries(STORAGE_KINDS.map((k) => [k, given[k] ?? 0]));
+
 /** Parses `X-Edge-Session-Counters: crypto=2,kv_get=1,...`. */
 function counters(response) {
   const raw = response.headers.get("x-edge-session-counters") ?? "";
