@@ -3,7 +3,7 @@
 // computations of each request counted by wrappers around the bindings.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, pair, keyOf, sleep, KV_PREFIX, cost } from "./harness.mjs";
+import { startWorker, pair, keyOf, sleep, KV_PREFIX, cost, READ_COST } from "./harness.mjs";
 
 const ENGINES = ["cache", "db", "cached_db", "file", "signed_cookies"];
 const SERVER_SIDE = new Set(["cache", "db", "cached_db", "file"]);
@@ -13,14 +13,6 @@ const ON_KV = new Set(["cache", "cached_db"]);
 /** The storage part of a response's counters, every kind named. */
 const storage = cost;
 
-/** The storage cost of reading a saved session, per engine. */
-const READ_COST = {
-  cache: cost({ kv_get: 1 }),
-  db: cost({ do_call: 1 }),
-  cached_db: cost({ kv_get: 1 }),
-  file: cost({ r2_get: 1 }),
-  signed_cookies: cost(),
-};
 /** ...of modifying one key of a saved session (file: a put conditional on the ETag the read saw). */
 const MODIFY_COST = {
   cache: cost({ kv_get: 1, kv_put: 1 }),

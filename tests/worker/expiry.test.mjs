@@ -5,7 +5,7 @@
 // per engine (README, "Engines").
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, pair, sleep, cost } from "./harness.mjs";
+import { startWorker, pair, sleep, cost, READ_COST } from "./harness.mjs";
 
 const ENGINES = ["cache", "db", "cached_db", "file", "signed_cookies"];
 const POLICY = { SESSION_COOKIE_AGE: "3", SESSION_REFRESH_AFTER: "1", SESSION_ABSOLUTE_AGE: "8" };
@@ -18,14 +18,6 @@ const REFRESH_COST = {
   db: cost({ do_call: 2 }),
   cached_db: cost({ kv_get: 1, do_call: 1, kv_put: 1 }),
   file: cost({ r2_get: 1, r2_put: 1 }),
-  signed_cookies: cost(),
-};
-/** A read within the interval: the read alone. */
-const READ_COST = {
-  cache: cost({ kv_get: 1 }),
-  db: cost({ do_call: 1 }),
-  cached_db: cost({ kv_get: 1 }),
-  file: cost({ r2_get: 1 }),
   signed_cookies: cost(),
 };
 

@@ -81,6 +81,15 @@ export const STORAGE_KINDS = ["kv_get", "kv_put", "kv_delete", "do_call", "r2_ge
  * or the storage part of a response's counters, `cost(r.counters)`. */
 export const cost = (given = {}) => Object.fromEntries(STORAGE_KINDS.map((k) => [k, given[k] ?? 0]));
 
+/** The storage cost of reading a saved session, per engine (a read within a refresh interval too). */
+export const READ_COST = {
+  cache: cost({ kv_get: 1 }),
+  db: cost({ do_call: 1 }),
+  cached_db: cost({ kv_get: 1 }),
+  file: cost({ r2_get: 1 }),
+  signed_cookies: cost(),
+};
+
 /** Parses `X-Edge-Session-Counters: crypto=2,kv_get=1,...`. */
 function counters(response) {
   const raw = response.headers.get("x-edge-session-counters") ?? "";
