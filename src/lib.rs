@@ -77,6 +77,7 @@ pub mod store;
 #[cfg(any(test, feature = "testing"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
+pub mod users;
 #[cfg(feature = "workers")]
 #[cfg_attr(docsrs, doc(cfg(feature = "workers")))]
 pub mod workers;

@@ -19,6 +19,7 @@ use crate::response::ErrorName;
 use crate::session::{write_sources, Identity, Session, SessionError, Shared};
 use crate::settings::{Engine, Settings};
 use crate::store::{SessionStore, StoreError};
+use crate::users::{Revoke, UserIndex, UserSession};
 
 /// The most bytes of `name=value` a browser keeps in one cookie (Django's
 /// documented limit for `signed_cookies`).
@@ -163,11 +164,12 @@ impl SessionConfig {
 pub struct SessionManager<S> {
     ctx: Rc<Shared>,
     store: S,
+    users: Option<Rc<dyn UserIndex>>,
 }
 
 impl<S: Clone> Clone for SessionManager<S> {
     fn clone(&self) -> Self {
-        Self { ctx: self.ctx.clone(), store: self.store.clone() }
+        Self { ctx: self.ctx.clone(), store: self.store.clone(), users: self.users.clone() }
     }
 }
 
@@ -205,7 +207,161 @@ impl<S: SessionStore + Clone> SessionManager<S> {
     /// # Ok(()) }
     /// ```
     pub fn from_config(config: SessionConfig, store: S) -> Self {
-        Self { ctx: config.0, store }
+        Self { ctx: config.0, store, users: None }
+    }
+
+    /// With the users' indexes `users` (`SESSION_USER_INDEX`): logins enter
+    /// them, and a user's sessions can be listed and revoked. On Workers the
+    /// front doors pass the session Durable Object namespace; on the host,
+    /// [`MemoryUsers`](crate::users::MemoryUsers). Without
+    /// `SESSION_USER_INDEX=true` in the settings, the index is not used.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use edge_session::prelude::*;
+    /// use edge_session::users::MemoryUsers;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let settings = Settings::from_pairs([("SECRET_KEY", "a long random secret"), ("SESSION_USER_INDEX", "true")])?;
+    /// let clock = FixedClock::new(1_765_000_000);
+    /// let manager = SessionManager::new(settings, MemoryStore::new(clock.clone()), clock.clone(), OsKeySource)
+    ///     .with_users(MemoryUsers::new(clock));
+    /// assert!(manager.settings().user_index());
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn with_users(mut self, users: impl UserIndex + 'static) -> Self {
+        self.users = Some(Rc::new(users));
+        self
+    }
+
+    fn index(&self) -> Result<Rc<dyn UserIndex>, SessionError> {
+        self.users.clone().filter(|_| self.ctx.settings.user_index).ok_or(SessionError::NoUserIndex)
+    }
+
+    /// `user`'s live sessions, outside a request (an admin tool, an account
+    /// page rendered elsewhere): none is marked current.
+    ///
+    /// # Errors
+    ///
+    /// - [`SessionError::NoUserIndex`] without `SESSION_USER_INDEX` and an index.
+    /// - [`SessionError::Store`] when the store or the index fails.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use edge_session::prelude::*;
+    /// # use edge_session::users::MemoryUsers;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
+    /// # let clock = FixedClock::new(1_765_000_000);
+    /// # let settings = Settings::from_pairs([("SECRET_KEY", "a long random secret"), ("SESSION_USER_INDEX", "true")])?;
+    /// # let manager = SessionManager::new(settings, MemoryStore::new(clock.clone()), clock.clone(), OsKeySource)
+    /// #     .with_users(MemoryUsers::new(clock));
+    /// let mut session = manager.new_session();
+    /// session.login("42", Some(serde_json::Map::from_iter([("device".into(), "laptop".into())]))).await?;
+    /// manager.save(&mut session).await?;
+    /// let listed = manager.user_sessions("42").await?;
+    /// assert_eq!(listed[0].meta.as_ref().map(|m| m["device"].clone()), Some("laptop".into()));
+    /// # Ok(()) }) }
+    /// ```
+    pub async fn user_sessions(&self, user: &str) -> Result<Vec<UserSession>, SessionError> {
+        let users = self.index()?;
+        self.new_session().list_sessions(users.as_ref(), user).await
+    }
+
+    /// Revokes `user`'s session with public id `id`, outside a request;
+    /// whether there was one.
+    ///
+    /// # Errors
+    ///
+    /// - [`SessionError::NoUserIndex`] without `SESSION_USER_INDEX` and an index.
+    /// - [`SessionError::Store`] when the store or the index fails.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use edge_session::prelude::*;
+    /// # use edge_session::users::MemoryUsers;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
+    /// # let clock = FixedClock::new(1_765_000_000);
+    /// # let settings = Settings::from_pairs([("SECRET_KEY", "a long random secret"), ("SESSION_USER_INDEX", "true")])?;
+    /// # let manager = SessionManager::new(settings, MemoryStore::new(clock.clone()), clock.clone(), OsKeySource)
+    /// #     .with_users(MemoryUsers::new(clock));
+    /// let mut session = manager.new_session();
+    /// session.login("42", None).await?;
+    /// manager.save(&mut session).await?;
+    /// let id = manager.user_sessions("42").await?[0].id.clone();
+    /// assert!(!manager.revoke_session("7", &id).await?, "only within the user's own sessions");
+    /// assert!(manager.revoke_session("42", &id).await?);
+    /// assert!(manager.store().is_empty());
+    /// # Ok(()) }) }
+    /// ```
+    pub async fn revoke_session(&self, user: &str, id: &str) -> Result<bool, SessionError> {
+        let users = self.index()?;
+        self.new_session().revoke_as(users.as_ref(), user, Revoke::One(id)).await.map(|n| n > 0)
+    }
+
+    /// Revokes every session of `user` ("sign out everywhere", a password
+    /// change); returns how many.
+    ///
+    /// # Errors
+    ///
+    /// - [`SessionError::NoUserIndex`] without `SESSION_USER_INDEX` and an index.
+    /// - [`SessionError::Store`] when the store or the index fails.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use edge_session::prelude::*;
+    /// # use edge_session::users::MemoryUsers;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
+    /// # let clock = FixedClock::new(1_765_000_000);
+    /// # let settings = Settings::from_pairs([("SECRET_KEY", "a long random secret"), ("SESSION_USER_INDEX", "true")])?;
+    /// # let manager = SessionManager::new(settings, MemoryStore::new(clock.clone()), clock.clone(), OsKeySource)
+    /// #     .with_users(MemoryUsers::new(clock));
+    /// for _ in 0..2 {
+    ///     let mut session = manager.new_session();
+    ///     session.login("42", None).await?;
+    ///     manager.save(&mut session).await?;
+    /// }
+    /// assert_eq!(manager.revoke_user_sessions("42").await?, 2);
+    /// assert!(manager.user_sessions("42").await?.is_empty());
+    /// # Ok(()) }) }
+    /// ```
+    pub async fn revoke_user_sessions(&self, user: &str) -> Result<u64, SessionError> {
+        let users = self.index()?;
+        self.new_session().revoke_as(users.as_ref(), user, Revoke::All { keep: None }).await
+    }
+
+    /// Erases `user` (account deletion): revokes every session and leaves
+    /// no index behind (an emptied index deletes its storage). Returns how
+    /// many sessions were revoked.
+    ///
+    /// # Errors
+    ///
+    /// - [`SessionError::NoUserIndex`] without `SESSION_USER_INDEX` and an index.
+    /// - [`SessionError::Store`] when the store or the index fails.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use edge_session::prelude::*;
+    /// # use edge_session::users::MemoryUsers;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> { pollster::block_on(async {
+    /// # let clock = FixedClock::new(1_765_000_000);
+    /// # let settings = Settings::from_pairs([("SECRET_KEY", "a long random secret"), ("SESSION_USER_INDEX", "true")])?;
+    /// let users = MemoryUsers::new(clock.clone());
+    /// # let manager = SessionManager::new(settings, MemoryStore::new(clock.clone()), clock.clone(), OsKeySource)
+    /// #     .with_users(users.clone());
+    /// let mut session = manager.new_session();
+    /// session.login("42", None).await?;
+    /// manager.save(&mut session).await?;
+    /// assert_eq!(manager.erase_user("42").await?, 1);
+    /// assert_eq!(users.stored("42"), None);
+    /// # Ok(()) }) }
+    /// ```
+    pub async fn erase_user(&self, user: &str) -> Result<u64, SessionError> {
+        self.revoke_user_sessions(user).await
     }
 
     /// The configuration, to pair with another store.
@@ -302,7 +458,7 @@ impl<S: SessionStore + Clone> SessionManager<S> {
     }
 
     fn make(&self, identity: Identity, version: u64) -> Session<S> {
-        Session::new(self.ctx.clone(), self.store.clone(), identity, version)
+        Session::new(self.ctx.clone(), self.store.clone(), identity, version).with_users(self.users.clone())
     }
 
     /// A new, empty session outside a request (Django's `SessionStore()`).

@@ -47,7 +47,10 @@ use crate::response::ErrorName;
 use crate::settings::{Engine, Settings};
 use crate::signing::{TimestampSigner, Unsigned};
 use crate::store::{SessionStore, StoreError};
+use crate::users::UserIndex;
+use auth::Login;
 
+mod auth;
 mod finite;
 mod merge;
 mod persist;
@@ -135,6 +138,14 @@ pub enum SessionError {
         /// Why the value could not be written as JSON.
         detail: String,
     },
+    /// A user id given to [`Session::login`] is empty, longer than
+    /// [`MAX_USER_ID_BYTES`](crate::users::MAX_USER_ID_BYTES) or holds control
+    /// characters, or its metadata is over
+    /// [`MAX_META_BYTES`](crate::users::MAX_META_BYTES) of JSON.
+    InvalidUser(String),
+    /// A user's sessions were asked for (listed, revoked), but
+    /// `SESSION_USER_INDEX` is off or no index is configured.
+    NoUserIndex,
 }
 
 impl fmt::Display for SessionError {
@@ -152,6 +163,11 @@ impl fmt::Display for SessionError {
             Self::NotJson { key, detail } => {
                 write!(f, "the value for session key {key:?} cannot be stored as JSON: {detail}")
             }
+            Self::InvalidUser(detail) => write!(f, "invalid login: {detail}"),
+            Self::NoUserIndex => f.write_str(
+                "a user's sessions can be listed and revoked only with SESSION_USER_INDEX=true and a user index \
+                 (on Workers: the session Durable Object binding)",
+            ),
         }?;
         if f.alternate() {
             write_sources(f, std::error::Error::source(self))?;
@@ -188,7 +204,8 @@ impl SessionError {
         match self {
             Self::KeyError(_) => ErrorName::KeyError,
             Self::ReservedKey(_) => ErrorName::ReservedKey,
-            Self::InvalidExpiry(_) | Self::TooDeep => ErrorName::ValueError,
+            Self::InvalidExpiry(_) | Self::TooDeep | Self::InvalidUser(_) => ErrorName::ValueError,
+            Self::NoUserIndex => ErrorName::ConfigError,
             Self::Store(_) => ErrorName::StoreError,
             Self::Random(_) => ErrorName::RandomError,
             Self::TypeMismatch { .. } | Self::NotJson { .. } => ErrorName::TypeError,
@@ -324,6 +341,15 @@ pub struct Session<S> {
     reissue: bool,
     /// The request carried a cookie with the session cookie's name.
     had_cookie: bool,
+    /// The users' indexes (`SESSION_USER_INDEX`), if configured.
+    users: Option<Rc<dyn UserIndex>>,
+    /// A `login()` to enter in the user's index once the session is saved.
+    login: Option<Login>,
+    /// `signed_cookies` entries (user, public id) that a `flush` (logout)
+    /// removes from their index.
+    logged_out: Vec<(String, String)>,
+    /// `signed_cookies`: the expiry the index was told at load.
+    told_expires: Option<i64>,
 }
 
 impl<S: SessionStore> Session<S> {
@@ -343,7 +369,17 @@ impl<S: SessionStore> Session<S> {
             cycled_from: Vec::new(),
             reissue: false,
             had_cookie: false,
+            users: None,
+            login: None,
+            logged_out: Vec::new(),
+            told_expires: None,
         }
+    }
+
+    /// The users' indexes, when `SESSION_USER_INDEX` is on.
+    pub(crate) fn with_users(mut self, users: Option<Rc<dyn UserIndex>>) -> Self {
+        self.users = users.filter(|_| self.ctx.settings.user_index);
+        self
     }
 
     /// What the request's cookie said: whether it carried one with the
@@ -373,8 +409,14 @@ impl<S: SessionStore> Session<S> {
         let now = self.now();
         match &mut self.identity {
             Identity::Signed { token } => {
-                let Some(t) = token.as_deref() else { return Ok(Map::new()) };
-                let decoded = decode_signed_cookie(&self.ctx, t, now);
+                let Some(t) = token.clone() else { return Ok(Map::new()) };
+                let decoded = decode_signed_cookie(&self.ctx, &t, now);
+                let decoded = match decoded {
+                    // A logged-in session whose index entry was revoked is
+                    // no session (`SESSION_USER_INDEX`).
+                    Some((map, _, expires_at)) if !self.signed_entry_live(&map, expires_at).await? => None,
+                    other => other,
+                };
                 match decoded {
                     Some((map, used_fallback, expires_at)) => {
                         self.reissue |= used_fallback;
@@ -382,9 +424,10 @@ impl<S: SessionStore> Session<S> {
                         Ok(map)
                     }
                     None => {
-                        // A bad, expired or foreign token: a fresh session
-                        // (Django would re-sign an empty one; we send nothing).
-                        *token = None;
+                        // A bad, expired, foreign or revoked token: a fresh
+                        // session (Django would re-sign an empty one; we send
+                        // nothing, and the emptied session's cookie is deleted).
+                        self.identity = Identity::signed(None);
                         Ok(Map::new())
                     }
                 }
@@ -913,6 +956,11 @@ impl<S: SessionStore> Session<S> {
     /// # Ok(()) }) }
     /// ```
     pub fn flush(&mut self) {
+        // A logout of a logged-in signed session takes its entry out of the
+        // user's index, so a copy of the cookie stops working.
+        if let Some(entry) = self.signed_index_entry() {
+            self.logged_out.push(entry);
+        }
         self.clear();
         match &mut self.identity {
             Identity::Server { key, stored } => {
@@ -924,6 +972,7 @@ impl<S: SessionStore> Session<S> {
             }
             Identity::Signed { token } => *token = None,
         }
+        self.login = None;
         self.version = 0;
         self.revision = None;
         self.reissue = false;

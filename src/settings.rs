@@ -186,6 +186,7 @@ pub const SETTING_NAMES: &[&str] = &[
     "SESSION_SAVE_EVERY_REQUEST",
     "SESSION_FILE_PATH",
     "SESSION_REFRESH_AFTER",
+    "SESSION_USER_INDEX",
     "SESSION_ABSOLUTE_AGE",
     "SESSION_INSECURE_DEV_SECRET",
     "SECRET_KEY",
@@ -218,6 +219,7 @@ pub struct Settings {
     pub(crate) file_path: String,
     pub(crate) refresh_after: Option<i64>,
     pub(crate) absolute_age: Option<i64>,
+    pub(crate) user_index: bool,
     pub(crate) insecure_dev_secret: bool,
     secret_key: String,
     secret_key_fallbacks: Vec<String>,
@@ -233,6 +235,7 @@ impl fmt::Debug for Settings {
             .field("file_path", &self.file_path)
             .field("refresh_after", &self.refresh_after)
             .field("absolute_age", &self.absolute_age)
+            .field("user_index", &self.user_index)
             .field("insecure_dev_secret", &self.insecure_dev_secret)
             .field("secret_key", &"<hidden>")
             .field("secret_key_fallbacks", &self.secret_key_fallbacks.len())
@@ -382,6 +385,7 @@ impl Settings {
 
         let refresh_after = positive_seconds("SESSION_REFRESH_AFTER", get("SESSION_REFRESH_AFTER"))?;
         let absolute_age = positive_seconds("SESSION_ABSOLUTE_AGE", get("SESSION_ABSOLUTE_AGE"))?;
+        let user_index = parse_bool("SESSION_USER_INDEX", get("SESSION_USER_INDEX"), false)?;
 
         let allow_dev = parse_bool("SESSION_INSECURE_DEV_SECRET", get("SESSION_INSECURE_DEV_SECRET"), false)?;
         let (secret_key, insecure_dev_secret) = match get("SECRET_KEY") {
@@ -417,6 +421,7 @@ impl Settings {
             file_path,
             refresh_after,
             absolute_age,
+            user_index,
             insecure_dev_secret,
             secret_key,
             secret_key_fallbacks,
@@ -463,6 +468,16 @@ impl Settings {
         self.absolute_age
     }
 
+    /// `SESSION_USER_INDEX`: `login()` enters the session in its user's
+    /// index (a Durable Object per user), so the user's sessions can be
+    /// listed and revoked; on `signed_cookies` every request that loads a
+    /// logged-in session then asks the index whether it was revoked (one
+    /// Durable Object call). `false` (the default) is Django's behaviour:
+    /// login and logout touch only the session.
+    pub fn user_index(&self) -> bool {
+        self.user_index
+    }
+
     /// True when no `SECRET_KEY` was given and `SESSION_INSECURE_DEV_SECRET=1`
     /// chose the public development secret: anyone can forge sessions.
     pub fn insecure_dev_secret(&self) -> bool {
@@ -497,6 +512,7 @@ impl Settings {
             "SESSION_FILE_PATH": self.file_path,
             "SESSION_REFRESH_AFTER": self.refresh_after,
             "SESSION_ABSOLUTE_AGE": self.absolute_age,
+            "SESSION_USER_INDEX": self.user_index,
         })
     }
 }

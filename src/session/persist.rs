@@ -118,7 +118,7 @@ impl<S: SessionStore> Session<S> {
         for key in std::mem::take(&mut self.flushed) {
             self.store.delete(&key).await.map_err(FinishError::Store)?;
         }
-        Ok(())
+        self.remove_logged_out().await
     }
 
     /// Writes the session and returns its new cookie value; `None` when the
@@ -127,7 +127,11 @@ impl<S: SessionStore> Session<S> {
     /// record and the cookie expire together.
     pub(crate) async fn persist(&mut self, now: i64) -> Result<Option<String>, FinishError> {
         match &self.identity {
-            Identity::Signed { .. } => self.persist_signed(now).map(Some),
+            Identity::Signed { .. } => {
+                let value = self.persist_signed(now)?;
+                self.enter_signed(now).await?;
+                Ok(Some(value))
+            }
             Identity::Server { key, stored } => {
                 let (key, stored) = (key.clone(), *stored);
                 self.persist_server(key, stored, now).await
@@ -135,7 +139,7 @@ impl<S: SessionStore> Session<S> {
         }
     }
 
-    fn data_or_empty(&self) -> &Map<String, serde_json::Value> {
+    pub(crate) fn data_or_empty(&self) -> &Map<String, serde_json::Value> {
         static EMPTY: std::sync::OnceLock<Map<String, serde_json::Value>> = std::sync::OnceLock::new();
         self.cache.as_ref().unwrap_or_else(|| EMPTY.get_or_init(Map::new))
     }
@@ -162,6 +166,8 @@ impl<S: SessionStore> Session<S> {
         stored: Stored,
         now: i64,
     ) -> Result<Option<String>, FinishError> {
+        let cycled = self.cycled_from.first().cloned();
+        let original = key.clone();
         // A read due a refresh that changes nothing else moves the expiry only.
         let refresh_only = !self.modified && !self.reissue && stored == Stored::Yes && self.refresh_due(now);
         let issued = self.issue(now);
@@ -198,6 +204,8 @@ impl<S: SessionStore> Session<S> {
             // Never saved: a new key (`cycle_key`), or none yet.
             (key, _) => self.create(key, &first_version(record)).await?,
         };
+        let wrote_over = stored != Stored::No && original.as_ref() == Some(&key);
+        self.enter_server(&key, cycled, wrote_over, now).await?;
         self.identity = Identity::Server { key: Some(key.clone()), stored: Stored::Yes };
         self.version = version;
         // The store names no revision for what it wrote: a second save in

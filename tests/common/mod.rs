@@ -9,6 +9,8 @@
 
 use std::rc::Rc;
 
+pub mod engines;
+
 use edge_session::prelude::*;
 use edge_session::store::file::FileStore;
 use edge_session::testing::{FakeBucket, FakeObject};
@@ -163,6 +165,12 @@ impl<S: SessionStore + Clone> Rig<S> {
     pub fn with_store(clock: FixedClock, store: S, extra: &[(&str, &str)]) -> Self {
         let manager = SessionManager::new(settings(extra), store.clone(), clock.clone(), OsKeySource);
         Self { clock, store, manager }
+    }
+
+    /// The rig with the users' indexes `users` (`SESSION_USER_INDEX`).
+    pub fn with_users(mut self, users: edge_session::users::MemoryUsers) -> Self {
+        self.manager = self.manager.with_users(users);
+        self
     }
 
     /// Runs one request: loads the session from `cookie` (a full `Cookie`
