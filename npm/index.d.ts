@@ -89,6 +89,21 @@ export class Session {
   flush(): Promise<void>;
   /** Keeps the data under a new key; call it at login. */
   cycleKey(): Promise<void>;
+  /**
+   * Django's `auth.login()`, the session half (flush for another user, else cycle the key; then
+   * `_auth_user_id`). With `SESSION_USER_INDEX` the session enters the user's index, with `meta`.
+   */
+  login(userId: string, meta?: { [key: string]: JsonValue }): Promise<void>;
+  /** Django's `auth.logout()`: flush. */
+  logout(): Promise<void>;
+  /** The logged-in user's id, or null. */
+  userId(): Promise<string | null>;
+  /** This session's user's live sessions (`SESSION_USER_INDEX`). */
+  userSessions(): Promise<UserSession[]>;
+  /** Signs out one of this user's sessions; whether one was revoked. */
+  revokeSession(id: string): Promise<boolean>;
+  /** Signs out every session of this user (or every other one); how many. */
+  revokeUserSessions(options?: { keepCurrent?: boolean }): Promise<number>;
   setTestCookie(): Promise<void>;
   testCookieWorked(): Promise<boolean>;
   deleteTestCookie(): Promise<void>;
@@ -112,6 +127,18 @@ export class Session {
   settled(): Promise<void>;
 }
 
+/** One of a user's sessions, as `userSessions()` lists it. */
+export interface UserSession {
+  /** A public id (never the session key): give it to `revokeSession`. */
+  id: string;
+  /** When it logged in. */
+  created: Date;
+  /** Whether it is the asking request's session. */
+  current: boolean;
+  /** The metadata given at login, or null. */
+  meta: { [key: string]: JsonValue } | null;
+}
+
 export class Sessions {
   constructor(env: object, options?: SessionsOptions);
   /** The request's session, at once (no I/O: no store is touched until it is used). */
@@ -124,6 +151,14 @@ export class Sessions {
   save(session: Session): Promise<string | null>;
   /** Django's `clear_expired()`. */
   clearExpired(): Promise<number>;
+  /** A user's live sessions, outside a request (`SESSION_USER_INDEX`). */
+  userSessions(userId: string): Promise<UserSession[]>;
+  /** Revokes a user's session by its public id; whether there was one. */
+  revokeSession(userId: string, id: string): Promise<boolean>;
+  /** Revokes every session of a user; how many. */
+  revokeUserSessions(userId: string): Promise<number>;
+  /** Account deletion: revokes every session of a user and erases the index; how many. */
+  eraseUser(userId: string): Promise<number>;
   /** Django's `decode(session_data)`. */
   decode(sessionData: string): { [key: string]: JsonValue } | undefined;
   readonly settings: { [name: string]: JsonValue };

@@ -1,7 +1,7 @@
 // edge-session for JavaScript workers: Django's session semantics in
 // WebAssembly, with a JS-idiomatic API, a fetch-handler wrapper, a Hono
 // middleware and the Durable Object class of the `db` engines.
-import { initSync, WasmSessions, objectStep, objectAlarm, counters, internalErrorBody, errorNames as errorNameList } from "./pkg/edge_session.js";
+import { initSync, WasmSessions, objectStep, objectAlarm, indexStep, counters, internalErrorBody, errorNames as errorNameList } from "./pkg/edge_session.js";
 import wasmModule from "./pkg/edge_session_bg.wasm";
 
 initSync({ module: wasmModule });
@@ -160,6 +160,40 @@ export class Session {
   cycleKey() {
     return this.#op({ op: "cycle_key" });
   }
+  /**
+   * Django's `auth.login()`, the session half: flushes a session that holds another user, else
+   * cycles the key, then stores the user id under `_auth_user_id`. With `SESSION_USER_INDEX`, the
+   * session enters the user's index, with `meta` (an object you choose to keep, e.g. a device
+   * label; nothing is kept by default).
+   */
+  login(userId, meta) {
+    const op = { op: "login", user: String(userId) };
+    if (meta !== undefined && meta !== null) op.meta = JSON.parse(toJson(meta, "the login metadata"));
+    return this.#op(op);
+  }
+  /** Django's `auth.logout()`: flush (a signed session also leaves its user's index). */
+  logout() {
+    return this.#op({ op: "logout" });
+  }
+  /** The logged-in user's id, or null. */
+  userId() {
+    return this.#op({ op: "user_id" });
+  }
+  /**
+   * This session's user's live sessions (`SESSION_USER_INDEX`): `[{id, created: Date, current, meta}]`;
+   * `id` is a public id, never the session key.
+   */
+  userSessions() {
+    return this.#op({ op: "user_sessions" }).then(toUserSessions);
+  }
+  /** Signs out one of this user's sessions by its public id; resolves to whether one was revoked. */
+  revokeSession(id) {
+    return this.#op({ op: "revoke_session", id: String(id) });
+  }
+  /** Signs out every session of this user, or every other one with `{keepCurrent: true}`; resolves to how many. */
+  revokeUserSessions({ keepCurrent = false } = {}) {
+    return this.#op({ op: "revoke_user_sessions", keep_current: Boolean(keepCurrent) });
+  }
   setTestCookie() {
     return this.#op({ op: "set_test_cookie" });
   }
@@ -223,6 +257,10 @@ export class Session {
   }
 }
 
+function toUserSessions(list) {
+  return list.map((s) => ({ ...s, created: new Date(s.created) }));
+}
+
 function settingsFrom(options) {
   return options?.settings ?? {};
 }
@@ -281,6 +319,26 @@ export class Sessions {
   /** Django's `clear_expired()`; resolves to the number removed. */
   clearExpired() {
     return this.#inner.clearExpired();
+  }
+
+  /** A user's live sessions, outside a request (an admin tool): `[{id, created: Date, current: false, meta}]`. */
+  async userSessions(userId) {
+    return toUserSessions(JSON.parse(await this.#inner.userSessions(String(userId))));
+  }
+
+  /** Revokes a user's session by its public id, outside a request; resolves to whether there was one. */
+  revokeSession(userId, id) {
+    return this.#inner.revokeSession(String(userId), String(id));
+  }
+
+  /** Revokes every session of a user (a password change); resolves to how many. */
+  revokeUserSessions(userId) {
+    return this.#inner.revokeUserSessions(String(userId), false);
+  }
+
+  /** Account deletion: revokes every session of a user and leaves no index behind; resolves to how many. */
+  eraseUser(userId) {
+    return this.#inner.revokeUserSessions(String(userId), true);
   }
 
   /** Django's `decode(session_data)`: the data in a stored record, or undefined. */
@@ -384,6 +442,7 @@ export class SessionObject {
 
   async fetch(request) {
     const body = await request.text();
+    if (new URL(request.url).pathname === "/user") return new Response(await this.#index(body));
     const stored = await this.ctx.storage.get("record");
     const step = JSON.parse(objectStep(body, stored ?? undefined, Math.floor(Date.now() / 1000)));
     if (step.write !== null) {
@@ -402,7 +461,24 @@ export class SessionObject {
     return new Response(step.reply);
   }
 
+  // A user's index of sessions (SESSION_USER_INDEX): a request, or the alarm when `body` is undefined.
+  async #index(body) {
+    const stored = await this.ctx.storage.get("index");
+    const step = JSON.parse(indexStep(body, stored ?? undefined, Math.floor(Date.now() / 1000)));
+    if (step.write !== null) await this.ctx.storage.put("index", step.write);
+    if (step.alarmAt !== null) await this.ctx.storage.setAlarm(step.alarmAt * 1000);
+    if (step.deleteAll) {
+      await this.ctx.storage.deleteAlarm();
+      await this.ctx.storage.deleteAll();
+    }
+    return step.reply;
+  }
+
   async alarm() {
+    if ((await this.ctx.storage.get("index")) !== undefined) {
+      await this.#index(undefined);
+      return;
+    }
     const stored = await this.ctx.storage.get("record");
     const alarmAt = objectAlarm(stored ?? undefined, Math.floor(Date.now() / 1000));
     if (alarmAt === undefined) await this.ctx.storage.deleteAll();

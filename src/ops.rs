@@ -14,6 +14,7 @@ use crate::expiry::Expiry;
 use crate::response::ErrorName;
 use crate::session::{Session, SessionError};
 use crate::store::SessionStore;
+use crate::users::{Revoke, UserSession};
 
 /// The most ops one request may carry.
 pub const MAX_OPS: usize = 256;
@@ -68,6 +69,23 @@ enum Op {
     Sleep {
         ms: u32,
     },
+    Login {
+        user: String,
+        meta: Option<Map<String, Value>>,
+    },
+    Logout,
+    UserId,
+    UserSessions {
+        user: Option<String>,
+    },
+    RevokeSession {
+        id: String,
+        user: Option<String>,
+    },
+    RevokeUserSessions {
+        user: Option<String>,
+        keep_current: bool,
+    },
 }
 
 /// The longest `sleep` op, in milliseconds.
@@ -113,6 +131,15 @@ fn key_of(op: &Map<String, Value>, i: usize) -> Result<String, OpsError> {
     match op.get("key") {
         Some(Value::String(k)) => Ok(k.clone()),
         _ => bad(format!("ops[{i}]: \"key\" must be a string")),
+    }
+}
+
+/// An optional string argument: absent or null is `None`.
+fn string_of(op: &Map<String, Value>, i: usize, name: &str) -> Result<Option<String>, OpsError> {
+    match op.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => bad(format!("ops[{i}]: \"{name}\" must be a string")),
     }
 }
 
@@ -229,6 +256,29 @@ fn parse_op(raw: &Value, i: usize) -> Result<Op, OpsError> {
             Some(ms) if ms <= u64::from(MAX_SLEEP_MS) => Op::Sleep { ms: ms as u32 },
             _ => return bad(format!("ops[{i}]: \"ms\" must be an integer from 0 to {MAX_SLEEP_MS}")),
         },
+        "login" => Op::Login {
+            user: string_of(op, i, "user")?.ok_or_else(|| OpsError(format!("ops[{i}]: \"user\" must be a string")))?,
+            meta: match op.get("meta") {
+                None | Some(Value::Null) => None,
+                Some(Value::Object(m)) => Some(m.clone()),
+                Some(_) => return bad(format!("ops[{i}]: \"meta\" must be an object")),
+            },
+        },
+        "logout" => Op::Logout,
+        "user_id" => Op::UserId,
+        "user_sessions" => Op::UserSessions { user: string_of(op, i, "user")? },
+        "revoke_session" => Op::RevokeSession {
+            id: string_of(op, i, "id")?.ok_or_else(|| OpsError(format!("ops[{i}]: \"id\" must be a string")))?,
+            user: string_of(op, i, "user")?,
+        },
+        "revoke_user_sessions" => Op::RevokeUserSessions {
+            user: string_of(op, i, "user")?,
+            keep_current: match op.get("keep_current") {
+                None | Some(Value::Null) => false,
+                Some(Value::Bool(b)) => *b,
+                Some(_) => return bad(format!("ops[{i}]: \"keep_current\" must be a bool")),
+            },
+        },
         other => return bad(format!("ops[{i}]: unknown op {other:?}")),
     })
 }
@@ -295,6 +345,39 @@ async fn run_op<S: SessionStore>(s: &mut Session<S>, op: &Op) -> Result<Value, S
         // Both callers handle it before: `run` with its timer, `run_one`
         // (a session method call, which has no timer) by refusing it.
         Op::Sleep { .. } => Value::Null,
+        Op::Login { user, meta } => {
+            s.login(user, meta.clone()).await?;
+            Value::Null
+        }
+        Op::Logout => {
+            s.logout();
+            Value::Null
+        }
+        Op::UserId => json!(s.user_id().await?),
+        Op::UserSessions { user } => {
+            let listed = match user {
+                None => s.user_sessions().await?,
+                Some(u) => s.list_sessions(s.index()?.as_ref(), u).await?,
+            };
+            Value::Array(listed.iter().map(UserSession::to_json).collect())
+        }
+        Op::RevokeSession { id, user } => Value::Bool(match user {
+            None => s.revoke_session(id).await?,
+            Some(u) => s.revoke_as(s.index()?.as_ref(), u, Revoke::One(id)).await? > 0,
+        }),
+        Op::RevokeUserSessions { user: None, keep_current } => {
+            Value::from(s.revoke_user_sessions(*keep_current).await?)
+        }
+        Op::RevokeUserSessions { user: Some(u), keep_current } => {
+            // Another user's sessions (an admin's op): "current" is this
+            // session only if it is one of them.
+            let own = s.user_id().await?.as_deref() == Some(u.as_str());
+            if own {
+                Value::from(s.revoke_user_sessions(*keep_current).await?)
+            } else {
+                Value::from(s.revoke_as(s.index()?.as_ref(), u, Revoke::All { keep: None }).await?)
+            }
+        }
     })
 }
 

@@ -436,6 +436,28 @@ fn a_signed_session_logged_in_without_the_index_is_refused_once_it_is_on() {
 }
 
 #[test]
+fn a_signed_session_saved_later_raises_its_entrys_expiry_with_one_more_call() {
+    let (h, _) = rig::<SignedCookies>(&[]);
+    let (mut phone, _) = login(&h, "ada", None);
+    h.clock.advance(1_000);
+    let modify = h.request(phone.header(), async |s| {
+        s.insert("cart", [1]).await.unwrap();
+        200
+    });
+    assert_eq!(modify.ops, ops("do_call=2"), "the check at load, then the entry's new expiry");
+    phone.update(&modify);
+    // Past the first cookie's end, within the new one's: still listed, still working.
+    h.clock.advance(1_209_600 - 1_000 + 10);
+    assert_eq!(listed(&h, &phone).len(), 1);
+    assert_eq!(user_of(&h, &phone).as_deref(), Some("ada"));
+    let r = h.request(phone.header(), async |s| {
+        s.insert("cart", [2]).await.unwrap();
+        200
+    });
+    assert_eq!(r.ops, ops("do_call=2"));
+}
+
+#[test]
 fn signed_cookies_without_a_public_id_are_refused_with_the_index_on() {
     a_signed_session_logged_in_without_the_index_is_refused_once_it_is_on();
 }

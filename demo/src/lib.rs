@@ -63,9 +63,19 @@ fn with_counters(mut response: Response, before: &Counters) -> Result<Response> 
     Ok(response)
 }
 
+/// The test endpoint's settings: the worker's, with what the user ops need
+/// turned on unless the worker sets it (docs/test-api.md).
+fn test_api_source(env: &Env) -> EnvSource {
+    let mut source = EnvSource::new(AsRef::<wasm_bindgen::JsValue>::as_ref(env).clone());
+    if source.var("SESSION_USER_INDEX").is_none() {
+        source.set("SESSION_USER_INDEX", "true");
+    }
+    source
+}
+
 async fn test_api(mut req: Request, env: &Env, route: &str) -> Result<Response> {
     let before = counters();
-    let sessions = match Sessions::from_env(env) {
+    let sessions = match Sessions::from_source(&test_api_source(env)) {
         Ok(s) => s,
         Err(e) => return json_response(&json!({ "error": e.name(), "message": format!("{e:#}") }), 500),
     };

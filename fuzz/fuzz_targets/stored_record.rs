@@ -11,10 +11,16 @@
 //!   creates over a live record, never saves without one, and a saved
 //!   version is greater than the live one it replaces;
 //! * `load` answers exactly the live record.
+//!
+//! The same input goes to a user's index object (`users::index::handle`,
+//! `on_alarm`), as a request body and as the stored index: its reply is
+//! always JSON, what it stores reads back as the same entries, none of them
+//! expired, and its alarm is never in the past.
 #![no_main]
 
 use edge_session::Record;
 use edge_session::store::object::{handle, on_alarm, parse_reply, reply_record, reply_version, ObjectOp};
+use edge_session::users::index::{self, EntryRef, IndexEntry, IndexOp};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 
@@ -66,8 +72,46 @@ fn check(body: &str, stored: Option<&str>) {
     let _ = on_alarm(stored, NOW);
 }
 
+fn check_index(step: index::IndexStep) {
+    assert!(serde_json::from_str::<Value>(&step.reply).is_ok(), "index reply is JSON: {}", step.reply);
+    if let Some(written) = &step.write {
+        assert!(!step.delete_all);
+        let array: Vec<Value> = serde_json::from_str(written).expect("the stored index is a JSON array");
+        let entries: Vec<IndexEntry> = array.iter().filter_map(IndexEntry::from_json).collect();
+        assert_eq!(entries.len(), array.len(), "every stored entry reads back");
+        assert!(entries.iter().all(|e| e.expires.is_none_or(|t| t > NOW)), "no expired entry is kept");
+        let listed = index::handle(&IndexOp::List.to_body(), Some(written), NOW);
+        let v: Value = serde_json::from_str(&listed.reply).expect("list reply");
+        assert_eq!(v["entries"].as_array().map(Vec::len), Some(entries.len()));
+        assert!(entries.len() <= index::MAX_ENTRIES);
+    }
+    if let Some(at) = step.alarm_at {
+        assert!(at > NOW, "the alarm is never in the past");
+    }
+}
+
+fn index_requests(text: &str) {
+    let (body, stored) = match text.split_once('\0') {
+        Some((b, s)) => (b, Some(s)),
+        None => (text, None),
+    };
+    check_index(index::handle(body, stored, NOW));
+    check_index(index::on_alarm(Some(text), NOW));
+    let entry = IndexEntry { id: "p".into(), key: Some("k".into()), created: NOW, expires: Some(NOW + 60), meta: None };
+    for op in [
+        IndexOp::List,
+        IndexOp::Add { entry, replaces: Some(EntryRef::Key("k0".into())), inherit: true, require: true },
+        IndexOp::Check { entry: EntryRef::Id("p".into()), expires: Some(NOW + 600) },
+        IndexOp::Remove(vec!["p".into()]),
+        IndexOp::RemoveAll(Some(EntryRef::Key("k".into()))),
+    ] {
+        check_index(index::handle(&op.to_body(), Some(text), NOW));
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
+    index_requests(&text);
     if let Ok(record) = Record::from_json(&text) {
         assert_eq!(Record::from_json(&record.to_json()), Ok(record.clone()));
     }

@@ -20,6 +20,7 @@ use crate::platform::{manager_from_env, to_js_error, AnyStore, EnvSource};
 use crate::response::ErrorName;
 use crate::session::Session;
 use crate::store::object;
+use crate::users;
 
 fn console_warn(message: &str) {
     web_sys_warn(&format!("edge-session: {message}"));
@@ -176,6 +177,38 @@ impl WasmSessions {
         })
     }
 
+    /// `user`'s sessions (outside a request): resolves to JSON, an array of
+    /// `{"id", "created", "current", "meta"}`.
+    #[wasm_bindgen(js_name = userSessions)]
+    pub fn user_sessions(&self, user: String) -> js_sys::Promise {
+        let manager = self.manager.clone();
+        future_to_promise(async move {
+            let listed = manager.user_sessions(&user).await.map_err(|e| thrown(&e, e.name()))?;
+            let json: Vec<Value> = listed.iter().map(users::UserSession::to_json).collect();
+            Ok(JsValue::from_str(&Value::from(json).to_string()))
+        })
+    }
+
+    /// Revokes `user`'s session `id` (outside a request); resolves to whether there was one.
+    #[wasm_bindgen(js_name = revokeSession)]
+    pub fn revoke_session(&self, user: String, id: String) -> js_sys::Promise {
+        let manager = self.manager.clone();
+        future_to_promise(async move {
+            manager.revoke_session(&user, &id).await.map(JsValue::from_bool).map_err(|e| thrown(&e, e.name()))
+        })
+    }
+
+    /// Revokes every session of `user` (outside a request); with `erase`,
+    /// as an account deletion. Resolves to how many.
+    #[wasm_bindgen(js_name = revokeUserSessions)]
+    pub fn revoke_user_sessions(&self, user: String, erase: bool) -> js_sys::Promise {
+        let manager = self.manager.clone();
+        future_to_promise(async move {
+            let n = if erase { manager.erase_user(&user).await } else { manager.revoke_user_sessions(&user).await };
+            n.map(|n| JsValue::from_f64(n as f64)).map_err(|e| thrown(&e, e.name()))
+        })
+    }
+
     /// Django's `decode(session_data)`: the data as JSON, or `undefined`.
     pub fn decode(&self, session_data: &str) -> Option<String> {
         self.manager.decode(session_data).map(|m| Value::Object(m).to_string())
@@ -258,6 +291,25 @@ pub fn object_step(body: &str, stored: Option<String>, now: f64) -> String {
         "alarmAt": step.write.as_ref().map(|r| object::alarm_at(r.expires_at, now as i64)),
         "deleteAll": step.delete_all,
         "inspect": step.inspect,
+    })
+    .to_string()
+}
+
+/// A user index's decision for one request, or for its alarm when `body` is
+/// `undefined` (see `users::index`): JSON `{"reply": string, "write":
+/// string|null, "alarmAt": number|null, "deleteAll": bool}`.
+#[wasm_bindgen(js_name = indexStep)]
+pub fn index_step(body: Option<String>, stored: Option<String>, now: f64) -> String {
+    let now = now as i64;
+    let step = match body {
+        Some(body) => users::index::handle(&body, stored.as_deref(), now),
+        None => users::index::on_alarm(stored.as_deref(), now),
+    };
+    json!({
+        "reply": step.reply,
+        "write": step.write,
+        "alarmAt": step.alarm_at.map(|t| object::alarm_at(t, now)),
+        "deleteAll": step.delete_all,
     })
     .to_string()
 }

@@ -9,7 +9,7 @@
 //! | var | default | |
 //! |---|---|---|
 //! | `SESSION_KV_BINDING` | `SESSION_KV` | the KV namespace (`cache`, `cached_db`) |
-//! | `SESSION_DO_BINDING` | `SESSION_DO` | the Durable Object namespace (`db`, `cached_db`) |
+//! | `SESSION_DO_BINDING` | `SESSION_DO` | the Durable Object namespace (`db`, `cached_db`, and the users' indexes of `SESSION_USER_INDEX` on every engine) |
 //! | `SESSION_R2_BINDING` | `SESSION_R2` | the R2 bucket (`file`) |
 //! | `SESSION_KV_PREFIX` | `django.contrib.sessions.cache` | KV key prefix |
 //! | `SESSION_KV_CACHE_TTL` | unset (KV's default, 60 s) | `cacheTtl` of KV reads, seconds, 30 to 300; it lengthens the revocation window (SECURITY.md) |
@@ -17,7 +17,7 @@
 use std::fmt;
 use wasm_bindgen::{JsCast, JsValue};
 
-use super::{AnyStore, DurableStore, KvCache, R2Bucket, WorkersClock};
+use super::{AnyStore, DurableStore, DurableUsers, KvCache, R2Bucket, WorkersClock};
 use crate::response::ErrorName;
 use crate::session::write_sources;
 use crate::settings::{Engine, Settings, SettingsError, SETTING_NAMES};
@@ -206,6 +206,21 @@ pub(crate) fn number_text(n: f64) -> String {
 /// The session settings from `env`.
 pub fn settings_from_env(env: &EnvSource) -> Result<Settings, SettingsError> {
     Settings::from_lookup(|name| env.var(name))
+}
+
+/// The users' indexes (`SESSION_USER_INDEX`): in the session Durable Object
+/// namespace, whatever the engine; `None` when the setting is off.
+pub(crate) fn users_from_env(env: &EnvSource, settings: &Settings) -> Result<Option<DurableUsers>, ConfigError> {
+    if !settings.user_index() {
+        return Ok(None);
+    }
+    let (binding, value) = env.binding(&env.durable, "SESSION_DO_BINDING", DEFAULT_DO_BINDING);
+    let value = value.ok_or(ConfigError::MissingBinding {
+        binding,
+        kind: "Durable Object namespace (for SESSION_USER_INDEX)",
+        engine: settings.engine,
+    })?;
+    Ok(Some(DurableUsers::new(value)))
 }
 
 /// The store of `settings.engine`, from the bindings in `env`.

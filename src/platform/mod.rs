@@ -10,6 +10,7 @@ mod durable;
 pub(crate) mod env;
 mod kv;
 mod r2;
+mod users;
 
 pub use any::AnyStore;
 pub use bindings::{DurableObjectNamespace, KvNamespace};
@@ -17,6 +18,7 @@ pub use durable::DurableStore;
 pub use env::{settings_from_env, ConfigError, EnvSource, DEFAULT_DO_BINDING, DEFAULT_KV_BINDING, DEFAULT_R2_BINDING};
 pub use kv::{KvCache, KV_MAX_TTL, KV_MIN_TTL};
 pub use r2::R2Bucket;
+pub use users::DurableUsers;
 
 use std::cell::RefCell;
 
@@ -80,7 +82,11 @@ pub fn manager_from_env(env: &EnvSource, warn: fn(&str)) -> Result<SessionManage
     }
     let config = config(env, warn)?;
     let store = env::store_from_env(env, config.settings())?;
-    let manager = SessionManager::from_config(config, store);
+    let users = env::users_from_env(env, config.settings())?;
+    let mut manager = SessionManager::from_config(config, store);
+    if let Some(users) = users {
+        manager = manager.with_users(users);
+    }
     if reusable {
         LAST.with(|l| *l.borrow_mut() = Some((env.raw().clone(), manager.clone())));
     }

@@ -15,6 +15,12 @@ use crate::store::SessionStore;
 use crate::users::index::{EntryRef, IndexEntry, IndexOp};
 use crate::users::{self, Current, Revoke, UserIndex, UserSession, MAX_META_BYTES, PUBLIC_ID_KEY, USER_KEY};
 
+/// How far (seconds) a re-signed `signed_cookies` session's expiry may pass
+/// what its index entry holds before the save tells the index (one more
+/// call): a save within a few seconds of the cookie it replaced costs
+/// nothing more, and the entry may end up to this much before the cookie.
+const EXPIRY_SLACK: i64 = 5;
+
 /// A login waiting for the session's save to be entered in the user's index.
 pub(crate) struct Login {
     user: String,
@@ -393,7 +399,7 @@ impl<S: SessionStore> Session<S> {
         }
         let data = self.data_or_empty();
         let (Some(user), Some(id)) = (text(data, USER_KEY), text(data, PUBLIC_ID_KEY)) else { return Ok(()) };
-        if self.told_expires.is_some_and(|told| expires <= told) {
+        if self.told_expires.is_some_and(|told| expires <= told.saturating_add(EXPIRY_SLACK)) {
             return Ok(());
         }
         let check = IndexOp::Check { entry: EntryRef::Id(id.to_owned()), expires: Some(expires) };

@@ -64,9 +64,13 @@ impl Sessions {
     /// Reads the settings and bindings; a missing `SECRET_KEY`, a bad
     /// setting, or a missing binding for the engine is a [`ConfigError`].
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        let manager =
-            manager_from_env(&EnvSource::new(AsRef::<wasm_bindgen::JsValue>::as_ref(env).clone()), console_warn)?;
-        Ok(Self { manager })
+        Self::from_source(&EnvSource::new(AsRef::<wasm_bindgen::JsValue>::as_ref(env).clone()))
+    }
+
+    /// [`from_env`](Self::from_env) with settings or bindings overridden
+    /// ([`EnvSource::set`], [`EnvSource::set_kv`], ...).
+    pub fn from_source(source: &EnvSource) -> Result<Self, ConfigError> {
+        Ok(Self { manager: manager_from_env(source, console_warn)? })
     }
 
     /// The manager, for sessions outside a request: [`SessionManager::open`]

@@ -36,11 +36,34 @@ const OPS = {
   },
   // Awaits a timer between two ops, so tests can make requests overlap.
   sleep: (s, o) => new Promise((resolve) => setTimeout(() => resolve(null), o.ms)),
+  login: (s, o) => s.login(o.user, o.meta ?? undefined).then(() => null),
+  logout: (s) => s.logout().then(() => null),
+  user_id: (s) => s.userId(),
+  // With a `user` other than the session's own: the admin's calls, outside the request's session.
+  user_sessions: async (s, o, sessions) => {
+    const list = (await isOther(s, o)) ? await sessions.userSessions(o.user) : await s.userSessions();
+    return list.map((x) => ({ ...x, created: x.created.toISOString() }));
+  },
+  revoke_session: async (s, o, sessions) => ((await isOther(s, o)) ? sessions.revokeSession(o.user, o.id) : s.revokeSession(o.id)),
+  revoke_user_sessions: async (s, o, sessions) =>
+    (await isOther(s, o)) ? sessions.revokeUserSessions(o.user) : s.revokeUserSessions({ keepCurrent: o.keep_current ?? false }),
 };
+
+/** Whether an op names a `user` other than the session's. */
+async function isOther(s, o) {
+  return o.user !== undefined && o.user !== null && o.user !== (await s.userId());
+}
+
+const isString = (v) => typeof v === "string";
+const optional = (v, test) => v === undefined || v === null || test(v);
 
 /** The op's arguments are checked before any op runs, as the Rust endpoint does. */
 function invalid(o) {
   if (o.op === "sleep" && !(Number.isInteger(o.ms) && o.ms >= 0 && o.ms <= 5000)) return '"ms" must be an integer from 0 to 5000';
+  if (o.op === "login" && !(isString(o.user) && optional(o.meta, (m) => typeof m === "object" && !Array.isArray(m)))) return '"user" must be a string and "meta" an object';
+  if (o.op === "revoke_session" && !isString(o.id)) return '"id" must be a string';
+  if (["user_sessions", "revoke_session", "revoke_user_sessions"].includes(o.op) && !optional(o.user, isString)) return '"user" must be a string';
+  if (o.op === "revoke_user_sessions" && !optional(o.keep_current, (k) => typeof k === "boolean")) return '"keep_current" must be a bool';
   return null;
 }
 
@@ -79,7 +102,7 @@ async function ops(request, sessions) {
   const results = [];
   for (const o of list) {
     try {
-      results.push(await OPS[o.op](session, o));
+      results.push(await OPS[o.op](session, o, sessions));
     } catch (e) {
       results.push({ error: e.name, message: e.message });
     }
@@ -98,7 +121,8 @@ export default {
     const before = metrics();
     let sessions;
     try {
-      sessions = new Sessions(env);
+      // The test endpoint turns on what the user ops need (docs/test-api.md).
+      sessions = new Sessions(env, { settings: env.SESSION_USER_INDEX === undefined ? { SESSION_USER_INDEX: "true" } : {} });
     } catch (e) {
       return json({ error: errorNames.ConfigError, message: e.message }, 500);
     }
@@ -113,7 +137,7 @@ export default {
       const session = sessions.open(url.pathname.slice("/_session/by_key/".length));
       const { ops: list } = JSON.parse(await request.text());
       const results = [];
-      for (const o of list) results.push(await OPS[o.op](session, o));
+      for (const o of list) results.push(await OPS[o.op](session, o, sessions));
       if (session.modified) await sessions.save(session);
       response = json({ results, data: Object.fromEntries(await session.entries()) });
     } else if (request.method === "GET" && /^\/_session\/(object|inspect)\//.test(url.pathname)) {

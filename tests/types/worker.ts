@@ -14,6 +14,7 @@ import {
   sessionMiddleware,
   withSessions,
   type SessionVariables,
+  type UserSession,
 } from "edge-session";
 
 export { SessionObject };
@@ -61,6 +62,25 @@ export async function byHand(request: Request, env: Env): Promise<Response> {
   const cookie: string | null = await sessions.save(sessions.open("k"));
   const cleared: number = await sessions.clearExpired();
   return sessions.finish(session, Response.json({ total, cookie, cleared }));
+}
+
+// A user's sessions (SESSION_USER_INDEX): login, "Your devices", sign out everywhere else.
+export async function devices(request: Request, env: Env): Promise<Response> {
+  const sessions = new Sessions(env, { settings: { SESSION_USER_INDEX: "true" } });
+  const session = sessions.session(request);
+  await session.login("42", { device: "Firefox on Linux" });
+  // @ts-expect-error: metadata must be JSON.
+  await session.login("42", { at: () => 1 });
+  const user: string | null = await session.userId();
+  const listed: UserSession[] = await session.userSessions();
+  const first: { id: string; created: Date; current: boolean } = listed[0];
+  const one: boolean = await session.revokeSession(first.id);
+  const others: number = await session.revokeUserSessions({ keepCurrent: true });
+  const admin: UserSession[] = await sessions.userSessions("7");
+  const all: number = (await sessions.revokeUserSessions("7")) + (await sessions.eraseUser("8"));
+  const gone: boolean = await sessions.revokeSession("7", admin[0]?.id ?? "");
+  await session.logout();
+  return sessions.finish(session, Response.json({ user, one, others, all, gone }));
 }
 
 export default { fetch: app.fetch, plain };
