@@ -9,8 +9,10 @@
 //! | `GET /` | the shop; `POST /cart` adds, removes, empties |
 //! | `GET /cart` | the cart |
 //! | `GET /login` | the form; calls `set_test_cookie` |
-//! | `POST /login` | `test_cookie_worked`, then `cycle_key` (or `flush` for another user), `set_expiry` |
-//! | `POST /logout` | `flush` |
+//! | `POST /login` | `test_cookie_worked`, then `login` (Django's: `cycle_key`, or `flush` for another user), `set_expiry` |
+//! | `POST /logout` | `logout` (`flush`) |
+//! | `GET /devices` | "Your devices": the user's sessions (`user_sessions`) |
+//! | `POST /devices` | sign out one device (`revoke_session`) or every other one (`revoke_user_sessions`) |
 
 use serde_json::{Map, Value};
 use worker::{Method, Request, Response, Result};
@@ -65,18 +67,30 @@ async fn site(mut req: Request, s: &mut S) -> Result<Response> {
         ("/cart", false) => cart_page(s).await,
         ("/cart", true) => cart_post(s, &f).await,
         ("/login", false) => {
-            if s.get::<Value>("user").await?.is_some() {
+            if user(s).await?.is_some() {
                 return redirect("/");
             }
             s.set_test_cookie().await?;
             login_page(s, None, "").await
         }
-        ("/login", true) => login_post(s, &f).await,
+        ("/login", true) => {
+            let agent = req.headers().get("User-Agent")?.unwrap_or_default();
+            login_post(s, &f, &agent).await
+        }
         ("/logout", true) => {
             // Django's logout(): the record is deleted, the cookie removed.
-            s.flush();
+            s.logout();
             redirect("/?bye")
         }
+        ("/devices", false) => match user(s).await? {
+            Some(_) => {
+                let url = req.inner().url();
+                let query = url.split_once('?').map_or("", |(_, q)| q.split('#').next().unwrap_or(""));
+                devices_page(s, query.strip_prefix("out=").and_then(|n| n.parse().ok())).await
+            }
+            None => redirect("/login"),
+        },
+        ("/devices", true) => devices_post(s, &f).await,
         ("/logout", false) => redirect("/"),
         _ => {
             let main = "<h1>Not found</h1><p>No such page. <a href=\"/\">Back to the shop</a>.</p>";
@@ -168,7 +182,7 @@ async fn login_page(s: &mut S, error: Option<&str>, name: &str) -> Result<Respon
 
 // --- actions ---
 
-async fn login_post(s: &mut S, f: &[(String, String)]) -> Result<Response> {
+async fn login_post(s: &mut S, f: &[(String, String)], user_agent: &str) -> Result<Response> {
     let name = field(f, "username").unwrap_or("").trim().to_owned();
     if !s.test_cookie_worked().await? {
         // As Django's docs do: set it again and ask the user to retry.
@@ -187,15 +201,63 @@ async fn login_post(s: &mut S, f: &[(String, String)]) -> Result<Response> {
     }
     s.delete_test_cookie().await?;
     // Django's login(): another user's session is flushed, otherwise the data
-    // (the cart) moves to a new key against session fixation.
-    match s.get("user").await?.as_ref().and_then(Value::as_str) {
-        Some(old) if old != name => s.flush(),
-        _ => s.cycle_key().await?,
-    }
-    s.set("user", Value::from(name)).await?;
+    // (the cart) moves to a new key against session fixation. The device
+    // label is what the "Your devices" page shows; the site keeps only it,
+    // not the whole User-Agent.
+    let mut meta = Map::new();
+    meta.insert("device".into(), Value::from(device_label(user_agent)));
+    s.login(&name, Some(meta)).await?;
     let remember = field(f, "remember").is_some();
     s.set_expiry(if remember { Expiry::Default } else { Expiry::BrowserClose }).await?;
     redirect("/")
+}
+
+async fn devices_page(s: &mut S, signed_out: Option<u64>) -> Result<Response> {
+    let list = s.user_sessions().await?;
+    let mut main = String::from("<h1>Your devices</h1>");
+    if let Some(n) = signed_out {
+        let what = if n == 1 { "1 device".to_owned() } else { format!("{n} devices") };
+        main += &format!("<p class=\"note ok\" id=\"notice\">Signed out {what}: its session cookie now reads as an empty session.</p>");
+    }
+    main += "<p class=\"hint\">Every session you are logged in with, from your index of sessions \
+             (<code>user_sessions()</code>). Each has a public id, never its session key.</p><ul class=\"devices\" id=\"devices\">";
+    for d in &list {
+        let label = d.meta.as_ref().and_then(|m| m.get("device")).and_then(Value::as_str).unwrap_or("A device");
+        let when = edge_session::DateTime::from_unix(d.created).to_iso();
+        let action = if d.current {
+            "<span class=\"badge\" id=\"this-device\">This device</span>".to_owned()
+        } else {
+            format!(
+                "<form method=\"post\" action=\"/devices\"><input type=\"hidden\" name=\"action\" value=\"one\">\
+                 <input type=\"hidden\" name=\"id\" value=\"{}\"><button data-action=\"revoke\">Sign out</button></form>",
+                esc(&d.id)
+            )
+        };
+        main += &format!(
+            "<li class=\"card\" data-current=\"{}\"><b>{}</b><small>signed in <time datetime=\"{when}\">{}</time></small>{action}</li>",
+            d.current,
+            esc(label),
+            when.replacen('T', " ", 1).replace("+00:00", " UTC"),
+        );
+    }
+    main += "</ul>";
+    if list.len() > 1 {
+        main += "<form method=\"post\" action=\"/devices\"><input type=\"hidden\" name=\"action\" value=\"others\">\
+                 <button id=\"sign-out-others\">Sign out everywhere else</button></form>";
+    }
+    page(s, "Your devices", &main).await
+}
+
+async fn devices_post(s: &mut S, f: &[(String, String)]) -> Result<Response> {
+    if user(s).await?.is_none() {
+        return redirect("/login");
+    }
+    let n = match (field(f, "action"), field(f, "id")) {
+        (Some("one"), Some(id)) => u64::from(s.revoke_session(id).await?),
+        (Some("others"), _) => s.revoke_user_sessions(true).await?,
+        _ => return Response::error("Bad Request: unknown devices action", 400),
+    };
+    redirect(&format!("/devices?out={n}"))
 }
 
 async fn cart_post(s: &mut S, f: &[(String, String)]) -> Result<Response> {
@@ -232,7 +294,8 @@ async fn page(s: &mut S, title: &str, main: &str) -> Result<Response> {
     let count: i64 = cart(s).await?.values().filter_map(Value::as_i64).sum();
     let account = match user(s).await? {
         Some(name) => format!(
-            "<span class=\"who\" id=\"user\">{}</span><form method=\"post\" action=\"/logout\"><button class=\"link\">Log out</button></form>",
+            "<a href=\"/devices\">Devices</a><span class=\"who\" id=\"user\">{}</span>\
+             <form method=\"post\" action=\"/logout\"><button class=\"link\">Log out</button></form>",
             esc(&name)
         ),
         None => "<a href=\"/login\">Log in</a>".into(),
@@ -306,7 +369,25 @@ async fn panel(s: &mut S) -> Result<String> {
 // --- helpers ---
 
 async fn user(s: &mut S) -> Result<Option<String>> {
-    Ok(s.get::<Value>("user").await?.and_then(|v| v.as_str().map(str::to_owned)))
+    Ok(s.user_id().await?)
+}
+
+/// A short label for the device a login came from ("Chrome on Linux"): all
+/// the site keeps of the User-Agent.
+fn device_label(agent: &str) -> String {
+    let browser = [("Edg/", "Edge"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"), ("Safari/", "Safari")]
+        .iter()
+        .find(|(mark, _)| agent.contains(mark))
+        .map_or("A browser", |(_, name)| name);
+    let system =
+        [("Android", "Android"), ("iPhone", "iPhone"), ("Windows", "Windows"), ("Mac OS", "macOS"), ("Linux", "Linux")]
+            .iter()
+            .find(|(mark, _)| agent.contains(mark))
+            .map(|(_, name)| *name);
+    match system {
+        Some(system) => format!("{browser} on {system}"),
+        None => browser.to_owned(),
+    }
 }
 
 async fn cart(s: &mut S) -> Result<Map<String, Value>> {

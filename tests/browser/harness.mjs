@@ -42,7 +42,9 @@ export async function startSite(engine) {
     durableObjects: { SESSION_DO: { className: "SessionObject", useSQLite: true } },
     // What wrangler.toml + .dev.vars give `scripts/dev.sh`, minus the ops
     // endpoint: the site must not need SESSION_TEST_API.
-    bindings: { SESSION_ENGINE: engine, SESSION_COOKIE_SECURE: "false", SECRET_KEY: "browser-test-secret" },
+    bindings: {
+      SESSION_ENGINE: engine, SESSION_COOKIE_SECURE: "false", SESSION_USER_INDEX: "true", SECRET_KEY: "browser-test-secret",
+    },
   });
   const url = await mf.ready;
   return { url: url.href.replace(/\/$/, ""), stop: () => mf.dispose() };
