@@ -94,6 +94,8 @@ export class Session {
    * `_auth_user_id`). With `SESSION_USER_INDEX` the session enters the user's index, with `meta`.
    */
   login(userId: string, meta?: { [key: string]: JsonValue }): Promise<void>;
+  /** This request's messages (Django's messages framework). */
+  readonly messages: Messages;
   /** Django's `auth.logout()`: flush. */
   logout(): Promise<void>;
   /** The logged-in user's id, or null. */
@@ -125,6 +127,35 @@ export class Session {
   readonly accessed: boolean;
   /** Resolves once every call made so far has run (whether it succeeded or not). */
   settled(): Promise<void>;
+}
+
+/** Django's message levels; any integer is a level too. */
+export const messageLevels: { readonly DEBUG: 10; readonly INFO: 20; readonly SUCCESS: 25; readonly WARNING: 30; readonly ERROR: 40 };
+
+/** A message, as `session.messages.get()` gives it. */
+export interface Message {
+  level: number;
+  message: string;
+  extraTags: string;
+  /** `debug`, `info`, `success`, `warning`, `error`, or "" for a custom level. */
+  levelTag: string;
+  /** The extra tags, then the level tag (Django's `tags`). */
+  tags: string;
+}
+
+/** A request's messages (Django's messages framework, stored in the session as Django's SessionStorage does). */
+export interface Messages {
+  /** Adds a message unless it is empty or below MESSAGE_LEVEL (default INFO). Throws a TypeError for a non-integer level. */
+  add(level: number, message: string, extraTags?: string): Promise<void>;
+  debug(message: string, extraTags?: string): Promise<void>;
+  info(message: string, extraTags?: string): Promise<void>;
+  success(message: string, extraTags?: string): Promise<void>;
+  warning(message: string, extraTags?: string): Promise<void>;
+  error(message: string, extraTags?: string): Promise<void>;
+  /** The stored messages and this request's; they are consumed. */
+  get(): Promise<Message[]>;
+  /** Keeps the messages read for the next request. */
+  keep(): Promise<void>;
 }
 
 /** One of a user's sessions, as `userSessions()` lists it. */

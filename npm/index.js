@@ -70,6 +70,58 @@ function unwrap(text) {
  * of them); they never report a state from before a queued call. Setting
  * `modified` is queued like any call.
  */
+/** Django's message levels (`messages.INFO`, ...); any integer is a level too. */
+export const messageLevels = Object.freeze({ DEBUG: 10, INFO: 20, SUCCESS: 25, WARNING: 30, ERROR: 40 });
+
+const LEVEL_TAGS = new Map(Object.entries(messageLevels).map(([name, level]) => [level, name.toLowerCase()]));
+
+/**
+ * A request's messages (Django's messages framework, kept in the session under `_messages` as
+ * Django's `SessionStorage` keeps them): `session.messages.success("Added to cart")`, then on a
+ * later request `await session.messages.get()` (which consumes them).
+ */
+class Messages {
+  #op;
+
+  constructor(op) {
+    this.#op = op;
+  }
+
+  /** Adds a message, unless it is empty or below `MESSAGE_LEVEL` (default INFO). */
+  add(level, message, extraTags = "") {
+    if (!Number.isInteger(level)) throw new TypeError(`edge-session: a message level is an integer, got ${level}`);
+    return this.#op({ op: "add_message", level, message: String(message), extra_tags: String(extraTags) });
+  }
+  debug(message, extraTags) {
+    return this.add(messageLevels.DEBUG, message, extraTags);
+  }
+  info(message, extraTags) {
+    return this.add(messageLevels.INFO, message, extraTags);
+  }
+  success(message, extraTags) {
+    return this.add(messageLevels.SUCCESS, message, extraTags);
+  }
+  warning(message, extraTags) {
+    return this.add(messageLevels.WARNING, message, extraTags);
+  }
+  error(message, extraTags) {
+    return this.add(messageLevels.ERROR, message, extraTags);
+  }
+  /** The stored messages and this request's, in order: `[{level, message, extraTags, levelTag, tags}]`. They are consumed. */
+  get() {
+    return this.#op({ op: "get_messages" }).then((list) =>
+      list.map(({ level, message, extra_tags: extraTags }) => {
+        const levelTag = LEVEL_TAGS.get(level) ?? "";
+        return { level, message, extraTags, levelTag, tags: [extraTags, levelTag].filter(Boolean).join(" ") };
+      }),
+    );
+  }
+  /** Keeps the messages read for the next request (Django's `storage.used = False`). */
+  keep() {
+    return this.#op({ op: "keep_messages" });
+  }
+}
+
 export class Session {
   #inner;
   #queue = Promise.resolve();
@@ -106,6 +158,11 @@ export class Session {
 
   #op(op) {
     return this.#run(() => this.#inner.op(JSON.stringify(op))).then(unwrap);
+  }
+
+  /** This request's messages (Django's messages framework). */
+  get messages() {
+    return new Messages((op) => this.#op(op));
   }
 
   /** The value under `key`, or `defaultValue` (undefined) when absent. */

@@ -62,6 +62,7 @@ pub mod js;
 mod key;
 mod log;
 mod manager;
+pub mod messages;
 mod metrics;
 #[doc(hidden)] // The test endpoint's op runner (docs/test-api.md), for the demo and test workers.
 pub mod ops;

@@ -548,6 +548,7 @@ impl<S: SessionStore + Clone> SessionManager<S> {
     /// # Ok(()) }) }
     /// ```
     pub async fn save(&self, session: &mut Session<S>) -> Result<Option<String>, FinishError> {
+        session.store_messages().await.map_err(FinishError::Session)?;
         session.data().await.map_err(FinishError::Session)?;
         session.delete_flushed().await?;
         session.persist(self.ctx.clock.now()).await
@@ -661,6 +662,8 @@ impl<S: SessionStore + Clone> SessionManager<S> {
     /// # Ok(()) }) }
     /// ```
     pub async fn finish(&self, mut session: Session<S>, status: u16) -> Result<Outcome, FinishError> {
+        // Django's MessageMiddleware stores the messages before SessionMiddleware saves.
+        session.store_messages().await.map_err(FinishError::Session)?;
         // Django reads `accessed` before the expiry getters load the session.
         let accessed = session.accessed();
         if session.needs_load_to_save(status) {

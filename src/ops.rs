@@ -11,6 +11,7 @@ use std::future::Future;
 
 use crate::datetime::DateTime;
 use crate::expiry::Expiry;
+use crate::messages::Message;
 use crate::response::ErrorName;
 use crate::session::{Session, SessionError};
 use crate::store::SessionStore;
@@ -86,6 +87,14 @@ enum Op {
         user: Option<String>,
         keep_current: bool,
     },
+    AddMessage {
+        level: i64,
+        message: String,
+        extra_tags: String,
+    },
+    GetMessages,
+    /// Beyond the contract (the npm package's `messages.keep()`): keep the messages read.
+    KeepMessages,
 }
 
 /// The longest `sleep` op, in milliseconds.
@@ -279,6 +288,17 @@ fn parse_op(raw: &Value, i: usize) -> Result<Op, OpsError> {
                 Some(_) => return bad(format!("ops[{i}]: \"keep_current\" must be a bool")),
             },
         },
+        "add_message" => Op::AddMessage {
+            level: match op.get("level") {
+                Some(Value::Number(n)) if n.as_i64().is_some() => n.as_i64().unwrap_or_default(),
+                _ => return bad(format!("ops[{i}]: \"level\" must be an integer")),
+            },
+            message: string_of(op, i, "message")?
+                .ok_or_else(|| OpsError(format!("ops[{i}]: \"message\" must be a string")))?,
+            extra_tags: string_of(op, i, "extra_tags")?.unwrap_or_default(),
+        },
+        "get_messages" => Op::GetMessages,
+        "keep_messages" => Op::KeepMessages,
         other => return bad(format!("ops[{i}]: unknown op {other:?}")),
     })
 }
@@ -365,6 +385,15 @@ async fn run_op<S: SessionStore>(s: &mut Session<S>, op: &Op) -> Result<Value, S
             None => s.revoke_session(id).await?,
             Some(u) => s.revoke_as(s.index()?.as_ref(), u, Revoke::One(id)).await? > 0,
         }),
+        Op::AddMessage { level, message, extra_tags } => {
+            s.messages().add(*level, message, extra_tags);
+            Value::Null
+        }
+        Op::GetMessages => Value::Array(s.messages().get().await?.iter().map(Message::to_json).collect()),
+        Op::KeepMessages => {
+            s.messages().keep();
+            Value::Null
+        }
         Op::RevokeUserSessions { user: None, keep_current } => {
             Value::from(s.revoke_user_sessions(*keep_current).await?)
         }

@@ -53,6 +53,7 @@ use auth::Login;
 mod auth;
 mod finite;
 mod merge;
+pub(crate) mod messaging;
 mod persist;
 
 use merge::Changes;
@@ -350,6 +351,8 @@ pub struct Session<S> {
     logged_out: Vec<(String, String)>,
     /// `signed_cookies`: the expiry the index was told at load.
     told_expires: Option<i64>,
+    /// This request's messages, once added or read (Django's messages framework).
+    messages: Option<crate::messages::MessageState>,
 }
 
 impl<S: SessionStore> Session<S> {
@@ -373,6 +376,7 @@ impl<S: SessionStore> Session<S> {
             login: None,
             logged_out: Vec::new(),
             told_expires: None,
+            messages: None,
         }
     }
 

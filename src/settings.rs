@@ -187,6 +187,7 @@ pub const SETTING_NAMES: &[&str] = &[
     "SESSION_FILE_PATH",
     "SESSION_REFRESH_AFTER",
     "SESSION_USER_INDEX",
+    "MESSAGE_LEVEL",
     "SESSION_ABSOLUTE_AGE",
     "SESSION_INSECURE_DEV_SECRET",
     "SECRET_KEY",
@@ -220,6 +221,7 @@ pub struct Settings {
     pub(crate) refresh_after: Option<i64>,
     pub(crate) absolute_age: Option<i64>,
     pub(crate) user_index: bool,
+    pub(crate) message_level: i64,
     pub(crate) insecure_dev_secret: bool,
     secret_key: String,
     secret_key_fallbacks: Vec<String>,
@@ -236,6 +238,7 @@ impl fmt::Debug for Settings {
             .field("refresh_after", &self.refresh_after)
             .field("absolute_age", &self.absolute_age)
             .field("user_index", &self.user_index)
+            .field("message_level", &self.message_level)
             .field("insecure_dev_secret", &self.insecure_dev_secret)
             .field("secret_key", &"<hidden>")
             .field("secret_key_fallbacks", &self.secret_key_fallbacks.len())
@@ -386,6 +389,18 @@ impl Settings {
         let refresh_after = positive_seconds("SESSION_REFRESH_AFTER", get("SESSION_REFRESH_AFTER"))?;
         let absolute_age = positive_seconds("SESSION_ABSOLUTE_AGE", get("SESSION_ABSOLUTE_AGE"))?;
         let user_index = parse_bool("SESSION_USER_INDEX", get("SESSION_USER_INDEX"), false)?;
+        let message_level = match get("MESSAGE_LEVEL").as_deref().map(str::trim) {
+            None | Some("") => crate::messages::INFO,
+            Some(v) => match crate::messages::level_from_name(v).or_else(|| v.parse::<i64>().ok()) {
+                Some(n) => n,
+                None => {
+                    return refuse(
+                        "MESSAGE_LEVEL",
+                        format!("must be an integer level or DEBUG, INFO, SUCCESS, WARNING, ERROR, got {v:?}"),
+                    )
+                }
+            },
+        };
 
         let allow_dev = parse_bool("SESSION_INSECURE_DEV_SECRET", get("SESSION_INSECURE_DEV_SECRET"), false)?;
         let (secret_key, insecure_dev_secret) = match get("SECRET_KEY") {
@@ -422,6 +437,7 @@ impl Settings {
             refresh_after,
             absolute_age,
             user_index,
+            message_level,
             insecure_dev_secret,
             secret_key,
             secret_key_fallbacks,
@@ -478,6 +494,12 @@ impl Settings {
         self.user_index
     }
 
+    /// `MESSAGE_LEVEL`: the lowest level of message that is kept (Django's
+    /// default, `INFO`, 20: `debug` messages are dropped).
+    pub fn message_level(&self) -> i64 {
+        self.message_level
+    }
+
     /// True when no `SECRET_KEY` was given and `SESSION_INSECURE_DEV_SECRET=1`
     /// chose the public development secret: anyone can forge sessions.
     pub fn insecure_dev_secret(&self) -> bool {
@@ -513,6 +535,7 @@ impl Settings {
             "SESSION_REFRESH_AFTER": self.refresh_after,
             "SESSION_ABSOLUTE_AGE": self.absolute_age,
             "SESSION_USER_INDEX": self.user_index,
+            "MESSAGE_LEVEL": self.message_level,
         })
     }
 }

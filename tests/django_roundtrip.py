@@ -164,6 +164,7 @@ def run_checks(spec):
         SECRET_KEY_FALLBACKS=spec["secret_key_fallbacks"],
         INSTALLED_APPS=[],
         USE_TZ=True,
+        SESSION_SERIALIZER="django.contrib.sessions.serializers.JSONSerializer",
     )
     django.setup()
     from django.contrib.sessions.backends.cache import SessionStore as CacheSessionStore
@@ -285,11 +286,36 @@ def run_checks(spec):
                 "data": item["data"],
             }
         )
+    # Django's messages framework on a signed_cookies session: the edge's
+    # messages listed by SessionStorage, and Django's for the edge to read.
+    from django.contrib.messages.storage.session import SessionStorage
+    from django.http import HttpResponse
+
+    class Request:
+        def __init__(self, session):
+            self.session = session
+
+    def shown(message):
+        return {"level": message.level, "message": message.message, "extra_tags": message.extra_tags or ""}
+
+    edge = spec["edge_messages"]
+    storage = SessionStorage(Request(SignedCookiesStore(session_key=edge["token"])))
+    got = [shown(m) for m in storage]
+    record("SessionStorage lists the edge's messages", got == edge["expected"], f"got={got}")
+    session = SignedCookiesStore()
+    storage = SessionStorage(Request(session))
+    for m in edge["expected"]:
+        storage.add(m["level"], m["message"], extra_tags=m["extra_tags"])
+    storage.add(10, "below MESSAGE_LEVEL: dropped")
+    storage.update(HttpResponse())
+    session.save()
+    django_messages = {"token": session.session_key, "stored": session["_messages"], "expected": edge["expected"]}
     return {
         "status": "ok",
         "django_version": django.get_version(),
         "results": results,
         "django_tokens": django_tokens,
+        "django_messages": django_messages,
     }
 
 

@@ -2,13 +2,17 @@
 //!
 //! * tokens made here (`TimestampSigner::sign_object`, and the session engines themselves) are accepted by
 //!   `django.core.signing.loads` and by Django's `signed_cookies` / cache `SessionStore`s, to exactly the same data;
-//! * tokens made by Django (`signing.dumps(..., compress=True)`, `SessionStore.encode`) are accepted here.
+//! * tokens made by Django (`signing.dumps(..., compress=True)`, `SessionStore.encode`) are accepted here;
+//! * messages added at the edge (`session.messages()`) are listed by Django's `SessionStorage` from the
+//!   same `signed_cookies` cookie, and the messages Django's `SessionStorage` stored are read at the edge,
+//!   from text byte-identical to what the edge's encoder writes.
 //!
 //! The Python half is `tests/django_roundtrip.py`; it keeps a virtualenv with Django in
 //! `<target dir>/django-venv` (built on the first run, reused after). Without `python3`, or when the
 //! virtualenv cannot be built (offline), the test prints `SKIPPED django_roundtrip: ...` and passes;
 //! once Django runs, any mismatch fails it.
 
+use edge_session::messages::{self, Message};
 use edge_session::prelude::{MemoryStore, OsKeySource, SessionKey, SessionManager, Settings};
 use edge_session::testing::internals::TimestampSigner;
 use edge_session::testing::internals::{self as expiry, EXPIRY_KEY};
@@ -147,6 +151,32 @@ fn exact(got: &Value, want: &Value) -> bool {
     got == want && serde_json::to_string(got).ok() == serde_json::to_string(want).ok()
 }
 
+fn signed_manager() -> SessionManager<MemoryStore> {
+    let settings = Settings::from_pairs([("SESSION_ENGINE", "signed_cookies"), ("SECRET_KEY", SECRET_KEY)]).unwrap();
+    let clock = SystemClock;
+    SessionManager::new(settings, MemoryStore::new(clock), clock, OsKeySource)
+}
+
+/// A `signed_cookies` cookie value holding messages added at the edge, and
+/// the messages as `{"level", "message", "extra_tags"}`.
+fn edge_messages() -> (String, Value) {
+    let manager = signed_manager();
+    let mut session = manager.session(None);
+    let mut m = session.messages();
+    assert!(m.add(messages::SUCCESS, "Added “Earl Grey” to your cart 🍵", "cart"));
+    assert!(m.warning("Only 2 left"));
+    assert!(m.add(55, "A custom level", "a b"));
+    assert!(!m.debug("below MESSAGE_LEVEL"));
+    let set_cookie = pollster::block_on(manager.finish(session, 200)).unwrap().set_cookie.unwrap();
+    let token = set_cookie.split(';').next().unwrap().strip_prefix("sessionid=").unwrap().to_owned();
+    let expected = json!([
+        {"level": 25, "message": "Added “Earl Grey” to your cart 🍵", "extra_tags": "cart"},
+        {"level": 30, "message": "Only 2 left", "extra_tags": ""},
+        {"level": 55, "message": "A custom level", "extra_tags": "a b"},
+    ]);
+    (token, expected)
+}
+
 #[test]
 fn django_accepts_our_tokens_and_we_accept_djangos() {
     let started = Instant::now();
@@ -190,7 +220,9 @@ fn django_accepts_our_tokens_and_we_accept_djangos() {
     let swapped = TimestampSigner::new(SECRET_KEY, &[], SESSION_DATA_SALT).sign_object(member, true, now);
     tokens.push(token("control:other-salt".into(), SIGNED_COOKIES_SALT, swapped, member, "bad_signature", now));
 
+    let (edge_messages, expected_messages) = edge_messages();
     let spec = json!({
+        "edge_messages": { "token": edge_messages, "expected": expected_messages },
         "secret_key": SECRET_KEY,
         "secret_key_fallbacks": [FALLBACK_KEY],
         "max_age": MAX_AGE,
@@ -291,6 +323,18 @@ fn django_accepts_our_tokens_and_we_accept_djangos() {
         notice(&format!("note: not byte-identical to Django: {d}"));
     }
     assert!(differing.iter().all(|d| d.starts_with("\"floats\"")), "tokens differ from Django's: {differing:#?}");
+
+    // Django's messages, read at the edge, and the text its encoder stored is the edge's encoder's.
+    let django_messages = &report["django_messages"];
+    let manager = signed_manager();
+    let cookie = format!("sessionid={}", django_messages["token"].as_str().expect("Django's token"));
+    let mut session = manager.session(Some(cookie.as_bytes()));
+    let got: Vec<Value> = pollster::block_on(session.messages().get()).unwrap().iter().map(Message::to_json).collect();
+    assert_eq!(Value::from(got.clone()), expected_messages, "the edge reads the messages Django stored");
+    let ours = edge_session::messages::encode(
+        &pollster::block_on(manager.session(Some(cookie.as_bytes())).messages().get()).unwrap(),
+    );
+    assert_eq!(django_messages["stored"].as_str(), Some(ours.as_str()), "byte for byte Django's MessageEncoder");
 
     notice(&format!(
         "django_roundtrip: Django {} accepted {} tokens of ours ({} checks); we accepted {} of Django's; {:.1}s",

@@ -12,6 +12,9 @@
 //! | `POST /login` | `test_cookie_worked`, then `login` (Django's: `cycle_key`, or `flush` for another user), `set_expiry` |
 //! | `POST /logout` | `logout` (`flush`) |
 //! | `GET /devices` | "Your devices": the user's sessions (`user_sessions`) |
+//!
+//! Every page shows the messages (Django's messages framework) that the
+//! last action left: cart changes, login, logout, signing out devices.
 //! | `POST /devices` | sign out one device (`revoke_session`) or every other one (`revoke_user_sessions`) |
 
 use serde_json::{Map, Value};
@@ -58,12 +61,7 @@ async fn site(mut req: Request, s: &mut S) -> Result<Response> {
     };
     let path = req.path();
     match (path.as_str(), post) {
-        ("/", false) => {
-            // The raw URL (parsing it with `req.url()` would pull the `url`
-            // crate and its Unicode tables into the wasm).
-            let url = req.inner().url();
-            home(s, url.split_once('?').is_some_and(|(_, q)| q.split('#').next() == Some("bye"))).await
-        }
+        ("/", false) => home(s).await,
         ("/cart", false) => cart_page(s).await,
         ("/cart", true) => cart_post(s, &f).await,
         ("/login", false) => {
@@ -78,16 +76,14 @@ async fn site(mut req: Request, s: &mut S) -> Result<Response> {
             login_post(s, &f, &agent).await
         }
         ("/logout", true) => {
-            // Django's logout(): the record is deleted, the cookie removed.
+            // Django's logout(): the record is deleted, the cookie removed;
+            // the message starts a new, anonymous session to show it.
             s.logout();
-            redirect("/?bye")
+            s.messages().info("You are logged out: logout() deleted the session record and the cookie.");
+            redirect("/")
         }
         ("/devices", false) => match user(s).await? {
-            Some(_) => {
-                let url = req.inner().url();
-                let query = url.split_once('?').map_or("", |(_, q)| q.split('#').next().unwrap_or(""));
-                devices_page(s, query.strip_prefix("out=").and_then(|n| n.parse().ok())).await
-            }
+            Some(_) => devices_page(s).await,
             None => redirect("/login"),
         },
         ("/devices", true) => devices_post(s, &f).await,
@@ -101,12 +97,8 @@ async fn site(mut req: Request, s: &mut S) -> Result<Response> {
 
 // --- pages ---
 
-async fn home(s: &mut S, bye: bool) -> Result<Response> {
+async fn home(s: &mut S) -> Result<Response> {
     let mut main = String::new();
-    if bye {
-        main += "<p class=\"note ok\" id=\"notice\">You are logged out: <code>flush()</code> deleted the session \
-                 record and the cookie.</p>";
-    }
     main += &match user(s).await? {
         Some(name) => {
             let how = if s.get_expire_at_browser_close().await? {
@@ -209,16 +201,13 @@ async fn login_post(s: &mut S, f: &[(String, String)], user_agent: &str) -> Resu
     s.login(&name, Some(meta)).await?;
     let remember = field(f, "remember").is_some();
     s.set_expiry(if remember { Expiry::Default } else { Expiry::BrowserClose }).await?;
+    s.messages().success(&format!("Welcome, {name}: login() moved your session to a new key."));
     redirect("/")
 }
 
-async fn devices_page(s: &mut S, signed_out: Option<u64>) -> Result<Response> {
+async fn devices_page(s: &mut S) -> Result<Response> {
     let list = s.user_sessions().await?;
     let mut main = String::from("<h1>Your devices</h1>");
-    if let Some(n) = signed_out {
-        let what = if n == 1 { "1 device".to_owned() } else { format!("{n} devices") };
-        main += &format!("<p class=\"note ok\" id=\"notice\">Signed out {what}: its session cookie now reads as an empty session.</p>");
-    }
     main += "<p class=\"hint\">Every session you are logged in with, from your index of sessions \
              (<code>user_sessions()</code>). Each has a public id, never its session key.</p><ul class=\"devices\" id=\"devices\">";
     for d in &list {
@@ -257,17 +246,21 @@ async fn devices_post(s: &mut S, f: &[(String, String)]) -> Result<Response> {
         (Some("others"), _) => s.revoke_user_sessions(true).await?,
         _ => return Response::error("Bad Request: unknown devices action", 400),
     };
-    redirect(&format!("/devices?out={n}"))
+    let what = if n == 1 { "1 device".to_owned() } else { format!("{n} devices") };
+    s.messages().success(&format!("Signed out {what}: its session cookie now reads as an empty session."));
+    redirect("/devices")
 }
 
 async fn cart_post(s: &mut S, f: &[(String, String)]) -> Result<Response> {
     let back = if field(f, "back") == Some("/cart") { "/cart" } else { "/" };
     let item = field(f, "item").filter(|i| PRODUCTS.iter().any(|p| p.0 == *i));
     let mut cart = cart(s).await?;
+    let name = |i: &str| PRODUCTS.iter().find(|p| p.0 == i).map_or("", |p| p.1);
     match (field(f, "action"), item) {
         (Some("add"), Some(i)) => {
             let n = cart.get(i).and_then(Value::as_i64).unwrap_or(0);
             cart.insert(i.into(), (n + 1).min(99).into());
+            s.messages().add(edge_session::messages::SUCCESS, &format!("Added {} to your cart.", name(i)), "cart");
         }
         (Some("sub"), Some(i)) => match cart.get(i).and_then(Value::as_i64) {
             Some(n) if n > 1 => {
@@ -277,7 +270,10 @@ async fn cart_post(s: &mut S, f: &[(String, String)]) -> Result<Response> {
                 cart.shift_remove(i);
             }
         },
-        (Some("clear"), _) => cart.clear(),
+        (Some("clear"), _) => {
+            cart.clear();
+            s.messages().info("Your cart is empty now.");
+        }
         _ => return Response::error("Bad Request: unknown cart action", 400),
     }
     if cart.is_empty() {
@@ -291,6 +287,15 @@ async fn cart_post(s: &mut S, f: &[(String, String)]) -> Result<Response> {
 // --- the frame: header, session panel ---
 
 async fn page(s: &mut S, title: &str, main: &str) -> Result<Response> {
+    // Django's messages: shown once, on the next page (then consumed).
+    let shown = s.messages().get().await?;
+    let notes: String =
+        shown.iter().map(|m| format!("<li class=\"note {}\">{}</li>", esc(&m.tags()), esc(&m.message))).collect();
+    let main = if notes.is_empty() {
+        main.to_owned()
+    } else {
+        format!("<ul class=\"messages\" id=\"messages\" role=\"status\">{notes}</ul>{main}")
+    };
     let count: i64 = cart(s).await?.values().filter_map(Value::as_i64).sum();
     let account = match user(s).await? {
         Some(name) => format!(

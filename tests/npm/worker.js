@@ -38,6 +38,8 @@ const OPS = {
   sleep: (s, o) => new Promise((resolve) => setTimeout(() => resolve(null), o.ms)),
   login: (s, o) => s.login(o.user, o.meta ?? undefined).then(() => null),
   logout: (s) => s.logout().then(() => null),
+  add_message: (s, o) => s.messages.add(o.level, o.message, o.extra_tags ?? "").then(() => null),
+  get_messages: (s) => s.messages.get().then((list) => list.map((m) => ({ level: m.level, message: m.message, extra_tags: m.extraTags }))),
   user_id: (s) => s.userId(),
   // With a `user` other than the session's own: the admin's calls, outside the request's session.
   user_sessions: async (s, o, sessions) => {
@@ -62,6 +64,7 @@ function invalid(o) {
   if (o.op === "sleep" && !(Number.isInteger(o.ms) && o.ms >= 0 && o.ms <= 5000)) return '"ms" must be an integer from 0 to 5000';
   if (o.op === "login" && !(isString(o.user) && optional(o.meta, (m) => typeof m === "object" && !Array.isArray(m)))) return '"user" must be a string and "meta" an object';
   if (o.op === "revoke_session" && !isString(o.id)) return '"id" must be a string';
+  if (o.op === "add_message" && !(Number.isInteger(o.level) && isString(o.message) && optional(o.extra_tags, isString))) return '"level" must be an integer, "message" and "extra_tags" strings';
   if (["user_sessions", "revoke_session", "revoke_user_sessions"].includes(o.op) && !optional(o.user, isString)) return '"user" must be a string';
   if (o.op === "revoke_user_sessions" && !optional(o.keep_current, (k) => typeof k === "boolean")) return '"keep_current" must be a bool';
   return null;

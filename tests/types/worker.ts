@@ -15,6 +15,8 @@ import {
   withSessions,
   type SessionVariables,
   type UserSession,
+  type Message,
+  messageLevels,
 } from "edge-session";
 
 export { SessionObject };
@@ -79,8 +81,13 @@ export async function devices(request: Request, env: Env): Promise<Response> {
   const admin: UserSession[] = await sessions.userSessions("7");
   const all: number = (await sessions.revokeUserSessions("7")) + (await sessions.eraseUser("8"));
   const gone: boolean = await sessions.revokeSession("7", admin[0]?.id ?? "");
+  await session.messages.success("Signed out your other devices", "devices");
+  // @ts-expect-error: a level is a number.
+  await session.messages.add("INFO", "text");
+  const shown: Message[] = await session.messages.get();
+  const tags: string = shown[0].tags + messageLevels.WARNING;
   await session.logout();
-  return sessions.finish(session, Response.json({ user, one, others, all, gone }));
+  return sessions.finish(session, Response.json({ user, one, others, all, gone, tags }));
 }
 
 export default { fetch: app.fetch, plain };
