@@ -224,7 +224,7 @@ export class Session {
    * label; nothing is kept by default).
    */
   login(userId, meta) {
-    const op = { op: "login", user: String(userId) };
+    const op = { op: "login", user: userIdOf(userId) };
     if (meta !== undefined && meta !== null) op.meta = JSON.parse(toJson(meta, "the login metadata"));
     return this.#op(op);
   }
@@ -314,6 +314,12 @@ export class Session {
   }
 }
 
+/** A user id as the wasm side takes it: a string (or a number, as Django's pks are); anything else is a TypeError. */
+function userIdOf(userId) {
+  if (typeof userId === "string" || (typeof userId === "number" && Number.isFinite(userId))) return String(userId);
+  throw new TypeError(`edge-session: a user id is a string or a number, got ${userId === null ? "null" : typeof userId}`);
+}
+
 function toUserSessions(list) {
   return list.map((s) => ({ ...s, created: new Date(s.created) }));
 }
@@ -380,22 +386,22 @@ export class Sessions {
 
   /** A user's live sessions, outside a request (an admin tool): `[{id, created: Date, current: false, meta}]`. */
   async userSessions(userId) {
-    return toUserSessions(JSON.parse(await this.#inner.userSessions(String(userId))));
+    return toUserSessions(JSON.parse(await this.#inner.userSessions(userIdOf(userId))));
   }
 
   /** Revokes a user's session by its public id, outside a request; resolves to whether there was one. */
   revokeSession(userId, id) {
-    return this.#inner.revokeSession(String(userId), String(id));
+    return this.#inner.revokeSession(userIdOf(userId), String(id));
   }
 
   /** Revokes every session of a user (a password change); resolves to how many. */
   revokeUserSessions(userId) {
-    return this.#inner.revokeUserSessions(String(userId), false);
+    return this.#inner.revokeUserSessions(userIdOf(userId), false);
   }
 
   /** Account deletion: revokes every session of a user and leaves no index behind; resolves to how many. */
   eraseUser(userId) {
-    return this.#inner.revokeUserSessions(String(userId), true);
+    return this.#inner.revokeUserSessions(userIdOf(userId), true);
   }
 
   /** Django's `decode(session_data)`: the data in a stored record, or undefined. */

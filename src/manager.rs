@@ -235,7 +235,9 @@ impl<S: SessionStore + Clone> SessionManager<S> {
         self
     }
 
-    fn index(&self) -> Result<Rc<dyn UserIndex>, SessionError> {
+    /// The index, for `user` (a valid user id).
+    fn index(&self, user: &str) -> Result<Rc<dyn UserIndex>, SessionError> {
+        crate::users::check_user_id(user)?;
         self.users.clone().filter(|_| self.ctx.settings.user_index).ok_or(SessionError::NoUserIndex)
     }
 
@@ -265,7 +267,7 @@ impl<S: SessionStore + Clone> SessionManager<S> {
     /// # Ok(()) }) }
     /// ```
     pub async fn user_sessions(&self, user: &str) -> Result<Vec<UserSession>, SessionError> {
-        let users = self.index()?;
+        let users = self.index(user)?;
         self.new_session().list_sessions(users.as_ref(), user).await
     }
 
@@ -297,7 +299,7 @@ impl<S: SessionStore + Clone> SessionManager<S> {
     /// # Ok(()) }) }
     /// ```
     pub async fn revoke_session(&self, user: &str, id: &str) -> Result<bool, SessionError> {
-        let users = self.index()?;
+        let users = self.index(user)?;
         self.new_session().revoke_as(users.as_ref(), user, Revoke::One(id)).await.map(|n| n > 0)
     }
 
@@ -329,7 +331,7 @@ impl<S: SessionStore + Clone> SessionManager<S> {
     /// # Ok(()) }) }
     /// ```
     pub async fn revoke_user_sessions(&self, user: &str) -> Result<u64, SessionError> {
-        let users = self.index()?;
+        let users = self.index(user)?;
         self.new_session().revoke_as(users.as_ref(), user, Revoke::All { keep: None }).await
     }
 

@@ -370,20 +370,26 @@ async fn run_op<S: SessionStore>(s: &mut Session<S>, op: &Op) -> Result<Value, S
             Value::Null
         }
         Op::Logout => {
-            s.logout();
+            s.logout().await?;
             Value::Null
         }
         Op::UserId => json!(s.user_id().await?),
         Op::UserSessions { user } => {
             let listed = match user {
                 None => s.user_sessions().await?,
-                Some(u) => s.list_sessions(s.index()?.as_ref(), u).await?,
+                Some(u) => {
+                    crate::users::check_user_id(u)?;
+                    s.list_sessions(s.index()?.as_ref(), u).await?
+                }
             };
             Value::Array(listed.iter().map(UserSession::to_json).collect())
         }
         Op::RevokeSession { id, user } => Value::Bool(match user {
             None => s.revoke_session(id).await?,
-            Some(u) => s.revoke_as(s.index()?.as_ref(), u, Revoke::One(id)).await? > 0,
+            Some(u) => {
+                crate::users::check_user_id(u)?;
+                s.revoke_as(s.index()?.as_ref(), u, Revoke::One(id)).await? > 0
+            }
         }),
         Op::AddMessage { level, message, extra_tags } => {
             s.messages().add(*level, message, extra_tags);
@@ -404,6 +410,7 @@ async fn run_op<S: SessionStore>(s: &mut Session<S>, op: &Op) -> Result<Value, S
             if own {
                 Value::from(s.revoke_user_sessions(*keep_current).await?)
             } else {
+                crate::users::check_user_id(u)?;
                 Value::from(s.revoke_as(s.index()?.as_ref(), u, Revoke::All { keep: None }).await?)
             }
         }

@@ -346,9 +346,8 @@ pub struct Session<S> {
     users: Option<Rc<dyn UserIndex>>,
     /// A `login()` to enter in the user's index once the session is saved.
     login: Option<Login>,
-    /// `signed_cookies` entries (user, public id) that a `flush` (logout)
-    /// removes from their index.
-    logged_out: Vec<(String, String)>,
+    /// Index entries (user, entry) that a `flush` (logout) takes out.
+    logged_out: Vec<(String, crate::users::index::EntryRef)>,
     /// `signed_cookies`: the expiry the index was told at load.
     told_expires: Option<i64>,
     /// This request's messages, once added or read (Django's messages framework).
@@ -960,11 +959,10 @@ impl<S: SessionStore> Session<S> {
     /// # Ok(()) }) }
     /// ```
     pub fn flush(&mut self) {
-        // A logout of a logged-in signed session takes its entry out of the
-        // user's index, so a copy of the cookie stops working.
-        if let Some(entry) = self.signed_index_entry() {
-            self.logged_out.push(entry);
-        }
+        // A logout of a logged-in session takes its entry out of the user's
+        // index (on signed_cookies, so that a copy of the cookie stops working).
+        let leaving = self.leaving_entries();
+        self.logged_out.extend(leaving);
         self.clear();
         match &mut self.identity {
             Identity::Server { key, stored } => {

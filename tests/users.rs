@@ -8,8 +8,9 @@
 mod common;
 
 use common::engines::{Cache, CachedDb, Db, Engine, File, Kind, SignedCookies};
-use common::{ops, Jar, Response, Rig};
+use common::{ops, Gate, Jar, Response, Rig, START};
 use edge_session::prelude::*;
+use edge_session::users::index::MAX_ENTRIES;
 use edge_session::users::{MemoryUsers, UserSession};
 use edge_session::Counters;
 use serde_json::{json, Map, Value};
@@ -257,7 +258,7 @@ fn a_copied_cookie_stops_working_after_logout<E: Engine>() {
     let (device, _) = login(&h, "ada", None);
     let copy = device.clone();
     let r = h.request(device.header(), async |s| {
-        s.logout();
+        s.logout().await.unwrap();
         200
     });
     assert!(r.deletes_cookie());
@@ -395,13 +396,19 @@ fn each_flow_costs_what_the_readme_states<E: Engine>() {
     assert_eq!(user_of(&h, &laptop), None);
 
     let logout = h.request(phone.header(), async |s| {
-        s.logout();
+        s.logout().await.unwrap();
         200
     });
     assert_eq!(
         logout.ops,
-        cost::<E>("do_call=1", "do_call=1,kv_delete=1", "kv_delete=1", "r2_delete=1", "do_call=1"),
-        "a logout: today's delete; signed_cookies leaves the index"
+        cost::<E>(
+            "do_call=3",
+            "kv_get=1,do_call=2,kv_delete=1",
+            "kv_get=1,kv_delete=1,do_call=1",
+            "r2_get=1,r2_delete=1,do_call=1",
+            "do_call=2"
+        ),
+        "a logout: the read (Django's logout reads request.user), the delete, the entry out of the index"
     );
 }
 
@@ -433,6 +440,180 @@ fn a_signed_session_logged_in_without_the_index_is_refused_once_it_is_on() {
     assert_eq!(user_of(&plain, &jar).as_deref(), Some("ada"));
     let (indexed, _) = rig::<SignedCookies>(&[]);
     assert_eq!(user_of(&indexed, &jar), None, "no public id, so it cannot be revoked: not accepted");
+}
+
+/// A rig over the engine's store behind a [`Gate`], to land another request
+/// inside this one's store calls.
+fn gated<E: Engine>() -> (Rig<Gate<E::Store>>, MemoryUsers) {
+    let clock = FixedClock::new(START);
+    let gate = Gate::new(E::store(&clock));
+    let h = Rig::with_store(clock.clone(), gate, &[("SESSION_ENGINE", E::NAME), ("SESSION_USER_INDEX", "true")]);
+    let users = MemoryUsers::new(clock);
+    (h.with_users(users.clone()), users)
+}
+
+fn stored_entries(users: &MemoryUsers, user: &str) -> usize {
+    users.stored(user).map_or(0, |t| serde_json::from_str::<Vec<Value>>(&t).unwrap().len())
+}
+
+fn logging_in_again_replaces_this_devices_entry_in_the_index_itself<E: Engine>() {
+    let (h, users) = rig::<E>(&[]);
+    let (mut jar, _) = login(&h, "ada", None);
+    jar.update(&h.request(jar.header(), async |s| {
+        s.login("ada", None).await.unwrap();
+        200
+    }));
+    assert_eq!(stored_entries(&users, "ada"), 1, "replaced at the login, not left for a list to prune");
+}
+
+fn a_list_racing_a_cycle_key_keeps_the_moved_entry<E: Engine>() {
+    let (h, users) = gated::<E>();
+    let (mut device, _) = login(&h, "ada", None);
+    let (admin, _) = login(&h, "ada", None);
+    let h2 = Rig { clock: h.clock.clone(), store: h.store.clone(), manager: h.manager.clone() };
+    let cycled = std::rc::Rc::new(std::cell::RefCell::new(None));
+    let (c, d) = (cycled.clone(), device.clone());
+    // The list has read the index; before it looks the device's record up,
+    // the device cycles its key (the entry moves, the old record goes).
+    h.store.before_next_exists(move || {
+        *c.borrow_mut() = Some(h2.request(d.header(), async |s| {
+            s.cycle_key().await.unwrap();
+            200
+        }));
+    });
+    let mut listed_now = Vec::new();
+    h.request(admin.header(), async |s| {
+        listed_now = s.user_sessions().await.unwrap();
+        200
+    });
+    device.update(cycled.borrow().as_ref().expect("the cycle ran inside the list"));
+    assert_eq!(stored_entries(&users, "ada"), 2, "the moved entry is not pruned");
+    assert_eq!(h.manager.revoke_user_sessions("ada").await_now(), 2);
+    assert_eq!(user_of(&h, &device), None, "so sign out everywhere reaches it");
+}
+
+fn a_cycle_key_racing_a_logout_does_not_bring_the_session_back<E: Engine>() {
+    let (h, users) = rig::<E>(&[]);
+    let (device, _) = login(&h, "ada", None);
+    let r = h.request(device.header(), async |s| {
+        s.user_id().await.unwrap();
+        h.request(device.header(), async |other| {
+            other.logout().await.unwrap();
+            200
+        });
+        s.cycle_key().await.unwrap();
+        200
+    });
+    assert_eq!(r.status, 400, "SessionInterrupted ({:?})", r.error);
+    assert_eq!((E::records(&h.store), stored_entries(&users, "ada")), (0, 0));
+}
+
+fn a_logout_racing_a_cycle_key_deletes_the_cycled_session_too<E: Engine>() {
+    let (h, users) = rig::<E>(&[]);
+    let (device, _) = login(&h, "ada", None);
+    let r = h.request(device.header(), async |s| {
+        s.user_id().await.unwrap();
+        // The other tab cycles the key and saves before this one logs out.
+        let cycled = h.request(device.header(), async |other| {
+            other.cycle_key().await.unwrap();
+            200
+        });
+        assert_eq!(cycled.status, 200);
+        s.logout().await.unwrap();
+        200
+    });
+    assert!(r.deletes_cookie());
+    assert_eq!((E::records(&h.store), stored_entries(&users, "ada")), (0, 0), "the cycled record went with the logout");
+}
+
+fn the_current_session_is_known_after_a_cycle_key_in_the_same_request<E: Engine>() {
+    let (h, _) = rig::<E>(&[]);
+    let (other, _) = login(&h, "ada", None);
+    let (mut here, _) = login(&h, "ada", None);
+    let r = h.request(here.header(), async |s| {
+        s.cycle_key().await.unwrap();
+        assert_eq!(s.user_sessions().await.unwrap().iter().filter(|x| x.current).count(), 1);
+        assert_eq!(s.revoke_user_sessions(true).await.unwrap(), 1, "only the other device");
+        200
+    });
+    assert_eq!(r.status, 200, "{:?}", r.error);
+    here.update(&r);
+    assert_eq!((user_of(&h, &here).as_deref(), user_of(&h, &other)), (Some("ada"), None));
+}
+
+fn a_login_beyond_the_limit_signs_out_the_session_entered_longest_ago<E: Engine>() {
+    let (h, users) = rig::<E>(&[]);
+    let (first, _) = login(&h, "ada", None);
+    for _ in 1..MAX_ENTRIES {
+        login(&h, "ada", None);
+    }
+    assert_eq!(user_of(&h, &first).as_deref(), Some("ada"));
+    let (last, _) = login(&h, "ada", None);
+    assert_eq!(stored_entries(&users, "ada"), MAX_ENTRIES);
+    assert_eq!(user_of(&h, &first), None, "evicted: its record is deleted, not left alive and unlisted");
+    assert_eq!(user_of(&h, &last).as_deref(), Some("ada"));
+    if E::KIND != Kind::SignedCookies {
+        assert_eq!(E::records(&h.store), MAX_ENTRIES);
+    }
+}
+
+fn a_failed_delete_while_revoking_leaves_the_sessions_listed_for_a_retry() {
+    let (h, _) = rig::<Db>(&[]);
+    let jars: Vec<Jar> = (0..3).map(|_| login(&h, "ada", None).0).collect();
+    h.store.set_fault(edge_session::testing::Fault::DeletesFail);
+    assert!(pollster::block_on(h.manager.revoke_user_sessions("ada")).is_err());
+    h.store.set_fault(edge_session::testing::Fault::None);
+    assert_eq!(h.manager.user_sessions("ada").await_now().len(), 3, "put back, still listed");
+    assert_eq!(h.manager.revoke_user_sessions("ada").await_now(), 3);
+    assert!(jars.iter().all(|j| user_of(&h, j).is_none()));
+}
+
+#[test]
+fn a_failed_delete_while_revoking_keeps_the_sessions_revocable() {
+    a_failed_delete_while_revoking_leaves_the_sessions_listed_for_a_retry();
+}
+
+#[test]
+fn a_signed_save_that_finds_its_entry_revoked_is_session_interrupted() {
+    let (h, _) = rig::<SignedCookies>(&[]);
+    let (device, _) = login(&h, "ada", None);
+    let (admin, _) = login(&h, "ada", None);
+    let r = h.request(device.header(), async |s| {
+        s.user_id().await.unwrap();
+        h.request(admin.header(), async |a| {
+            a.revoke_user_sessions(true).await.unwrap();
+            200
+        });
+        h.clock.advance(10); // the new cookie outlives what the index was told: it is asked again
+        s.insert("cart", [1]).await.unwrap();
+        200
+    });
+    assert_eq!((r.status, r.set_cookie), (400, None), "{:?}", r.error);
+}
+
+#[test]
+fn a_signed_login_then_logout_in_one_request_leaves_no_old_cookie_working() {
+    let (h, _) = rig::<SignedCookies>(&[]);
+    let (device, _) = login(&h, "ada", None);
+    let copy = device.clone();
+    h.request(device.header(), async |s| {
+        s.login("ada", None).await.unwrap();
+        s.logout().await.unwrap();
+        200
+    });
+    assert_eq!(user_of(&h, &copy), None);
+}
+
+#[test]
+fn user_ids_are_checked_on_every_call() {
+    let (h, _) = rig::<Db>(&[]);
+    for bad in ["", "a\nb", &"x".repeat(300)] {
+        assert!(
+            matches!(pollster::block_on(h.manager.user_sessions(bad)), Err(SessionError::InvalidUser(_))),
+            "{bad:?}"
+        );
+        assert!(matches!(pollster::block_on(h.manager.revoke_user_sessions(bad)), Err(SessionError::InvalidUser(_))));
+    }
 }
 
 #[test]
@@ -489,28 +670,43 @@ macro_rules! on_every_engine {
             a_failing_index_fails_the_login_and_leaves_no_unlisted_session,
             without_the_setting_login_is_djangos_and_costs_no_index_call,
             each_flow_costs_what_the_readme_states,
+            logging_in_again_replaces_this_devices_entry_in_the_index_itself,
+            a_login_beyond_the_limit_signs_out_the_session_entered_longest_ago,
+        );
+    };
+}
+
+/// The races of a server-side session's key with the index.
+macro_rules! on_server_side_engines {
+    ($engine:ty) => {
+        tests!($engine;
+            cycle_key_keeps_the_listed_entry_unless_the_session_was_revoked,
+            a_list_racing_a_cycle_key_keeps_the_moved_entry,
+            a_cycle_key_racing_a_logout_does_not_bring_the_session_back,
+            a_logout_racing_a_cycle_key_deletes_the_cycled_session_too,
+            the_current_session_is_known_after_a_cycle_key_in_the_same_request,
         );
     };
 }
 
 mod db {
     on_every_engine!(super::Db);
-    tests!(super::Db; cycle_key_keeps_the_listed_entry_unless_the_session_was_revoked);
+    on_server_side_engines!(super::Db);
 }
 
 mod cached_db {
     on_every_engine!(super::CachedDb);
-    tests!(super::CachedDb; cycle_key_keeps_the_listed_entry_unless_the_session_was_revoked);
+    on_server_side_engines!(super::CachedDb);
 }
 
 mod cache {
     on_every_engine!(super::Cache);
-    tests!(super::Cache; cycle_key_keeps_the_listed_entry_unless_the_session_was_revoked);
+    on_server_side_engines!(super::Cache);
 }
 
 mod file {
     on_every_engine!(super::File);
-    tests!(super::File; cycle_key_keeps_the_listed_entry_unless_the_session_was_revoked);
+    on_server_side_engines!(super::File);
 }
 
 mod signed_cookies {

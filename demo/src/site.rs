@@ -78,7 +78,7 @@ async fn site(mut req: Request, s: &mut S) -> Result<Response> {
         ("/logout", true) => {
             // Django's logout(): the record is deleted, the cookie removed;
             // the message starts a new, anonymous session to show it.
-            s.logout();
+            s.logout().await?;
             s.messages().info("You are logged out: logout() deleted the session record and the cookie.");
             redirect("/")
         }

@@ -83,7 +83,7 @@ fn check_index(step: index::IndexStep) {
         let listed = index::handle(&IndexOp::List.to_body(), Some(written), NOW);
         let v: Value = serde_json::from_str(&listed.reply).expect("list reply");
         assert_eq!(v["entries"].as_array().map(Vec::len), Some(entries.len()));
-        assert!(entries.len() <= index::MAX_ENTRIES);
+        assert!(entries.len() <= index::MAX_ENTRIES + 1, "at most one over, when an entry is put back");
     }
     if let Some(at) = step.alarm_at {
         assert!(at > NOW, "the alarm is never in the past");
@@ -97,12 +97,14 @@ fn index_requests(text: &str) {
     };
     check_index(index::handle(body, stored, NOW));
     check_index(index::on_alarm(Some(text), NOW));
-    let entry = IndexEntry { id: "p".into(), key: Some("k".into()), created: NOW, expires: Some(NOW + 60), meta: None };
+    let entry =
+        IndexEntry { id: "p".into(), key: Some("k".into()), prev_key: None, created: NOW, expires: Some(NOW + 60), meta: None };
     for op in [
         IndexOp::List,
-        IndexOp::Add { entry, replaces: Some(EntryRef::Key("k0".into())), inherit: true, require: true },
+        IndexOp::Add { entry, replaces: Some(EntryRef::Key("k0".into())), inherit: true, require: true, overflow: false },
         IndexOp::Check { entry: EntryRef::Id("p".into()), expires: Some(NOW + 600) },
-        IndexOp::Remove(vec!["p".into()]),
+        IndexOp::Remove(vec![EntryRef::Id("p".into()), EntryRef::Key("k".into())]),
+        IndexOp::Prune(vec!["k".into()]),
         IndexOp::RemoveAll(Some(EntryRef::Key("k".into()))),
     ] {
         check_index(index::handle(&op.to_body(), Some(text), NOW));

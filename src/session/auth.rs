@@ -70,12 +70,7 @@ impl<S: SessionStore> Session<S> {
     /// # Ok(()) }) }
     /// ```
     pub async fn login(&mut self, user: &str, meta: Option<Map<String, Value>>) -> Result<(), SessionError> {
-        if !users::valid_user_id(user) {
-            return Err(SessionError::InvalidUser(format!(
-                "a user id must be 1 to {} bytes without control characters",
-                users::MAX_USER_ID_BYTES
-            )));
-        }
+        users::check_user_id(user)?;
         if let Some(m) = &meta {
             let bytes = Value::Object(m.clone()).to_string().len();
             if bytes > MAX_META_BYTES {
@@ -120,10 +115,15 @@ impl<S: SessionStore> Session<S> {
     }
 
     /// Django's `auth.logout(request)`, the session half: [`flush`](Self::flush).
-    /// A logged-in `signed_cookies` session also leaves its user's index
-    /// (`SESSION_USER_INDEX`), so a copy of its cookie stops working; a
-    /// server-side session's record is deleted, and its entry leaves the
-    /// index at the next list.
+    /// With `SESSION_USER_INDEX` the session is read first (as Django reads
+    /// `request.user`), and a logged-in session leaves its user's index: on
+    /// `signed_cookies` a copy of its cookie stops working; on the
+    /// server-side engines its record is deleted, and so is the record of a
+    /// `cycle_key` that raced the logout.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Store`] when the store fails to load the session.
     ///
     /// # Examples
     ///
@@ -134,12 +134,18 @@ impl<S: SessionStore> Session<S> {
     /// # let manager = SessionManager::new(Settings::from_pairs([("SECRET_KEY", "a long random secret")])?, MemoryStore::new(clock.clone()), clock, OsKeySource);
     /// let mut session = manager.session(None);
     /// session.login("42", None).await?;
-    /// session.logout();
+    /// session.logout().await?;
     /// assert_eq!(session.user_id().await?, None);
     /// # Ok(()) }) }
     /// ```
-    pub fn logout(&mut self) {
+    pub async fn logout(&mut self) -> Result<(), SessionError> {
+        // Django's logout() reads the user first (`request.user`): so does
+        // this, to know which entry leaves the index.
+        if self.users.is_some() {
+            self.data().await?;
+        }
         self.flush();
+        Ok(())
     }
 
     /// The logged-in user's id (`_auth_user_id`), if any.
@@ -318,7 +324,11 @@ impl<S: SessionStore> Session<S> {
             Identity::Server { key: Some(k), stored: Stored::Yes | Stored::Unknown } => {
                 Current { key: Some(k.as_str().to_owned()), id: None }
             }
-            Identity::Server { .. } => Current::default(),
+            // Cycled in this request: the index still has the entry under
+            // the old key until the save moves it.
+            Identity::Server { .. } => {
+                Current { key: self.cycled_from.first().map(|k| k.as_str().to_owned()), id: None }
+            }
             Identity::Signed { .. } => {
                 Current { key: None, id: self.cache.as_ref().and_then(|d| text(d, PUBLIC_ID_KEY)).map(str::to_owned) }
             }
@@ -339,20 +349,44 @@ impl<S: SessionStore> Session<S> {
         self.revision = None;
     }
 
-    /// `signed_cookies` with an index: the (user, public id) of the logged-in
-    /// session, from its data or its token.
-    pub(crate) fn signed_index_entry(&self) -> Option<(String, String)> {
-        let Identity::Signed { token } = &self.identity else { return None };
-        self.users.as_ref()?;
-        let decoded;
-        let data = match &self.cache {
-            Some(d) => d,
-            None => {
-                decoded = decode_signed_cookie(&self.ctx, token.as_deref()?, self.ctx.clock.now())?.0;
-                &decoded
+    /// With an index, what a `flush` (a logout) takes out of it: the entry
+    /// of this logged-in session (a signed session's by its public id, from
+    /// its data or its token; a server-side one's by its key, when the
+    /// request read the session), and the entry a login in this request
+    /// was to replace.
+    pub(crate) fn leaving_entries(&self) -> Vec<(String, EntryRef)> {
+        let mut out = Vec::new();
+        if self.users.is_none() {
+            return out;
+        }
+        if let Some(login) = &self.login {
+            if let Some(r) = &login.replaces {
+                out.push((login.user.clone(), r.clone()));
             }
-        };
-        Some((text(data, USER_KEY)?.to_owned(), text(data, PUBLIC_ID_KEY)?.to_owned()))
+        }
+        match &self.identity {
+            Identity::Signed { token } => {
+                let decoded;
+                let data = match &self.cache {
+                    Some(d) => Some(d),
+                    None => {
+                        decoded =
+                            token.as_deref().and_then(|t| decode_signed_cookie(&self.ctx, t, self.ctx.clock.now()));
+                        decoded.as_ref().map(|(map, ..)| map)
+                    }
+                };
+                if let Some((user, id)) = data.and_then(|d| Some((text(d, USER_KEY)?, text(d, PUBLIC_ID_KEY)?))) {
+                    out.push((user.to_owned(), EntryRef::Id(id.to_owned())));
+                }
+            }
+            Identity::Server { key: Some(k), stored: Stored::Yes | Stored::Unknown } => {
+                if let Some(user) = self.cache.as_ref().and_then(|d| text(d, USER_KEY)) {
+                    out.push((user.to_owned(), EntryRef::Key(k.as_str().to_owned())));
+                }
+            }
+            Identity::Server { .. } => {}
+        }
+        out
     }
 
     /// `signed_cookies` with an index: whether the loaded data's session may
@@ -373,11 +407,24 @@ impl<S: SessionStore> Session<S> {
         Ok(reply.get("present").and_then(Value::as_bool).unwrap_or(false))
     }
 
-    /// Removes the entries of the signed sessions `flush` logged out.
+    /// Takes the entries of the sessions `flush` logged out out of their
+    /// index; a server-side entry that a concurrent `cycle_key` moved to a
+    /// new key is found by its old key, and that record is deleted too.
     pub(crate) async fn remove_logged_out(&mut self) -> Result<(), FinishError> {
         let Some(users) = self.users.clone() else { return Ok(()) };
-        for (user, id) in std::mem::take(&mut self.logged_out) {
-            users::request(users.as_ref(), &user, &IndexOp::Remove(vec![id])).await.map_err(FinishError::Store)?;
+        for (user, entry) in std::mem::take(&mut self.logged_out) {
+            let reply = users::request(users.as_ref(), &user, &IndexOp::Remove(vec![entry.clone()]))
+                .await
+                .map_err(FinishError::Store)?;
+            let gone = match &entry {
+                EntryRef::Key(k) => Some(k.as_str()),
+                EntryRef::Id(_) => None,
+            };
+            let moved: Vec<IndexEntry> = users::entries(&reply, "entries")
+                .into_iter()
+                .filter(|e| e.key.is_some() && e.key.as_deref() != gone)
+                .collect();
+            users::delete_records(&self.store, users.as_ref(), &user, &moved).await.map_err(FinishError::Store)?;
         }
         Ok(())
     }
@@ -390,8 +437,15 @@ impl<S: SessionStore> Session<S> {
         let Some(users) = self.users.clone() else { return Ok(()) };
         let expires = self.ctx.expires_at(self.data_or_empty(), now);
         if let Some(login) = self.login.take() {
-            let entry = IndexEntry { id: login.id, key: None, created: now, expires: Some(expires), meta: login.meta };
-            let add = IndexOp::Add { entry, replaces: login.replaces, inherit: false, require: false };
+            let entry = IndexEntry {
+                id: login.id,
+                key: None,
+                prev_key: None,
+                created: now,
+                expires: Some(expires),
+                meta: login.meta,
+            };
+            let add = IndexOp::Add { entry, replaces: login.replaces, inherit: false, require: false, overflow: false };
             return users::add(&self.store, users.as_ref(), &login.user, add)
                 .await
                 .map(drop)
@@ -428,14 +482,21 @@ impl<S: SessionStore> Session<S> {
     ) -> Result<(), FinishError> {
         let Some(users) = self.users.clone() else { return Ok(()) };
         let expires = self.ctx.absolute_end(self.data_or_empty());
-        let entry =
-            |id: String, meta| IndexEntry { id, key: Some(key.as_str().to_owned()), created: now, expires, meta };
+        let entry = |id: String, meta| IndexEntry {
+            id,
+            key: Some(key.as_str().to_owned()),
+            prev_key: None,
+            created: now,
+            expires,
+            meta,
+        };
         if let Some(login) = self.login.take() {
             let add = IndexOp::Add {
                 entry: entry(login.id, login.meta),
                 replaces: login.replaces,
                 inherit: false,
                 require: false,
+                overflow: false,
             };
             if let Err(e) = users::add(&self.store, users.as_ref(), &login.user, add).await {
                 let _ = self.store.delete(key).await;
@@ -451,6 +512,7 @@ impl<S: SessionStore> Session<S> {
                 replaces: Some(EntryRef::Key(old.as_str().to_owned())),
                 inherit: true,
                 require: true,
+                overflow: false,
             };
             users::add(&self.store, users.as_ref(), &user, add).await.map_err(FinishError::Store)?
         } else if wrote_over && !self.store.save_detects_missing() {

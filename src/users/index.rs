@@ -7,15 +7,17 @@
 //! A user's index is one object (named `user:` + the user id in the session
 //! Durable Object namespace) holding a JSON array of entries:
 //! `{"id": "<public id>", "key": "<session key>" (server-side engines),
-//! "created": <unix>, "expires": <unix> (when known), "meta": {...}}`.
+//! "prev_key": "<the key before its last cycle_key>", "created": <unix>,
+//! "expires": <unix> (when known), "meta": {...}}`.
 //! A request is a JSON body:
 //!
 //! | op | fields | reply |
 //! |---|---|---|
-//! | `add` | `entry`; optional `replaces_key` / `replaces_id`, `inherit` (keep the replaced entry's id, created and meta), `require` (add only if the replaced entry is there) | `{"added": bool, "evicted": [entries]}` |
+//! | `add` | `entry`; optional `replaces_key` / `replaces_id`, `inherit` (keep the replaced entry's id, created and meta, and remember its key as `prev_key`), `require` (add only if the replaced entry is there), `overflow` (never evict: an entry put back) | `{"added": bool, "evicted": [entries]}` |
 //! | `list` | none | `{"entries": [entries]}` |
 //! | `check` | `key` or `id`; optional `expires` (raise the entry's expiry to it) | `{"present": bool}` |
-//! | `remove` | `ids` | `{"entries": [the removed entries]}` |
+//! | `remove` | `ids` and/or `keys` (a key matches an entry's key or its `prev_key`) | `{"entries": [the removed entries]}` |
+//! | `prune` | `keys` (matching an entry's current key only: records found dead) | `{"entries": [the removed entries]}` |
 //! | `remove_all` | optional `keep_key` / `keep_id` | `{"entries": [the removed entries]}` |
 //!
 //! A malformed request gets `{"error": "<message>"}`. Entries whose `expires`
@@ -25,10 +27,12 @@
 use serde_json::{json, Map, Value};
 
 /// The most entries one user's index holds: a login beyond it signs out the
-/// user's oldest session (its entry is returned as `evicted`, and the
-/// manager deletes its record), so the index stays small and every session
-/// the user has stays revocable.
-pub const MAX_ENTRIES: usize = 500;
+/// session entered longest ago (a login or a `cycle_key` enters an entry
+/// anew; it is returned as `evicted`, and the manager deletes its record),
+/// so the index stays small and every session the user has stays revocable.
+/// A list or a revocation of all costs one store call per entry, and a
+/// Worker may make 1,000 subrequests per request (50 on the Free plan).
+pub const MAX_ENTRIES: usize = 100;
 
 /// One session in a user's index.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,6 +41,9 @@ pub struct IndexEntry {
     pub id: String,
     /// The session key, on the server-side engines (never shown in a list).
     pub key: Option<String>,
+    /// The key before the session's last `cycle_key`, so a logout that read
+    /// the old key still finds the entry.
+    pub prev_key: Option<String>,
     /// When the session entered the index (login), Unix seconds.
     pub created: i64,
     /// When the session ends at the latest, where that is known (Unix seconds).
@@ -52,6 +59,9 @@ impl IndexEntry {
         o.insert("id".into(), Value::from(self.id.as_str()));
         if let Some(k) = &self.key {
             o.insert("key".into(), Value::from(k.as_str()));
+        }
+        if let Some(k) = &self.prev_key {
+            o.insert("prev_key".into(), Value::from(k.as_str()));
         }
         o.insert("created".into(), Value::from(self.created));
         if let Some(e) = self.expires {
@@ -70,6 +80,7 @@ impl IndexEntry {
         Some(Self {
             id: text("id").filter(|id| !id.is_empty())?,
             key: text("key"),
+            prev_key: text("prev_key"),
             created: o.get("created").and_then(Value::as_i64)?,
             expires: o.get("expires").and_then(Value::as_i64),
             meta: o.get("meta").and_then(Value::as_object).cloned(),
@@ -96,6 +107,11 @@ impl EntryRef {
             Self::Key(k) => e.key.as_deref() == Some(k),
             Self::Id(id) => &e.id == id,
         }
+    }
+
+    /// Matches the entry's key, or the key it had before its last cycle.
+    fn matches_any_key(&self, e: &IndexEntry) -> bool {
+        self.matches(e) || matches!(self, Self::Key(k) if e.prev_key.as_deref() == Some(k))
     }
 
     fn put(&self, o: &mut Map<String, Value>, prefix: &str) {
@@ -128,6 +144,8 @@ pub enum IndexOp {
         inherit: bool,
         /// Add only if the replaced entry is there (it was not revoked meanwhile).
         require: bool,
+        /// Never evict to make room (an entry put back after a failure).
+        overflow: bool,
     },
     /// The live entries.
     List,
@@ -138,8 +156,10 @@ pub enum IndexOp {
         /// Its new expiry, when later than the one held.
         expires: Option<i64>,
     },
-    /// Remove these public ids.
-    Remove(Vec<String>),
+    /// Remove these entries (a key matches an entry's key or its previous one).
+    Remove(Vec<EntryRef>),
+    /// Remove the entries of these keys (records found dead), by current key only.
+    Prune(Vec<String>),
     /// Remove every entry but `keep`.
     RemoveAll(Option<EntryRef>),
 }
@@ -149,13 +169,14 @@ impl IndexOp {
     pub fn to_body(&self) -> String {
         let mut o = Map::new();
         let op = match self {
-            Self::Add { entry, replaces, inherit, require } => {
+            Self::Add { entry, replaces, inherit, require, overflow } => {
                 o.insert("entry".into(), entry.to_json());
                 if let Some(r) = replaces {
                     r.put(&mut o, "replaces");
                 }
                 o.insert("inherit".into(), Value::Bool(*inherit));
                 o.insert("require".into(), Value::Bool(*require));
+                o.insert("overflow".into(), Value::Bool(*overflow));
                 "add"
             }
             Self::List => "list",
@@ -166,9 +187,22 @@ impl IndexOp {
                 }
                 "check"
             }
-            Self::Remove(ids) => {
-                o.insert("ids".into(), json!(ids));
+            Self::Remove(refs) => {
+                let pick = |key: bool| -> Vec<&str> {
+                    refs.iter()
+                        .filter_map(|r| match (r, key) {
+                            (EntryRef::Key(k), true) | (EntryRef::Id(k), false) => Some(k.as_str()),
+                            _ => None,
+                        })
+                        .collect()
+                };
+                o.insert("ids".into(), json!(pick(false)));
+                o.insert("keys".into(), json!(pick(true)));
                 "remove"
+            }
+            Self::Prune(keys) => {
+                o.insert("keys".into(), json!(keys));
+                "prune"
             }
             Self::RemoveAll(keep) => {
                 if let Some(k) = keep {
@@ -191,6 +225,7 @@ impl IndexOp {
                 replaces: EntryRef::get(o, "replaces"),
                 inherit: flag("inherit"),
                 require: flag("require"),
+                overflow: flag("overflow"),
             }),
             Some("list") => Ok(Self::List),
             Some("check") => Ok(Self::Check {
@@ -198,8 +233,25 @@ impl IndexOp {
                 expires: o.get("expires").and_then(Value::as_i64),
             }),
             Some("remove") => {
-                let ids = o.get("ids").and_then(Value::as_array).ok_or("remove needs ids")?;
-                Ok(Self::Remove(ids.iter().filter_map(Value::as_str).map(str::to_owned).collect()))
+                let list = |name: &str| -> Vec<String> {
+                    o.get(name)
+                        .and_then(Value::as_array)
+                        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                        .unwrap_or_default()
+                };
+                let refs: Vec<EntryRef> = list("ids")
+                    .into_iter()
+                    .map(EntryRef::Id)
+                    .chain(list("keys").into_iter().map(EntryRef::Key))
+                    .collect();
+                if refs.is_empty() && o.get("ids").is_none() && o.get("keys").is_none() {
+                    return Err("remove needs ids or keys".to_owned());
+                }
+                Ok(Self::Remove(refs))
+            }
+            Some("prune") => {
+                let keys = o.get("keys").and_then(Value::as_array).ok_or("prune needs keys")?;
+                Ok(Self::Prune(keys.iter().filter_map(Value::as_str).map(str::to_owned).collect()))
             }
             Some("remove_all") => Ok(Self::RemoveAll(EntryRef::get(o, "keep"))),
             other => Err(format!("unknown op {other:?}")),
@@ -252,8 +304,8 @@ fn store(reply: Value, entries: &[IndexEntry], changed: bool) -> IndexStep {
 ///
 /// ```
 /// use edge_session::users::index::{handle, IndexEntry, IndexOp};
-/// let entry = IndexEntry { id: "p1".into(), key: Some("k1".into()), created: 10, expires: None, meta: None };
-/// let add = IndexOp::Add { entry, replaces: None, inherit: false, require: false };
+/// let entry = IndexEntry { id: "p1".into(), key: Some("k1".into()), prev_key: None, created: 10, expires: None, meta: None };
+/// let add = IndexOp::Add { entry, replaces: None, inherit: false, require: false, overflow: false };
 /// let step = handle(&add.to_body(), None, 10);
 /// assert_eq!(step.reply, r#"{"added":true,"evicted":[]}"#);
 /// let list = handle(&IndexOp::List.to_body(), step.write.as_deref(), 11);
@@ -269,7 +321,7 @@ pub fn handle(body: &str, stored: Option<&str>, now: i64) -> IndexStep {
         Err(e) => return store(json!({ "error": e }), &entries, expired),
     };
     match op {
-        IndexOp::Add { mut entry, replaces, inherit, require } => {
+        IndexOp::Add { mut entry, replaces, inherit, require, overflow } => {
             let old = replaces.as_ref().and_then(|r| entries.iter().position(|e| r.matches(e)));
             if require && old.is_none() {
                 return store(json!({ "added": false, "evicted": [] }), &entries, expired);
@@ -280,12 +332,13 @@ pub fn handle(body: &str, stored: Option<&str>, now: i64) -> IndexStep {
                     entry.id = old.id;
                     entry.created = old.created;
                     entry.meta = old.meta;
+                    entry.prev_key = old.key;
                 }
             }
             // The same key or id entered twice (a retried login) is one entry.
             entries.retain(|e| e.id != entry.id && (entry.key.is_none() || e.key != entry.key));
             entries.push(entry);
-            let excess = entries.len().saturating_sub(MAX_ENTRIES);
+            let excess = if overflow { 0 } else { entries.len().saturating_sub(MAX_ENTRIES) };
             let evicted: Vec<IndexEntry> = entries.drain(..excess).collect();
             store(json!({ "added": true, "evicted": to_json(&evicted) }), &entries, true)
         }
@@ -300,8 +353,14 @@ pub fn handle(body: &str, stored: Option<&str>, now: i64) -> IndexStep {
                 store(json!({ "present": true }), &entries, expired || raise)
             }
         },
-        IndexOp::Remove(ids) => {
-            let (removed, kept): (Vec<_>, Vec<_>) = entries.into_iter().partition(|e| ids.contains(&e.id));
+        IndexOp::Remove(refs) => {
+            let (removed, kept): (Vec<_>, Vec<_>) =
+                entries.into_iter().partition(|e| refs.iter().any(|r| r.matches_any_key(e)));
+            store(json!({ "entries": to_json(&removed) }), &kept, expired || !removed.is_empty())
+        }
+        IndexOp::Prune(keys) => {
+            let (removed, kept): (Vec<_>, Vec<_>) =
+                entries.into_iter().partition(|e| e.key.as_ref().is_some_and(|k| keys.contains(k)));
             store(json!({ "entries": to_json(&removed) }), &kept, expired || !removed.is_empty())
         }
         IndexOp::RemoveAll(keep) => {
@@ -328,11 +387,11 @@ mod tests {
     use super::*;
 
     fn entry(id: &str, key: Option<&str>, expires: Option<i64>) -> IndexEntry {
-        IndexEntry { id: id.into(), key: key.map(Into::into), created: 100, expires, meta: None }
+        IndexEntry { id: id.into(), key: key.map(Into::into), prev_key: None, created: 100, expires, meta: None }
     }
 
     fn add(stored: Option<&str>, e: IndexEntry, replaces: Option<EntryRef>, inherit: bool, require: bool) -> IndexStep {
-        handle(&IndexOp::Add { entry: e, replaces, inherit, require }.to_body(), stored, 100)
+        handle(&IndexOp::Add { entry: e, replaces, inherit, require, overflow: false }.to_body(), stored, 100)
     }
 
     fn ids(reply: &str, field: &str) -> Vec<String> {
@@ -351,11 +410,13 @@ mod tests {
                 replaces: Some(EntryRef::Key("old".into())),
                 inherit: true,
                 require: true,
+                overflow: true,
             },
             IndexOp::List,
             IndexOp::Check { entry: EntryRef::Id("a".into()), expires: Some(5) },
             IndexOp::Check { entry: EntryRef::Key("k".into()), expires: None },
-            IndexOp::Remove(vec!["a".into(), "b".into()]),
+            IndexOp::Remove(vec![EntryRef::Id("a".into()), EntryRef::Key("k".into())]),
+            IndexOp::Prune(vec!["k".into()]),
             IndexOp::RemoveAll(Some(EntryRef::Id("a".into()))),
             IndexOp::RemoveAll(None),
         ];
@@ -377,7 +438,12 @@ mod tests {
         assert_eq!(v["entries"][0]["key"], "k2");
         assert_eq!(v["entries"].as_array().unwrap().len(), 1);
         // Revoked meanwhile: the cycled key is not entered.
-        let gone = handle(&IndexOp::Remove(vec!["a".into()]).to_body(), Some(&stored2), 100);
+        // A prune of the old key (its record is gone) leaves the moved entry;
+        // a logout that read the old key finds it.
+        let pruned = handle(&IndexOp::Prune(vec!["k1".into()]).to_body(), Some(&stored2), 100);
+        assert_eq!(pruned.reply, r#"{"entries":[]}"#);
+        let gone = handle(&IndexOp::Remove(vec![EntryRef::Key("k1".into())]).to_body(), Some(&stored2), 100);
+        assert_eq!(ids(&gone.reply, "entries"), ["a"]);
         assert!(gone.delete_all, "an empty index deletes its storage");
         let refused = add(None, entry("new", Some("k3"), None), Some(EntryRef::Key("k2".into())), true, true);
         assert_eq!(refused.reply, r#"{"added":false,"evicted":[]}"#);
@@ -425,6 +491,19 @@ mod tests {
             assert_eq!(evicted, expected);
             stored = step.write;
         }
+        let back = IndexOp::Add {
+            entry: entry("p0", Some("k0"), None),
+            replaces: None,
+            inherit: false,
+            require: false,
+            overflow: true,
+        };
+        let back = handle(&back.to_body(), stored.as_deref(), 100);
+        assert_eq!(ids(&back.reply, "evicted"), Vec::<String>::new(), "an entry put back evicts nothing");
+        assert_eq!(
+            ids(&handle(&IndexOp::List.to_body(), back.write.as_deref(), 100).reply, "entries").len(),
+            MAX_ENTRIES + 1
+        );
         let all = handle(&IndexOp::RemoveAll(Some(EntryRef::Key("k7".into()))).to_body(), stored.as_deref(), 100);
         assert_eq!(ids(&all.reply, "entries").len(), MAX_ENTRIES - 1);
         let left = handle(&IndexOp::List.to_body(), all.write.as_deref(), 100);
@@ -433,7 +512,15 @@ mod tests {
 
     #[test]
     fn a_malformed_request_is_an_error_and_changes_nothing() {
-        for body in ["", "[]", r#"{"op":"add"}"#, r#"{"op":"check"}"#, r#"{"op":"drop"}"#] {
+        for body in [
+            "",
+            "[]",
+            r#"{"op":"add"}"#,
+            r#"{"op":"check"}"#,
+            r#"{"op":"drop"}"#,
+            r#"{"op":"remove"}"#,
+            r#"{"op":"prune"}"#,
+        ] {
             let step = handle(body, None, 100);
             assert!(step.reply.starts_with(r#"{"error":"#), "{body}: {}", step.reply);
             assert_eq!((step.write, step.delete_all), (None, false));

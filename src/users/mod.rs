@@ -140,6 +140,17 @@ pub(crate) fn valid_user_id(user: &str) -> bool {
     !user.is_empty() && user.len() <= MAX_USER_ID_BYTES && !user.chars().any(char::is_control)
 }
 
+/// [`valid_user_id`], as the error the calls give.
+pub(crate) fn check_user_id(user: &str) -> Result<(), crate::SessionError> {
+    if valid_user_id(user) {
+        Ok(())
+    } else {
+        Err(crate::SessionError::InvalidUser(format!(
+            "a user id must be 1 to {MAX_USER_ID_BYTES} bytes without control characters"
+        )))
+    }
+}
+
 /// Sends `op` to `user`'s index and parses the reply.
 pub(crate) async fn request(users: &dyn UserIndex, user: &str, op: &IndexOp) -> Result<Value, StoreError> {
     let reply = users.call(user, op.to_body()).await?;
@@ -187,7 +198,7 @@ pub(crate) async fn add<S: SessionStore>(
     op: IndexOp,
 ) -> Result<bool, StoreError> {
     let reply = request(users, user, &op).await?;
-    delete_records(store, &entries(&reply, "evicted")).await?;
+    delete_records(store, users, user, &entries(&reply, "evicted")).await?;
     Ok(reply.get("added").and_then(Value::as_bool).unwrap_or(false))
 }
 
@@ -212,14 +223,16 @@ pub(crate) async fn list<S: SessionStore>(
             (None, false) => true,
             _ => false,
         };
-        if alive {
-            live.push(e);
-        } else {
-            dead.push(e.id);
+        match (alive, e.key.clone()) {
+            (true, _) => live.push(e),
+            (false, Some(key)) => dead.push(key),
+            (false, None) => {}
         }
     }
     if !dead.is_empty() {
-        request(users, user, &IndexOp::Remove(dead)).await?;
+        // By key, and only where the key is still the entry's: a `cycle_key`
+        // that moved an entry meanwhile keeps it.
+        request(users, user, &IndexOp::Prune(dead)).await?;
     }
     Ok(live
         .into_iter()
@@ -247,23 +260,39 @@ pub(crate) async fn revoke<S: SessionStore>(
     which: Revoke<'_>,
 ) -> Result<Vec<IndexEntry>, StoreError> {
     let op = match which {
-        Revoke::One(id) => IndexOp::Remove(vec![id.to_owned()]),
+        Revoke::One(id) => IndexOp::Remove(vec![EntryRef::Id(id.to_owned())]),
         Revoke::All { keep } => IndexOp::RemoveAll(keep.and_then(Current::as_ref)),
     };
     let removed = entries(&request(users, user, &op).await?, "entries");
-    if let Err(e) = delete_records(store, &removed).await {
-        for entry in removed.iter().filter(|e| e.key.is_some()) {
-            let again = IndexOp::Add { entry: entry.clone(), replaces: None, inherit: false, require: false };
-            let _ = request(users, user, &again).await;
-        }
-        return Err(e);
-    }
+    delete_records(store, users, user, &removed).await?;
     Ok(removed)
 }
 
-async fn delete_records<S: SessionStore>(store: &S, entries: &[IndexEntry]) -> Result<(), StoreError> {
-    for key in entries.iter().filter_map(|e| e.key.as_deref()).filter_map(SessionKey::parse) {
-        store.delete(&key).await?;
+/// Deletes the records of entries taken out of `user`'s index. If a delete
+/// fails, the entries not deleted yet are put back (without evicting
+/// anything) and the error returned, so the sessions stay listed and a
+/// retry finds them.
+pub(crate) async fn delete_records<S: SessionStore>(
+    store: &S,
+    users: &dyn UserIndex,
+    user: &str,
+    entries: &[IndexEntry],
+) -> Result<(), StoreError> {
+    for (i, entry) in entries.iter().enumerate() {
+        let Some(key) = entry.key.as_deref().and_then(SessionKey::parse) else { continue };
+        if let Err(e) = store.delete(&key).await {
+            for left in entries[i..].iter().filter(|e| e.key.is_some()) {
+                let back = IndexOp::Add {
+                    entry: left.clone(),
+                    replaces: None,
+                    inherit: false,
+                    require: false,
+                    overflow: true,
+                };
+                let _ = request(users, user, &back).await;
+            }
+            return Err(e);
+        }
     }
     Ok(())
 }

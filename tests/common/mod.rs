@@ -255,11 +255,12 @@ pub struct Gate<S> {
     pub inner: S,
     after_load: HookSlot,
     after_save: HookSlot,
+    before_exists: HookSlot,
 }
 
 impl<S> Gate<S> {
     pub fn new(inner: S) -> Self {
-        Self { inner, after_load: Rc::default(), after_save: Rc::default() }
+        Self { inner, after_load: Rc::default(), after_save: Rc::default(), before_exists: Rc::default() }
     }
 
     /// Runs `hook` inside the next `load`, after the inner store answered.
@@ -270,6 +271,11 @@ impl<S> Gate<S> {
     /// Runs `hook` inside the next `save`, after the inner store committed.
     pub fn after_next_save(&self, hook: impl FnOnce() + 'static) {
         *self.after_save.borrow_mut() = Some(Box::new(hook));
+    }
+
+    /// Runs `hook` at the start of the next `exists` (a list looking records up).
+    pub fn before_next_exists(&self, hook: impl FnOnce() + 'static) {
+        *self.before_exists.borrow_mut() = Some(Box::new(hook));
     }
 
     /// The load hook, if no `load` ran it (the read never reached this store).
@@ -314,6 +320,7 @@ impl<S: SessionStore> SessionStore for Gate<S> {
         self.inner.delete(key).await
     }
     async fn exists(&self, key: &SessionKey) -> Result<bool, StoreError> {
+        fire(&self.before_exists);
         self.inner.exists(key).await
     }
     async fn clear_expired(&self) -> Result<u64, StoreError> {

@@ -34,12 +34,13 @@ const COST = {
     file: { r2_get: 1, r2_put: 1 },
     signed_cookies: { do_call: 1 },
   },
+  // A logout reads the session (as Django's logout reads request.user), deletes it, takes its entry out.
   logout: {
-    db: { do_call: 1 },
-    cached_db: { do_call: 1, kv_delete: 1 },
-    cache: { kv_delete: 1 },
-    file: { r2_delete: 1 },
-    signed_cookies: { do_call: 1 },
+    db: { do_call: 3 },
+    cached_db: { kv_get: 1, do_call: 2, kv_delete: 1 },
+    cache: { kv_get: 1, kv_delete: 1, do_call: 1 },
+    file: { r2_get: 1, r2_delete: 1, do_call: 1 },
+    signed_cookies: { do_call: 2 },
   },
   // Listing two sessions from one of them: its read, the index, each record looked up.
   listTwo: {
