@@ -26,6 +26,10 @@ export interface SessionSettings {
   SESSION_KV_CACHE_TTL?: string | number;
   /** `file` engine: the object name prefix (Django's directory); default empty. */
   SESSION_FILE_PATH?: string;
+  /** Logins enter a per-user index of sessions to list and revoke (needs the SESSION_DO binding). */
+  SESSION_USER_INDEX?: string | boolean;
+  /** Django's MESSAGE_LEVEL: the lowest message level kept (default INFO, 20). */
+  MESSAGE_LEVEL?: string | number;
   /** Seconds (at least 1): a read whose expiry would move by this much saves the session again. */
   SESSION_REFRESH_AFTER?: string | number;
   /** Seconds (at least 1): a session ends this long after its key was issued. */

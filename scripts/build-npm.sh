@@ -12,4 +12,7 @@ rm -f npm/pkg/.gitignore
 size() { printf '%s: %s B raw, %s B gzip\n' "$1" "$(wc -c < "$1")" "$(gzip -9 -c "$1" | wc -c)"; }
 size npm/pkg/edge_session_bg.wasm >&2
 size npm/pkg/edge_session.js >&2
-size npm/index.js >&2
+# What a Worker loads besides the glue: the entry, its wasm loader, the API.
+cat npm/index.js npm/init-worker.js npm/core.js > "${TMPDIR:-/tmp}/edge-session-npm-js"
+size "${TMPDIR:-/tmp}/edge-session-npm-js" >&2
+rm -f "${TMPDIR:-/tmp}/edge-session-npm-js"

@@ -2,13 +2,14 @@
 # Idempotent dev/CI setup for edge-session. Fast (a couple of seconds) when
 # everything is already present. See /work/shared/TOOLCHAIN.md for why each pin exists.
 #
-# usage: scripts/setup.sh [--chromium] [--wasm-pack] [--python] [--fuzz]
+# usage: scripts/setup.sh [--chromium] [--wasm-pack] [--python] [--fuzz] [--vitest]
 #   (always)     rustup target wasm32-unknown-unknown, rustfmt + clippy,
 #                worker-build 0.8.7, wasm-bindgen-cli 0.2.130, npm ci (Node 22, wrangler, miniflare, binaryen)
 #   --chromium   apt-get install chromium (headless browser tests), if /usr/bin/chromium is missing
 #   --wasm-pack  cargo install --locked wasm-pack@0.15.1, if missing or another version
 #   --python     python3 venv in .venv (+ pip install -r requirements-dev.txt when that file exists)
 #   --fuzz       cargo install --locked cargo-fuzz@0.13.2, if missing or another version (scripts/fuzz.sh)
+#   --vitest     npm ci in examples/vitest (vitest + @cloudflare/vitest-pool-workers, pinned by its lock)
 set -euo pipefail
 
 WORKER_BUILD_VERSION="0.8.7"
@@ -25,14 +26,15 @@ export PATH="$CARGO_BIN:$PATH"
 log() { printf 'setup: %s\n' "$*" >&2; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
 
-want_chromium=0 want_wasm_pack=0 want_python=0 want_fuzz=0
+want_chromium=0 want_wasm_pack=0 want_python=0 want_fuzz=0 want_vitest=0
 for arg in "$@"; do
   case "$arg" in
     --chromium) want_chromium=1 ;;
     --wasm-pack) want_wasm_pack=1 ;;
     --python) want_python=1 ;;
     --fuzz) want_fuzz=1 ;;
-    -h|--help) sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --vitest) want_vitest=1 ;;
+    -h|--help) sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument: $arg (try --help)" ;;
   esac
 done
@@ -146,6 +148,16 @@ if (( want_fuzz )); then
   else
     log "installing cargo-fuzz $CARGO_FUZZ_VERSION (~90 s)"
     cargo install --locked --force "cargo-fuzz@$CARGO_FUZZ_VERSION" >&2
+  fi
+fi
+
+if (( want_vitest )); then
+  ex=examples/vitest
+  if [[ ! -d $ex/node_modules || $ex/package-lock.json -nt $ex/node_modules/.package-lock.json ]]; then
+    log "npm ci in $ex"
+    (cd "$ex" && npm ci --no-audit --no-fund >&2)
+  else
+    log "ok: $ex/node_modules up to date"
   fi
 fi
 

@@ -65,6 +65,8 @@ step "npm package flows on workerd (packed tarball)" env EDGE_SESSION_WORKER=js 
   node --test 'tests/worker/engines.test.mjs' 'tests/worker/platform.test.mjs' 'tests/worker/file.test.mjs' \
   'tests/worker/overlap.test.mjs' 'tests/worker/expiry.test.mjs' 'tests/worker/users.test.mjs' 'tests/worker/messages.test.mjs'
 step "npm/Rust interop on workerd" node --test 'tests/npm/*.test.mjs'
+step "setup --vitest"               bash scripts/setup.sh --vitest
+step "testing your worker: vitest-pool-workers (examples/vitest)" bash scripts/vitest-example.sh
 step "npm types (tsc --noEmit over a user worker)" tsc -p tests/types
 step "npm package lint (publint)" publint npm
 

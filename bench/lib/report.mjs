@@ -50,7 +50,7 @@ export function sizes() {
   };
   const pkg = path.join(BUILD, "node_modules/edge-session");
   const w = fileSize(path.join(pkg, "pkg/edge_session_bg.wasm"));
-  const glue = add(fileSize(path.join(pkg, "pkg/edge_session.js")), fileSize(path.join(pkg, "index.js")));
+  const glue = ["pkg/edge_session.js", "index.js", "init-worker.js", "core.js"].map((f) => fileSize(path.join(pkg, f))).reduce(add);
   return {
     "js-empty": size("empty"),
     "hono-empty": size("hono-empty"),
@@ -349,7 +349,7 @@ export function markdown(doc) {
   L.push("## Sizes (bytes; gzip level 9, zlib)", "");
   L.push("| build | wasm raw | wasm gzip | JS raw | JS gzip | total gzip |", "|---|---:|---:|---:|---:|---:|");
   for (const [k, s] of Object.entries(sz)) L.push(`| ${k} | ${s.wasm_raw} | ${s.wasm_gz} | ${s.js_raw} | ${s.js_gz} | ${s.wasm_gz + s.js_gz} |`);
-  L.push("", "JS workers: the esbuild bundle (minified, ESM, as deployed) without the bench instrumentation; Rust workers: worker-build's build/index.js and index_bg.wasm (the Rust bench worker's JS includes the ~1 KB instrumentation snippet). \"package files\": what the npm package ships (pkg/edge_session_bg.wasm; pkg/edge_session.js + index.js, unminified).", "");
+  L.push("", "JS workers: the esbuild bundle (minified, ESM, as deployed) without the bench instrumentation; Rust workers: worker-build's build/index.js and index_bg.wasm (the Rust bench worker's JS includes the ~1 KB instrumentation snippet). \"package files\": what the npm package ships (pkg/edge_session_bg.wasm; pkg/edge_session.js + index.js, init-worker.js and core.js, unminified).", "");
 
   const prof = doc.profile ?? {};
   if (Object.keys(prof).length) {

@@ -12,6 +12,9 @@
 //! * [`bucket::FakeBucket`]: an R2 bucket for the `file` engine, honouring
 //!   conditional puts as R2 does, failing on demand, and running another
 //!   request's work between two operations.
+//! * [`client`]: test helpers for code built on this crate (Django's test
+//!   client's `force_login` and `client.session`): a `Cookie` header for a
+//!   session with given data or logged in, and the session a `Set-Cookie` left.
 //! * Inspection of a [`MemoryStore`](crate::store::MemoryStore)
 //!   (`raw`, `len`, `is_empty`): what it holds, expired or not.
 //!
@@ -24,6 +27,7 @@
 use crate::metrics::{counters, Counters};
 
 pub mod bucket;
+pub mod client;
 #[doc(hidden)]
 pub mod internals;
 pub mod kv;

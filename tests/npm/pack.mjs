@@ -61,7 +61,8 @@ function packDependency(spec, dir) {
 export function packageSizes() {
   const gz = (f) => Number(execFileSync("sh", ["-c", `gzip -9 -c '${f}' | wc -c`], { encoding: "utf8" }).trim());
   const wasm = path.join(ROOT, "npm/pkg/edge_session_bg.wasm");
-  const js = [path.join(ROOT, "npm/pkg/edge_session.js"), path.join(ROOT, "npm/index.js")];
+  // What a Worker loads: the glue, the entry, its wasm loader and the API.
+  const js = ["pkg/edge_session.js", "index.js", "init-worker.js", "core.js"].map((f) => path.join(ROOT, "npm", f));
   return {
     wasm_raw: statSync(wasm).size,
     wasm_gz: gz(wasm),

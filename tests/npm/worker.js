@@ -39,6 +39,7 @@ const OPS = {
   login: (s, o) => s.login(o.user, o.meta ?? undefined).then(() => null),
   logout: (s) => s.logout().then(() => null),
   add_message: (s, o) => s.messages.add(o.level, o.message, o.extra_tags ?? "").then(() => null),
+  keep_messages: (s) => s.messages.keep().then(() => null),
   get_messages: (s) => s.messages.get().then((list) => list.map((m) => ({ level: m.level, message: m.message, extra_tags: m.extraTags }))),
   user_id: (s) => s.userId(),
   // With a `user` other than the session's own: the admin's calls, outside the request's session.

@@ -18,6 +18,7 @@ import {
   type Message,
   messageLevels,
 } from "edge-session";
+import { loginCookie, readSession, sessionCookie } from "edge-session/testing";
 
 export { SessionObject };
 
@@ -91,3 +92,15 @@ export async function devices(request: Request, env: Env): Promise<Response> {
 }
 
 export default { fetch: app.fetch, plain };
+
+// The test helpers (edge-session/testing), as a user's test would call them.
+export async function aTest(env: Env, worker: Fetcher): Promise<boolean> {
+  const cookie: string = await loginCookie(env, "42", { cart: ["tea"] });
+  const anonymous: string = await sessionCookie(env, { cart: [] }, { settings: { SESSION_ENGINE: "db" } });
+  // @ts-expect-error: session data is JSON.
+  await sessionCookie(env, { when: new Date() });
+  const res = await worker.fetch("https://example.com/", { headers: { cookie } });
+  const data: { [key: string]: unknown } | null = await readSession(env, res);
+  const same = await readSession(env, res.headers.get("set-cookie") ?? "", { cookie: anonymous });
+  return data !== null && same !== null;
+}
