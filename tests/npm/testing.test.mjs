@@ -1,5 +1,5 @@
 // "Testing your worker" (README), with Miniflare: the example a user of the
-// npm package would write for their own worker (tests/npm/cart-worker.js),
+// npm package would write for their own worker (examples/vitest/src/worker.js),
 // with the package's test helpers run from Node (`edge-session/node`) over
 // the worker's real local bindings (`mf.getBindings()`): start the request
 // logged in, send it, read the session the response left.
