@@ -88,21 +88,24 @@ class Messages {
   /** Adds a message, unless it is empty or below `MESSAGE_LEVEL` (default INFO). */
   add(level, message, extraTags = "") {
     if (!Number.isInteger(level)) throw new TypeError(`edge-session: a message level is an integer, got ${level}`);
-    return this.#op({ op: "add_message", level, message: String(message), extra_tags: String(extraTags) });
+    if (typeof message !== "string" || typeof extraTags !== "string") {
+      throw new TypeError("edge-session: a message and its extra tags are strings");
+    }
+    return this.#op({ op: "add_message", level, message, extra_tags: extraTags });
   }
-  debug(message, extraTags) {
+  debug(message, extraTags = "") {
     return this.add(messageLevels.DEBUG, message, extraTags);
   }
-  info(message, extraTags) {
+  info(message, extraTags = "") {
     return this.add(messageLevels.INFO, message, extraTags);
   }
-  success(message, extraTags) {
+  success(message, extraTags = "") {
     return this.add(messageLevels.SUCCESS, message, extraTags);
   }
-  warning(message, extraTags) {
+  warning(message, extraTags = "") {
     return this.add(messageLevels.WARNING, message, extraTags);
   }
-  error(message, extraTags) {
+  error(message, extraTags = "") {
     return this.add(messageLevels.ERROR, message, extraTags);
   }
   /** The stored messages and this request's, in order: `[{level, message, extraTags, levelTag, tags}]`. They are consumed. */

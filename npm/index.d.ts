@@ -97,7 +97,7 @@ export class Session {
    * Django's `auth.login()`, the session half (flush for another user, else cycle the key; then
    * `_auth_user_id`). With `SESSION_USER_INDEX` the session enters the user's index, with `meta`.
    */
-  login(userId: string, meta?: { [key: string]: JsonValue }): Promise<void>;
+  login(userId: string | number, meta?: { [key: string]: JsonValue }): Promise<void>;
   /** This request's messages (Django's messages framework). */
   readonly messages: Messages;
   /** Django's `auth.logout()`: flush. */
@@ -187,13 +187,13 @@ export class Sessions {
   /** Django's `clear_expired()`. */
   clearExpired(): Promise<number>;
   /** A user's live sessions, outside a request (`SESSION_USER_INDEX`). */
-  userSessions(userId: string): Promise<UserSession[]>;
+  userSessions(userId: string | number): Promise<UserSession[]>;
   /** Revokes a user's session by its public id; whether there was one. */
-  revokeSession(userId: string, id: string): Promise<boolean>;
+  revokeSession(userId: string | number, id: string): Promise<boolean>;
   /** Revokes every session of a user; how many. */
-  revokeUserSessions(userId: string): Promise<number>;
+  revokeUserSessions(userId: string | number): Promise<number>;
   /** Account deletion: revokes every session of a user and erases the index; how many. */
-  eraseUser(userId: string): Promise<number>;
+  eraseUser(userId: string | number): Promise<number>;
   /** Django's `decode(session_data)`. */
   decode(sessionData: string): { [key: string]: JsonValue } | undefined;
   readonly settings: { [name: string]: JsonValue };

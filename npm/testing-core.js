@@ -38,9 +38,10 @@ export async function loginCookie(env, userId, data = {}, options = {}) {
 
 /**
  * The session a response left (Django's `client.session` after a request): its data as an
- * object, from the `Set-Cookie` of `response` (a Response, or a Set-Cookie header value), or,
+ * object, from the `Set-Cookie` of `response` (a Response, or one Set-Cookie header value), or,
  * when the response set no session cookie, from `cookie` (the `Cookie` header the request
- * sent). `null` when the response deleted the cookie, or there is no session.
+ * sent). `null` when the response deleted the cookie, or there is no session; a TypeError when
+ * there is no session cookie to read at all.
  */
 export async function readSession(env, response, { cookie, ...options } = {}) {
   const sessions = new Sessions(env, options);
@@ -49,7 +50,10 @@ export async function readSession(env, response, { cookie, ...options } = {}) {
   const ours = setCookies.find((c) => c.startsWith(`${name}=`));
   if (ours && /;\s*Max-Age=0(\s*;|$)/i.test(ours)) return null;
   const pair = ours ? ours.split(";")[0] : cookie;
-  if (!pair) return null;
+  if (!pair) {
+    // No session cookie to read: an error, so a test cannot pass on a response that set nothing.
+    throw new TypeError(`edge-session: the response set no ${name} cookie; pass { cookie } (the Cookie header the request sent) to read the session it kept`);
+  }
   const session = sessions.session(new Request(BLANK, { headers: { cookie: pair } }));
   const entries = await session.entries();
   await session.settled();

@@ -550,7 +550,6 @@ impl<S: SessionStore + Clone> SessionManager<S> {
     /// # Ok(()) }) }
     /// ```
     pub async fn save(&self, session: &mut Session<S>) -> Result<Option<String>, FinishError> {
-        session.store_messages().await.map_err(FinishError::Session)?;
         session.data().await.map_err(FinishError::Session)?;
         session.delete_flushed().await?;
         session.persist(self.ctx.clock.now()).await

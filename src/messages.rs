@@ -111,7 +111,7 @@ impl Message {
 /// use edge_session::messages::{decode, encode, Message, INFO};
 /// let text = encode(&[Message::new(INFO, "Thé", "")]);
 /// assert_eq!(text, r#"[["__json_message", 0, 20, "Th\u00e9", ""]]"#);
-/// assert_eq!(decode(&text), vec![Message::new(INFO, "Thé", "")]);
+/// assert_eq!(decode(&text), Some(vec![Message::new(INFO, "Thé", "")]));
 /// ```
 pub fn encode(messages: &[Message]) -> String {
     let mut out = String::from("[");
@@ -154,10 +154,11 @@ fn python_string(out: &mut String, s: &str) {
 }
 
 /// The messages in stored text (Django's `MessageDecoder`): what is not an
-/// encoded message is skipped, and text that is not JSON is no messages.
-pub fn decode(text: &str) -> Vec<Message> {
-    let Ok(Value::Array(items)) = serde_json::from_str::<Value>(text) else { return Vec::new() };
-    items.iter().filter_map(message_of).collect()
+/// encoded message is skipped; `None` when the text is not a JSON array
+/// (then it is left as it is: never overwritten with what could be read).
+pub fn decode(text: &str) -> Option<Vec<Message>> {
+    let Ok(Value::Array(items)) = serde_json::from_str::<Value>(text) else { return None };
+    Some(items.iter().filter_map(message_of).collect())
 }
 
 fn message_of(v: &Value) -> Option<Message> {
@@ -175,9 +176,11 @@ fn message_of(v: &Value) -> Option<Message> {
 /// One request's messages (Django's `BaseStorage` state).
 #[derive(Debug, Default)]
 pub(crate) struct MessageState {
-    /// The stored messages, once read.
+    /// The messages the session held when they were first read.
+    pub from_store: Option<Vec<Message>>,
+    /// Those and this request's messages added before the read, once read.
     pub loaded: Option<Vec<Message>>,
-    /// Added in this request, not read yet.
+    /// Added in this request and not read yet.
     pub queued: Vec<Message>,
     /// The messages were read (they are consumed, unless kept).
     pub used: bool,
@@ -185,21 +188,54 @@ pub(crate) struct MessageState {
     pub added_new: bool,
 }
 
+/// What one request did to the stored messages, for a save that finds the
+/// session changed by another request: it takes out what it consumed and
+/// appends what it added to the messages it finds there.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct MessageDelta {
+    pub consumed: Vec<Message>,
+    pub added: Vec<Message>,
+}
+
+impl MessageDelta {
+    /// `theirs` with this request's consumed messages out and its own in.
+    pub fn apply(&self, mut theirs: Vec<Message>) -> Vec<Message> {
+        for gone in &self.consumed {
+            if let Some(i) = theirs.iter().position(|m| m == gone) {
+                theirs.remove(i);
+            }
+        }
+        theirs.extend(self.added.iter().cloned());
+        keep_last(theirs)
+    }
+}
+
+/// At most [`MAX_MESSAGES`], the newest.
+pub(crate) fn keep_last(mut list: Vec<Message>) -> Vec<Message> {
+    let excess = list.len().saturating_sub(MAX_MESSAGES);
+    list.drain(..excess);
+    list
+}
+
 impl MessageState {
-    /// What `update()` stores: `None` to leave `_messages` as it is.
-    pub fn into_stored(mut self, stored: impl FnOnce() -> Vec<Message>) -> Option<Vec<Message>> {
-        let mut list = if self.used {
-            self.queued
-        } else if self.added_new {
-            let mut all = self.loaded.take().unwrap_or_else(stored);
-            all.append(&mut self.queued);
-            all
-        } else {
+    /// Django's `update()`: the list to store and what this request did to
+    /// it, given the messages the session holds (`from_store`); `None` to
+    /// leave `_messages` as it is.
+    pub fn into_stored(self, from_store: Vec<Message>) -> Option<(Vec<Message>, MessageDelta)> {
+        if !self.used && !self.added_new {
             return None;
+        }
+        let before_read = self.loaded.map(|l| l.get(from_store.len()..).map(<[Message]>::to_vec).unwrap_or_default());
+        let (list, delta) = if self.used {
+            (self.queued.clone(), MessageDelta { consumed: from_store, added: self.queued })
+        } else {
+            let mut own = before_read.unwrap_or_default();
+            own.extend(self.queued);
+            let mut list = from_store;
+            list.extend(own.iter().cloned());
+            (list, MessageDelta { consumed: Vec::new(), added: own })
         };
-        let excess = list.len().saturating_sub(MAX_MESSAGES);
-        list.drain(..excess);
-        Some(list)
+        Some((keep_last(list), delta))
     }
 }
 
@@ -215,20 +251,21 @@ mod tests {
             text,
             r#"[["__json_message", 0, 25, "Added \"tea\" to the cart\n", "cart"], ["__json_message", 0, 55, "\ud83d\ude00 <b>", ""]]"#
         );
-        assert_eq!(decode(&text)[1].message, "😀 <b>");
+        assert_eq!(decode(&text).unwrap()[1].message, "😀 <b>");
         assert_eq!(encode(&[]), "[]");
     }
 
     #[test]
     fn decoding_skips_what_is_not_a_message_and_never_fails() {
         let text = r#"[["__json_message", 1, 20, "<b>safe</b>", "x"], ["other", 0, 20, "no"], 7, ["__json_message", 0, "20", "bad level"], ["__json_message", 0, 40, "e"]]"#;
-        let got = decode(text);
+        let got = decode(text).unwrap();
         assert_eq!(got.len(), 2);
         assert!(got[0].safe);
         assert_eq!((got[1].level, got[1].extra_tags.as_str()), (ERROR, ""));
-        for bad in ["", "{}", "not json", "[[]]", "null"] {
-            assert!(decode(bad).is_empty(), "{bad}");
+        for bad in ["", "{}", "not json", "null", r#"[["__json_message", 0, 20, "\ud800"]]"#] {
+            assert_eq!(decode(bad), None, "{bad}");
         }
+        assert_eq!(decode("[[]]"), Some(vec![]));
         assert_eq!(
             encode(&got),
             r#"[["__json_message", 1, 20, "<b>safe</b>", "x"], ["__json_message", 0, 40, "e", ""]]"#
@@ -245,17 +282,28 @@ mod tests {
 
     #[test]
     fn reading_consumes_adding_after_reading_stores_and_nothing_stores_nothing() {
-        let old = || vec![Message::new(INFO, "old", "")];
-        assert_eq!(MessageState::default().into_stored(old), None, "untouched: _messages is left alone");
-        let added = MessageState { added_new: true, queued: vec![Message::new(INFO, "new", "")], ..Default::default() };
-        assert_eq!(added.into_stored(old).unwrap().len(), 2, "added: the stored ones and the new one");
-        let read = MessageState { used: true, loaded: Some(old()), ..Default::default() };
-        assert_eq!(read.into_stored(old), Some(vec![]), "read: consumed");
-        let many = MessageState {
-            added_new: true,
-            queued: vec![Message::new(INFO, "m", ""); MAX_MESSAGES + 5],
-            ..Default::default()
-        };
-        assert_eq!(many.into_stored(Vec::new).unwrap().len(), MAX_MESSAGES);
+        let old = vec![Message::new(INFO, "old", "")];
+        let new = Message::new(INFO, "new", "");
+        assert_eq!(MessageState::default().into_stored(old.clone()), None, "untouched: _messages is left alone");
+        let added = MessageState { added_new: true, queued: vec![new.clone()], ..Default::default() };
+        let (list, delta) = added.into_stored(old.clone()).unwrap();
+        assert_eq!((list.len(), delta.added), (2, vec![new.clone()]), "added: the stored ones and the new one");
+        let read =
+            MessageState { used: true, from_store: Some(old.clone()), loaded: Some(old.clone()), ..Default::default() };
+        let (list, delta) = read.into_stored(old.clone()).unwrap();
+        assert_eq!((list, delta.consumed), (vec![], old.clone()), "read: consumed");
+        let many = MessageState { added_new: true, queued: vec![new.clone(); MAX_MESSAGES + 5], ..Default::default() };
+        assert_eq!(many.into_stored(Vec::new()).unwrap().0.len(), MAX_MESSAGES);
+    }
+
+    #[test]
+    fn a_delta_applies_to_what_another_request_stored() {
+        let (a, b, c) = (Message::new(INFO, "a", ""), Message::new(INFO, "b", ""), Message::new(INFO, "c", ""));
+        // This request read [a] and added c; meanwhile another added b.
+        let delta = MessageDelta { consumed: vec![a.clone()], added: vec![c.clone()] };
+        assert_eq!(delta.apply(vec![a.clone(), b.clone()]), vec![b.clone(), c.clone()]);
+        // Two requests that each added one keep both.
+        let mine = MessageDelta { consumed: vec![], added: vec![a.clone()] };
+        assert_eq!(mine.apply(vec![b.clone()]), vec![b, a]);
     }
 }

@@ -352,6 +352,8 @@ pub struct Session<S> {
     told_expires: Option<i64>,
     /// This request's messages, once added or read (Django's messages framework).
     messages: Option<crate::messages::MessageState>,
+    /// What the request did to the stored messages, for a merging save.
+    message_delta: Option<crate::messages::MessageDelta>,
 }
 
 impl<S: SessionStore> Session<S> {
@@ -376,6 +378,7 @@ impl<S: SessionStore> Session<S> {
             logged_out: Vec::new(),
             told_expires: None,
             messages: None,
+            message_delta: None,
         }
     }
 

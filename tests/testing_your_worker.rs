@@ -54,3 +54,17 @@ fn an_anonymous_visitor_is_refused_and_nothing_is_saved() {
         assert_eq!(data["cart"], json!(["scone"]), "unchanged");
     });
 }
+
+#[test]
+fn the_helpers_read_a_cookie_header_and_refuse_one_without_the_session_cookie() {
+    pollster::block_on(async {
+        let manager = manager();
+        let cookie = login_cookie(&manager, "7", Default::default()).await.unwrap();
+        let header = format!("csrftoken=abc; {cookie}; theme=dark");
+        let data = read_session(&manager, &header).await.unwrap().expect("found after another cookie");
+        assert_eq!(data["_auth_user_id"], json!("7"));
+        assert_eq!(read_session(&manager, "sessionid=; Max-Age=0; Path=/").await.unwrap(), None, "deleted");
+        assert!(read_session(&manager, "").await.is_err(), "no session cookie: an error, not a pass");
+        assert!(read_session(&manager, "theme=dark").await.is_err());
+    });
+}

@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use super::{Session, SessionError};
 use crate::messages::{self, Message, MessageState, MESSAGES_KEY};
+
 use crate::store::SessionStore;
 
 /// A request's messages: `session.messages()` (Django's
@@ -83,7 +84,8 @@ impl<S: SessionStore> Messages<'_, S> {
     pub async fn get(&mut self) -> Result<Vec<Message>, SessionError> {
         let stored = self.session.stored_messages().await?;
         let state = self.session.messages.get_or_insert_with(MessageState::default);
-        let mut all = state.loaded.take().unwrap_or(stored);
+        let from_store = state.from_store.get_or_insert_with(|| stored.unwrap_or_default()).clone();
+        let mut all = state.loaded.take().unwrap_or(from_store);
         all.append(&mut state.queued);
         state.loaded = Some(all.clone());
         state.used = true;
@@ -106,27 +108,83 @@ impl<S: SessionStore> Session<S> {
         Messages { session: self }
     }
 
-    async fn stored_messages(&mut self) -> Result<Vec<Message>, SessionError> {
+    /// The messages the session holds; `None` when `_messages` holds
+    /// something that is not Django's list (then it is never overwritten).
+    async fn stored_messages(&mut self) -> Result<Option<Vec<Message>>, SessionError> {
         Ok(match self.data().await?.get(MESSAGES_KEY) {
             Some(Value::String(text)) => messages::decode(text),
-            _ => Vec::new(),
+            Some(_) => None,
+            None => Some(Vec::new()),
         })
     }
 
     /// Django's `MessageMiddleware.process_response` (`storage.update()`),
-    /// before the session is saved: writes what the request's messages leave.
+    /// before the session is saved: writes what the request's messages
+    /// leave, and keeps what the request did to them for a save that finds
+    /// the session changed by another request (`merge_messages`).
     pub(crate) async fn store_messages(&mut self) -> Result<(), SessionError> {
         let Some(state) = self.messages.take() else { return Ok(()) };
-        let stored = if state.used || state.loaded.is_some() { Vec::new() } else { self.stored_messages().await? };
-        let Some(list) = state.into_stored(|| stored) else { return Ok(()) };
+        if !state.used && !state.added_new {
+            return Ok(());
+        }
+        let from_store = match state.from_store.clone() {
+            Some(v) => v,
+            None => match self.stored_messages().await? {
+                Some(v) => v,
+                // Not Django's list: left as it is (the request's messages are dropped).
+                None => return Ok(()),
+            },
+        };
+        if self.stored_messages().await?.is_none() {
+            return Ok(());
+        }
+        let Some((list, delta)) = state.into_stored(from_store) else { return Ok(()) };
         let data = self.data().await?;
         if !list.is_empty() {
             data.insert(MESSAGES_KEY.to_owned(), Value::String(messages::encode(&list)));
         } else if data.shift_remove(MESSAGES_KEY).is_none() {
             return Ok(());
         }
+        self.message_delta = Some(delta);
         self.changed(MESSAGES_KEY);
         self.modified = true;
         Ok(())
+    }
+
+    /// A merging save found `theirs` (another request's save): its messages,
+    /// without the ones this request consumed, with the ones it added.
+    pub(crate) fn merge_messages(&self, theirs: Option<&Value>, merged: &mut serde_json::Map<String, Value>) {
+        let Some(delta) = &self.message_delta else { return };
+        let theirs = match theirs {
+            None => Some(Vec::new()),
+            Some(Value::String(text)) => messages::decode(text),
+            Some(_) => None,
+        };
+        let Some(theirs) = theirs else { return };
+        let list = delta.apply(theirs);
+        if list.is_empty() {
+            merged.shift_remove(MESSAGES_KEY);
+        } else {
+            merged.insert(MESSAGES_KEY.to_owned(), Value::String(messages::encode(&list)));
+        }
+    }
+
+    /// `signed_cookies`: drops the oldest stored message, to make the cookie
+    /// fit (as Django's cookie storage does); whether there was one.
+    pub(crate) fn drop_oldest_message(&mut self) -> bool {
+        let Some(data) = self.cache.as_mut() else { return false };
+        let Some(mut list) = data.get(MESSAGES_KEY).and_then(Value::as_str).and_then(messages::decode) else {
+            return false;
+        };
+        if list.is_empty() {
+            return false;
+        }
+        list.remove(0);
+        if list.is_empty() {
+            data.shift_remove(MESSAGES_KEY);
+        } else {
+            data.insert(MESSAGES_KEY.to_owned(), Value::String(messages::encode(&list)));
+        }
+        true
     }
 }

@@ -147,15 +147,22 @@ impl<S: SessionStore> Session<S> {
     /// `signed_cookies`: the data is the cookie.
     fn persist_signed(&mut self, now: i64) -> Result<String, FinishError> {
         self.issue(now);
-        let value = self
-            .ctx
-            .signed_cookies_signer
-            .sign_object_readable(self.data_or_empty(), true, now)
-            .map_err(|bytes| FinishError::TooLarge { bytes })?;
-        let bytes = self.ctx.settings.cookie.name.len() + 1 + value.len();
-        if bytes > MAX_COOKIE_BYTES {
-            return Err(FinishError::CookieTooLarge { bytes });
-        }
+        let value = loop {
+            let value = self
+                .ctx
+                .signed_cookies_signer
+                .sign_object_readable(self.data_or_empty(), true, now)
+                .map_err(|bytes| FinishError::TooLarge { bytes })?;
+            let bytes = self.ctx.settings.cookie.name.len() + 1 + value.len();
+            if bytes <= MAX_COOKIE_BYTES {
+                break value;
+            }
+            // Messages that do not fit are dropped, oldest first, as Django's
+            // cookie storage drops them; other data is never dropped.
+            if !self.drop_oldest_message() {
+                return Err(FinishError::CookieTooLarge { bytes });
+            }
+        };
         self.identity = Identity::Signed { token: Some(value.clone()) };
         Ok(value)
     }
@@ -240,7 +247,10 @@ impl<S: SessionStore> Session<S> {
                     // Undecodable data (another secret, say) is no data, as
                     // Django's decode makes it.
                     let theirs = self.ctx.decode(&current.data).map(|(map, _)| map).unwrap_or_default();
-                    let merged = self.changes.apply(self.data_or_empty(), theirs);
+                    let their_messages = theirs.get(crate::messages::MESSAGES_KEY).cloned();
+                    let mut merged = self.changes.apply(self.data_or_empty(), theirs);
+                    // Messages merge as a list: theirs, less what this request read, plus its own.
+                    self.merge_messages(their_messages.as_ref(), &mut merged);
                     record = self.encode(&merged, now, current.version.saturating_add(1))?;
                     self.cache = Some(merged);
                     read = current.version;

@@ -81,24 +81,28 @@ async fn saved<S: SessionStore + Clone>(
     Ok(format!("{}={value}", manager.settings().cookie().name()))
 }
 
-/// The data of the session a `Set-Cookie` header value (or a `Cookie`
-/// header) points to: `None` when it deletes the cookie, names another
-/// cookie, or leads to no session (forged, expired, logged out).
+/// The data of the session a `Set-Cookie` header value, or a `Cookie`
+/// header, points to: `None` when it deletes the cookie (`Max-Age=0`) or
+/// leads to no session (forged, expired, logged out).
 ///
 /// # Errors
 ///
-/// [`SessionError::Store`] when the store fails to load it.
+/// - [`SessionError::KeyError`] naming the cookie when the header carries no
+///   session cookie at all, so a test cannot pass on a response that set nothing.
+/// - [`SessionError::Store`] when the store fails to load it.
 pub async fn read_session<S: SessionStore + Clone>(
     manager: &SessionManager<S>,
-    set_cookie: &str,
+    header: &str,
 ) -> Result<Option<Map<String, Value>>, SessionError> {
-    let mut parts = set_cookie.split(';');
-    let pair = parts.next().unwrap_or_default().trim();
-    let deleted = parts.any(|a| a.trim().eq_ignore_ascii_case("max-age=0"));
-    let named = pair.split_once('=').is_some_and(|(n, _)| n == manager.settings().cookie().name());
-    if deleted || !named {
-        return Ok(None);
-    }
+    let name = manager.settings().cookie().name();
+    let ours = |p: &&str| p.split_once('=').is_some_and(|(n, _)| n.trim() == name);
+    let mut parts = header.split(';').map(str::trim);
+    let pair = match parts.next().filter(ours) {
+        // A Set-Cookie value (its attributes follow), or a Cookie header that starts with ours.
+        Some(_) if parts.clone().any(|a| a.eq_ignore_ascii_case("max-age=0")) => return Ok(None),
+        Some(first) => first,
+        None => header.split(';').map(str::trim).find(ours).ok_or_else(|| SessionError::KeyError(name.to_owned()))?,
+    };
     let mut session = manager.session(Some(pair.as_bytes()));
     let items: Map<String, Value> = session.items().await?.into_iter().collect();
     Ok((!items.is_empty() || session.session_key().is_some()).then_some(items))

@@ -19,6 +19,7 @@ import {
   messageLevels,
 } from "edge-session";
 import { loginCookie, readSession, sessionCookie } from "edge-session/testing";
+import { Sessions as NodeSessions, readSession as readInNode } from "edge-session/node";
 
 export { SessionObject };
 
@@ -103,4 +104,10 @@ export async function aTest(env: Env, worker: Fetcher): Promise<boolean> {
   const data: { [key: string]: unknown } | null = await readSession(env, res);
   const same = await readSession(env, res.headers.get("set-cookie") ?? "", { cookie: anonymous });
   return data !== null && same !== null;
+}
+
+// The Node entry has the same API and helpers (tests that drive Miniflare from outside).
+export async function fromNode(env: object): Promise<unknown> {
+  const sessions: Sessions = new NodeSessions(env);
+  return readInNode(env, "sessionid=x", { cookie: "sessionid=x" }) ?? sessions;
 }
