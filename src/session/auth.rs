@@ -304,10 +304,7 @@ impl<S: SessionStore> Session<S> {
     ) -> Result<u64, SessionError> {
         let revoked = users::revoke(&self.store, users, user, which).await.map_err(SessionError::Store)?;
         let current = self.current();
-        if revoked
-            .iter()
-            .any(|e| current.key.as_ref().map_or(Some(&e.id) == current.id.as_ref(), |k| e.key.as_ref() == Some(k)))
-        {
+        if revoked.iter().any(|e| current.is(e)) {
             self.forget();
         }
         Ok(revoked.len() as u64)

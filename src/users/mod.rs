@@ -179,7 +179,8 @@ pub(crate) struct Current {
 }
 
 impl Current {
-    fn is(&self, e: &IndexEntry) -> bool {
+    /// Whether `e` is this session's entry.
+    pub(crate) fn is(&self, e: &IndexEntry) -> bool {
         (self.key.is_some() && e.key == self.key) || (self.id.is_some() && Some(&e.id) == self.id.as_ref())
     }
 
