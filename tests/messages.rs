@@ -3,6 +3,7 @@
 //! read on a later request and consumed, are dropped below `MESSAGE_LEVEL`,
 //! and cost nothing when a request neither adds nor reads them.
 
+#[macro_use]
 mod common;
 
 use common::engines::{Cache, CachedDb, Db, Engine, File, SignedCookies};
@@ -207,17 +208,6 @@ fn a_message_after_logout_lives_in_the_new_anonymous_session<E: Engine>() {
         200
     });
     assert_eq!((user, got.len()), (None, 1));
-}
-
-macro_rules! tests {
-    ($engine:ty; $($test:ident),+ $(,)?) => {
-        $(
-            #[test]
-            fn $test() {
-                super::$test::<$engine>();
-            }
-        )+
-    };
 }
 
 macro_rules! on_every_engine {

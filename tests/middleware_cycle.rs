@@ -8,6 +8,7 @@
 //! `r2_get`, `r2_head`, `r2_put`, `r2_delete`), so each test states what each
 //! engine costs, and crypto calls are counted.
 
+#[macro_use]
 mod common;
 
 use common::engines::{Cache, CachedDb, Db, Engine, File, SignedCookies};
@@ -480,18 +481,6 @@ fn saving_after_a_concurrent_flush_is_session_interrupted<E: Engine>() {
     assert_eq!(r.status, 400, "Django's SessionInterrupted");
     assert_eq!(r.set_cookie, None);
     assert_eq!(E::records(&h.store), 0, "the flushed session is not resurrected");
-}
-
-/// `#[test]` wrappers running `$test::<$engine>()`.
-macro_rules! tests {
-    ($engine:ty; $($test:ident),+ $(,)?) => {
-        $(
-            #[test]
-            fn $test() {
-                super::$test::<$engine>();
-            }
-        )+
-    };
 }
 
 /// The rules whose behaviour does not depend on the engine.

@@ -5,6 +5,7 @@
 //! operations (`MemoryUsers` counts one `do_call` per index request, as the
 //! user's Durable Object is one).
 
+#[macro_use]
 mod common;
 
 use common::engines::{Cache, CachedDb, Db, Engine, File, Kind, SignedCookies};
@@ -641,17 +642,6 @@ fn a_signed_session_saved_later_raises_its_entrys_expiry_with_one_more_call() {
 #[test]
 fn signed_cookies_without_a_public_id_are_refused_with_the_index_on() {
     a_signed_session_logged_in_without_the_index_is_refused_once_it_is_on();
-}
-
-macro_rules! tests {
-    ($engine:ty; $($test:ident),+ $(,)?) => {
-        $(
-            #[test]
-            fn $test() {
-                super::$test::<$engine>();
-            }
-        )+
-    };
 }
 
 macro_rules! on_every_engine {

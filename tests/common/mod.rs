@@ -9,6 +9,21 @@
 
 use std::rc::Rc;
 
+/// `#[test]` wrappers running `$test::<$engine>()`, for the suites that run
+/// each test on every engine (`tests!(super::Db; a_test, another_test)`
+/// inside a module per engine; `#[macro_use] mod common;`).
+#[allow(unused_macros)]
+macro_rules! tests {
+    ($engine:ty; $($test:ident),+ $(,)?) => {
+        $(
+            #[test]
+            fn $test() {
+                super::$test::<$engine>();
+            }
+        )+
+    };
+}
+
 pub mod engines;
 
 use edge_session::prelude::*;
