@@ -4,27 +4,12 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
-import { Miniflare } from "miniflare";
 import { ROOT, SECRET, pair } from "../worker/harness.mjs";
-import { packAndBundle, packageSizes } from "./pack.mjs";
+import { packageSizes, startPacked } from "./pack.mjs";
 
 function start(entry, deps, engine = "cached_db", vars = {}) {
-  const { dist } = packAndBundle(path.join(ROOT, "tests/npm", entry), deps);
-  return new Miniflare({
-    modules: true,
-    scriptPath: path.join(dist, "worker.js"),
-    modulesRoot: dist,
-    modulesRules: [
-      { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
-      { type: "CompiledWasm", include: ["**/*.wasm"] },
-    ],
-    compatibilityDate: "2025-09-01",
-    cf: false,
-    kvNamespaces: ["SESSION_KV"],
-    durableObjects: { SESSION_DO: { className: "SessionObject", useSQLite: true } },
-    // A var given as undefined is left out (to test a missing setting).
-    bindings: Object.fromEntries(Object.entries({ SECRET_KEY: SECRET, SESSION_ENGINE: engine, ...vars }).filter(([, v]) => v !== undefined)),
-  });
+  const bindings = { SECRET_KEY: SECRET, SESSION_ENGINE: engine, ...vars };
+  return startPacked(path.join(ROOT, "tests/npm", entry), { deps, bindings }).mf;
 }
 
 describe("Hono middleware", () => {

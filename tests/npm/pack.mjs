@@ -13,6 +13,7 @@ import { mkdtempSync, mkdirSync, copyFileSync, writeFileSync, readFileSync, read
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { Miniflare } from "miniflare";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -55,6 +56,30 @@ function packDependency(spec, dir) {
   }
   const out = execFileSync("npm", ["pack", "--silent", "--pack-destination", dir, source], { cwd: dir, encoding: "utf8" });
   return path.join(dir, out.trim().split("\n").pop());
+}
+
+/**
+ * A Miniflare running `entry` bundled against the packed package (a user's worker), with local KV
+ * and the session Durable Object class, and `bindings` (a binding given as undefined is left out).
+ * Returns `{ mf, dist }`: `dist` is next to the scratch project's `node_modules`.
+ */
+export function startPacked(entry, { deps = [], bindings = {} } = {}) {
+  const { dist } = packAndBundle(entry, deps);
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath: path.join(dist, "worker.js"),
+    modulesRoot: dist,
+    modulesRules: [
+      { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
+      { type: "CompiledWasm", include: ["**/*.wasm"] },
+    ],
+    compatibilityDate: "2025-09-01",
+    cf: false,
+    kvNamespaces: ["SESSION_KV"],
+    durableObjects: { SESSION_DO: { className: "SessionObject", useSQLite: true } },
+    bindings: Object.fromEntries(Object.entries(bindings).filter(([, v]) => v !== undefined)),
+  });
+  return { mf, dist };
 }
 
 /** Sizes of what the package ships: `{ wasm_raw, wasm_gz, js_raw, js_gz }` (JS = glue + wrapper). */

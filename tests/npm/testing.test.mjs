@@ -6,29 +6,17 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
-import { Miniflare } from "miniflare";
 import { ROOT } from "../worker/harness.mjs";
-import { packAndBundle } from "./pack.mjs";
+import { startPacked } from "./pack.mjs";
 
 for (const engine of ["cached_db", "signed_cookies"]) {
   describe(`testing your worker with Miniflare (${engine})`, () => {
     let mf, env, helpers;
     before(async () => {
-      const { dist } = packAndBundle(path.join(ROOT, "examples/vitest/src/worker.js"));
-      mf = new Miniflare({
-        modules: true,
-        scriptPath: path.join(dist, "worker.js"),
-        modulesRoot: dist,
-        modulesRules: [
-          { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
-          { type: "CompiledWasm", include: ["**/*.wasm"] },
-        ],
-        compatibilityDate: "2025-09-01",
-        cf: false,
-        kvNamespaces: ["SESSION_KV"],
-        durableObjects: { SESSION_DO: { className: "SessionObject", useSQLite: true } },
+      let dist;
+      ({ mf, dist } = startPacked(path.join(ROOT, "examples/vitest/src/worker.js"), {
         bindings: { SECRET_KEY: "test secret", SESSION_ENGINE: engine },
-      });
+      }));
       await mf.ready;
       env = await mf.getBindings();
       // The package as a user installed it (the packed tarball), its Node entry.
