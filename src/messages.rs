@@ -178,6 +178,8 @@ fn message_of(v: &Value) -> Option<Message> {
 pub(crate) struct MessageState {
     /// The messages the session held when they were first read.
     pub from_store: Option<Vec<Message>>,
+    /// What the session held under `_messages` was not Django's list (it is left as it is).
+    pub unreadable: bool,
     /// Those and this request's messages added before the read, once read.
     pub loaded: Option<Vec<Message>>,
     /// Added in this request and not read yet.

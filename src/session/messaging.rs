@@ -82,9 +82,19 @@ impl<S: SessionStore> Messages<'_, S> {
     ///
     /// [`SessionError::Store`] when the store fails to load the session.
     pub async fn get(&mut self) -> Result<Vec<Message>, SessionError> {
-        let stored = self.session.stored_messages().await?;
+        let read = match self.session.messages.as_ref().and_then(|s| s.from_store.clone()) {
+            Some(known) => known,
+            None => {
+                let stored = self.session.stored_messages().await?;
+                let state = self.session.messages.get_or_insert_with(MessageState::default);
+                state.unreadable = stored.is_none();
+                let list = stored.unwrap_or_default();
+                state.from_store = Some(list.clone());
+                list
+            }
+        };
         let state = self.session.messages.get_or_insert_with(MessageState::default);
-        let from_store = state.from_store.get_or_insert_with(|| stored.unwrap_or_default()).clone();
+        let from_store = read;
         let mut all = state.loaded.take().unwrap_or(from_store);
         all.append(&mut state.queued);
         state.loaded = Some(all.clone());
@@ -127,17 +137,14 @@ impl<S: SessionStore> Session<S> {
         if !state.used && !state.added_new {
             return Ok(());
         }
-        let from_store = match state.from_store.clone() {
-            Some(v) => v,
-            None => match self.stored_messages().await? {
-                Some(v) => v,
-                // Not Django's list: left as it is (the request's messages are dropped).
-                None => return Ok(()),
-            },
+        // What the session holds, read once (at the first `get()`, or here).
+        let from_store = match (state.from_store.clone(), state.unreadable) {
+            (Some(_), true) => None,
+            (Some(known), false) => Some(known),
+            (None, _) => self.stored_messages().await?,
         };
-        if self.stored_messages().await?.is_none() {
-            return Ok(());
-        }
+        // Not Django's list: left as it is (the request's messages are dropped).
+        let Some(from_store) = from_store else { return Ok(()) };
         let Some((list, delta)) = state.into_stored(from_store) else { return Ok(()) };
         let data = self.data().await?;
         if !list.is_empty() {
