@@ -29,8 +29,13 @@ export class KeyError extends SessionError {
   }
 }
 
-/** Each Session's wasm half, out of reach of user code. */
-const INNER = new WeakMap();
+/** A Session's wasm half and whether calls are pending (set by the class: out of reach of user code). */
+let internals;
+
+const identity = (x) => x;
+
+/** The wrappers' way to `Sessions.finish` without a promise when none is needed. */
+const FINISH = Symbol("finish");
 
 /** JSON text of a value, or a TypeError naming what is not JSON-able. */
 function toJson(value, what) {
@@ -125,19 +130,39 @@ class Messages {
 
 export class Session {
   #inner;
-  #queue = Promise.resolve();
+  #queue = null;
   #pending = 0;
+
+  static {
+    internals = (session) => ({ inner: session.#inner, busy: session.#pending > 0 });
+  }
 
   /** @internal Sessions come from `Sessions.load` and `Sessions.open`. */
   constructor(inner) {
     this.#inner = inner;
-    INNER.set(this, inner);
   }
 
-  // Calls run one at a time, in order, even when not awaited.
-  #run(f) {
+  // Calls run one at a time, in order, even when not awaited. With none
+  // queued, a call runs now: the wasm answers at once when it needs no store
+  // (a loaded session, a set), and only a call that waits is queued. `map`
+  // turns the wasm's answer into the call's result.
+  #run(f, map = identity) {
+    if (this.#pending === 0) {
+      let answer;
+      try {
+        answer = f();
+        if (!(answer instanceof Promise)) return Promise.resolve(map(answer));
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      return this.#track(answer.then(map));
+    }
+    return this.#track(this.#queue.then(f).then(map));
+  }
+
+  #track(promise) {
     this.#pending += 1;
-    const next = this.#queue.then(f).finally(() => {
+    const next = promise.finally(() => {
       this.#pending -= 1;
     });
     this.#queue = next.catch(() => {});
@@ -154,11 +179,15 @@ export class Session {
 
   /** Resolves once every call made so far has run (whether it succeeded or not). */
   settled() {
-    return this.#queue;
+    return this.#queue ?? Promise.resolve();
   }
 
   #op(op) {
-    return this.#run(() => this.#inner.op(JSON.stringify(op))).then(unwrap);
+    return this.#opText(JSON.stringify(op));
+  }
+
+  #opText(text) {
+    return this.#run(() => this.#inner.op(text), unwrap);
   }
 
   /** This request's messages (Django's messages framework). */
@@ -168,12 +197,16 @@ export class Session {
 
   /** The value under `key`, or `defaultValue` (undefined) when absent. */
   get(key, defaultValue) {
-    return this.#run(() => this.#inner.get(String(key))).then((text) => (text === undefined ? defaultValue : JSON.parse(text)));
+    return this.#run(
+      () => this.#inner.get(String(key)),
+      (text) => (text === undefined ? defaultValue : JSON.parse(text)),
+    );
   }
   /** `session[key] = value`; `value` must be JSON-serialisable (else a TypeError). */
   set(key, value) {
-    const json = toJson(value, `the value of ${JSON.stringify(key)}`);
-    return this.#op({ op: "set", key: String(key), value: JSON.parse(json) });
+    const name = JSON.stringify(String(key));
+    const json = toJson(value, `the value of ${name}`);
+    return this.#opText(`{"op":"set","key":${name},"value":${json}}`);
   }
   /** `del session[key]`: rejects with KeyError when absent. */
   delete(key) {
@@ -356,13 +389,16 @@ export class Sessions {
    * cookie is ever sent for data that was not saved).
    */
   async finish(session, response) {
-    await session.settled();
-    const outcome = JSON.parse(await this.#inner.finish(INNER.get(session), response.status, response.headers.get("vary") ?? undefined));
-    if (outcome.error) {
-      console.error(`edge-session: ${outcome.message}`);
-      return new Response(outcome.body, { status: outcome.status });
-    }
-    return applyOutcome(response, outcome);
+    return this[FINISH](session, response);
+  }
+
+  // `finish` for the wrappers: the response itself (no promise) when nothing is pending and
+  // nothing is saved.
+  [FINISH](session, response) {
+    const { inner, busy } = internals(session);
+    if (busy) return session.settled().then(() => this[FINISH](session, response));
+    const outcome = this.#inner.finish(inner, response.status, response.headers.get("vary") ?? undefined);
+    return outcome instanceof Promise ? outcome.then((o) => finished(response, o)) : finished(response, outcome);
   }
 
   /** A session by key, outside a request (a cron job, a queue consumer). */
@@ -377,11 +413,11 @@ export class Sessions {
    */
   async save(session) {
     await session.settled();
-    return this.#inner.save(INNER.get(session));
+    return this.#inner.save(internals(session).inner);
   }
 
   /** Django's `clear_expired()`; resolves to the number removed. */
-  clearExpired() {
+  async clearExpired() {
     return this.#inner.clearExpired();
   }
 
@@ -391,17 +427,17 @@ export class Sessions {
   }
 
   /** Revokes a user's session by its public id, outside a request; resolves to whether there was one. */
-  revokeSession(userId, id) {
+  async revokeSession(userId, id) {
     return this.#inner.revokeSession(userIdOf(userId), String(id));
   }
 
   /** Revokes every session of a user (a password change); resolves to how many. */
-  revokeUserSessions(userId) {
+  async revokeUserSessions(userId) {
     return this.#inner.revokeUserSessions(userIdOf(userId), false);
   }
 
   /** Account deletion: revokes every session of a user and leaves no index behind; resolves to how many. */
-  eraseUser(userId) {
+  async eraseUser(userId) {
     return this.#inner.revokeUserSessions(userIdOf(userId), true);
   }
 
@@ -415,6 +451,17 @@ export class Sessions {
   get settings() {
     return JSON.parse(this.#inner.settings());
   }
+}
+
+/** The response to send, given the wasm's outcome (`undefined`: no header to add). */
+function finished(response, outcome) {
+  if (outcome === undefined) return response;
+  const o = JSON.parse(outcome);
+  if (o.error) {
+    console.error(`edge-session: ${o.message}`);
+    return new Response(o.body, { status: o.status });
+  }
+  return applyOutcome(response, o);
 }
 
 // The wasm side decided everything (src/response.rs): append the cookie, set Vary.
@@ -436,14 +483,24 @@ function applyOutcome(response, outcome) {
   }
 }
 
-/** `new Sessions(env, options)`, or null after logging a configuration error. */
-function sessionsOrLog(env, options) {
+/**
+ * The `Sessions` of a wrapper (`withSessions`, `sessionMiddleware`) for `env`: built on the first
+ * request and kept while requests bring the same `env` object (workerd hands a worker one `env`
+ * per isolate), so settings are read and checked once, not per request; null after logging a
+ * configuration error (not kept: the next request tries again).
+ */
+function sessionsFor(cache, env, options) {
+  const keep = typeof env === "object" && env !== null;
+  let sessions = keep ? cache.get(env) : undefined;
+  if (sessions !== undefined) return sessions;
   try {
-    return new Sessions(env, options);
+    sessions = new Sessions(env, options);
   } catch (e) {
     console.error(`edge-session: ${e.message}`);
     return null;
   }
+  if (keep) cache.set(env, sessions);
+  return sessions;
 }
 
 /** The answer to a configuration error: the detail is in the log, not in the response. */
@@ -457,8 +514,9 @@ function configErrorResponse() {
  * logged with its detail and answered with a plain 500, as the Rust `with_session` does.
  */
 export function withSessions(handler, options) {
+  const cache = new WeakMap();
   return async (request, env, ctx) => {
-    const sessions = sessionsOrLog(env, options);
+    const sessions = sessionsFor(cache, env, options);
     if (!sessions) return configErrorResponse();
     const session = sessions.session(request);
     let response;
@@ -468,7 +526,7 @@ export function withSessions(handler, options) {
       console.error("edge-session: handler failed:", e);
       response = new Response(INTERNAL_ERROR, { status: 500 });
     }
-    return sessions.finish(session, response);
+    return sessions[FINISH](session, response);
   };
 }
 
@@ -477,18 +535,19 @@ export function withSessions(handler, options) {
  * A configuration error is logged and answered with a plain 500 (the route does not run).
  */
 export function sessionMiddleware(options) {
+  const cache = new WeakMap();
   return async (c, next) => {
-    const sessions = sessionsOrLog(c.env, options);
+    const sessions = sessionsFor(cache, c.env, options);
     if (!sessions) return configErrorResponse();
     const session = sessions.session(c.req.raw);
     c.set("session", session);
     await next();
     const response = c.res;
-    const finished = await sessions.finish(session, response);
-    if (finished !== response) {
+    const done = await sessions[FINISH](session, response);
+    if (done !== response) {
       // Hono merges the old response's headers into a new one; clear it first.
       c.res = undefined;
-      c.res = finished;
+      c.res = done;
     }
   };
 }

@@ -7,12 +7,13 @@
 //! same [`platform`](crate::platform) stores as the Rust integration, so both
 //! read and write the same sessions.
 
+mod task;
+
 use std::cell::RefCell;
 use std::rc::Rc;
 
 use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
 
 use crate::manager::SessionManager;
 use crate::ops::OpsRequest;
@@ -58,13 +59,14 @@ fn busy() -> JsValue {
     JsError::new("edge-session: the session is in use by another call, or already committed (await each call)").into()
 }
 
-/// Runs `f` on the session, taken out of its cell for the duration of the call.
-fn with_session<F>(inner: &Shared, f: F) -> js_sys::Promise
+/// Runs `f` on the session, taken out of its cell for the duration of the
+/// call: its result, or a `Promise` of it ([`task::now_or_promise`]).
+fn with_session<F>(inner: &Shared, f: F) -> Result<JsValue, JsValue>
 where
     F: AsyncFnOnce(&mut Session<AnyStore>) -> Result<JsValue, JsValue> + 'static,
 {
     let inner = inner.clone();
-    future_to_promise(async move {
+    task::now_or_promise(async move {
         let mut session = inner.borrow_mut().take().ok_or_else(busy)?;
         let result = f(&mut session).await;
         *inner.borrow_mut() = Some(session);
@@ -129,21 +131,29 @@ impl WasmSessions {
         WasmSession { inner: Rc::new(RefCell::new(Some(self.manager.new_session()))) }
     }
 
-    /// Finishes the response: resolves to JSON
-    /// `{"setCookie": string|null, "vary": bool}` or `{"error", "message", "status"}`.
-    /// The session cannot be used afterwards.
-    /// Finishes the response (the policy of [`crate::response`]): resolves to
-    /// `{"setCookie"?, "vary"?}` (`vary`: the `Vary` value to set, given the
-    /// response's `existing_vary`), or `{"error", "message", "status", "body"}`.
-    pub fn finish(&self, session: &WasmSession, status: u16, existing_vary: Option<String>) -> js_sys::Promise {
+    /// Finishes the response (the policy of [`crate::response`]): `undefined`
+    /// when the response needs no header, else JSON `{"setCookie"?, "vary"?}`
+    /// (`vary`: the `Vary` value to set, given the response's
+    /// `existing_vary`), or `{"error", "message", "status", "body"}`; or a
+    /// `Promise` of that when the finish must wait for a store. The session
+    /// cannot be used afterwards.
+    pub fn finish(
+        &self,
+        session: &WasmSession,
+        status: u16,
+        existing_vary: Option<String>,
+    ) -> Result<JsValue, JsValue> {
         let manager = self.manager.clone();
         let inner = session.inner.clone();
-        future_to_promise(async move {
+        task::now_or_promise(async move {
             let session = inner.borrow_mut().take().ok_or_else(busy)?;
             let out = match manager.finish(session, status).await {
                 Ok(o) => {
                     let vary =
                         o.vary_cookie.then(|| crate::response::vary_with_cookie(existing_vary.as_deref())).flatten();
+                    if o.set_cookie.is_none() && vary.is_none() {
+                        return Ok(JsValue::UNDEFINED);
+                    }
                     json!({ "setCookie": o.set_cookie, "vary": vary })
                 }
                 Err(e) => {
@@ -155,9 +165,9 @@ impl WasmSessions {
         })
     }
 
-    /// Django's `session.save()` outside a request; resolves to the cookie
-    /// value, or `null` for an empty session without a record.
-    pub fn save(&self, session: &WasmSession) -> js_sys::Promise {
+    /// Django's `session.save()` outside a request: the cookie value, or
+    /// `null` for an empty session without a record (or a `Promise` of it).
+    pub fn save(&self, session: &WasmSession) -> Result<JsValue, JsValue> {
         let manager = self.manager.clone();
         with_session(&session.inner, async move |s| {
             manager
@@ -170,9 +180,9 @@ impl WasmSessions {
 
     /// Django's `clear_expired()`; resolves to the number removed.
     #[wasm_bindgen(js_name = clearExpired)]
-    pub fn clear_expired(&self) -> js_sys::Promise {
+    pub fn clear_expired(&self) -> Result<JsValue, JsValue> {
         let manager = self.manager.clone();
-        future_to_promise(async move {
+        task::now_or_promise(async move {
             manager.clear_expired().await.map(|n| JsValue::from_f64(n as f64)).map_err(|e| thrown(&e, e.name()))
         })
     }
@@ -180,9 +190,9 @@ impl WasmSessions {
     /// `user`'s sessions (outside a request): resolves to JSON, an array of
     /// `{"id", "created", "current", "meta"}`.
     #[wasm_bindgen(js_name = userSessions)]
-    pub fn user_sessions(&self, user: String) -> js_sys::Promise {
+    pub fn user_sessions(&self, user: String) -> Result<JsValue, JsValue> {
         let manager = self.manager.clone();
-        future_to_promise(async move {
+        task::now_or_promise(async move {
             let listed = manager.user_sessions(&user).await.map_err(|e| thrown(&e, e.name()))?;
             let json: Vec<Value> = listed.iter().map(users::UserSession::to_json).collect();
             Ok(JsValue::from_str(&Value::from(json).to_string()))
@@ -191,9 +201,9 @@ impl WasmSessions {
 
     /// Revokes `user`'s session `id` (outside a request); resolves to whether there was one.
     #[wasm_bindgen(js_name = revokeSession)]
-    pub fn revoke_session(&self, user: String, id: String) -> js_sys::Promise {
+    pub fn revoke_session(&self, user: String, id: String) -> Result<JsValue, JsValue> {
         let manager = self.manager.clone();
-        future_to_promise(async move {
+        task::now_or_promise(async move {
             manager.revoke_session(&user, &id).await.map(JsValue::from_bool).map_err(|e| thrown(&e, e.name()))
         })
     }
@@ -201,9 +211,9 @@ impl WasmSessions {
     /// Revokes every session of `user` (outside a request); with `erase`,
     /// as an account deletion. Resolves to how many.
     #[wasm_bindgen(js_name = revokeUserSessions)]
-    pub fn revoke_user_sessions(&self, user: String, erase: bool) -> js_sys::Promise {
+    pub fn revoke_user_sessions(&self, user: String, erase: bool) -> Result<JsValue, JsValue> {
         let manager = self.manager.clone();
-        future_to_promise(async move {
+        task::now_or_promise(async move {
             let n = if erase { manager.erase_user(&user).await } else { manager.revoke_user_sessions(&user).await };
             n.map(|n| JsValue::from_f64(n as f64)).map_err(|e| thrown(&e, e.name()))
         })
@@ -222,8 +232,9 @@ impl WasmSessions {
 
 #[wasm_bindgen]
 impl WasmSession {
-    /// The value under `key` as JSON, or `undefined` when absent.
-    pub fn get(&self, key: String) -> js_sys::Promise {
+    /// The value under `key` as JSON, or `undefined` when absent (or a
+    /// `Promise` of it, when the session must be loaded first).
+    pub fn get(&self, key: String) -> Result<JsValue, JsValue> {
         with_session(&self.inner, async move |s| match s.get_json_text(&key).await {
             Ok(Some(text)) => Ok(JsValue::from_str(&text)),
             Ok(None) => Ok(JsValue::UNDEFINED),
@@ -231,9 +242,9 @@ impl WasmSession {
         })
     }
 
-    /// Runs one op of the ops contract (`{"op": ..., ...}` as JSON) and
-    /// resolves to its result as JSON, or `{"error", "message"}`.
-    pub fn op(&self, op: String) -> js_sys::Promise {
+    /// Runs one op of the ops contract (`{"op": ..., ...}` as JSON): its
+    /// result as JSON, or `{"error", "message"}` (or a `Promise` of it).
+    pub fn op(&self, op: String) -> Result<JsValue, JsValue> {
         with_session(&self.inner, async move |s| Ok(JsValue::from_str(&OpsRequest::run_one(s, &op).await.to_string())))
     }
 

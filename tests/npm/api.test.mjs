@@ -119,15 +119,21 @@ describe("the Session call queue and its argument checks", () => {
     await mf.ready;
   });
   after(async () => mf?.dispose());
-  const run = async (name) => (await mf.dispatchFetch(`http://127.0.0.1/${name}`)).json();
+  const run = async (name, cookie) => (await mf.dispatchFetch(`http://127.0.0.1/${name}`, { headers: cookie ? { cookie } : {} })).json();
 
   it("synchronous reads with a call pending throw a TypeError instead of a stale or busy answer", async () => {
-    const { during, after } = await run("readWhilePending");
+    const seeded = await mf.dispatchFetch("http://127.0.0.1/seed");
+    const cookie = seeded.headers.get("set-cookie").split(";")[0];
+    const { during, after } = await run("readWhilePending", cookie);
     for (const [what, outcome] of Object.entries(during)) {
       assert.equal(outcome.error, "TypeError", what);
       assert.match(outcome.message, /still pending; await them/, what);
     }
     assert.deepEqual(after, { modified: true, accessed: true, isEmpty: false });
+  });
+
+  it("a call that needs no store answers at once: no call is left pending", async () => {
+    assert.deepEqual(await run("answersAtOnce"), { modified: { value: true }, isEmpty: { value: false } });
   });
 
   it("KeyError is a SessionError, internals are private, metrics are camelCase", async () => {

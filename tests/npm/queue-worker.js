@@ -33,8 +33,10 @@ const SCENARIOS = {
   },
   // A synchronous read with a call pending: a TypeError that says what to do;
   // once settled, the state after the queued calls.
+  // (The request brings the cookie of a saved session, so the first call must load it.)
   async readWhilePending(session) {
-    const pending = session.set("a", 1);
+    session.get("a");
+    const pending = session.set("b", 1);
     const during = {
       modified: attempt(() => session.modified),
       accessed: attempt(() => session.accessed),
@@ -43,6 +45,18 @@ const SCENARIOS = {
     };
     await pending;
     return { during, after: { modified: session.modified, accessed: session.accessed, isEmpty: session.isEmpty() } };
+  },
+  async seed(session) {
+    await session.set("a", 1);
+    return {};
+  },
+  // A call that needs no store (a new session: nothing to load) runs at once: no call is
+  // pending after it, and the synchronous reads see it.
+  async answersAtOnce(session) {
+    const done = session.set("a", 1);
+    const seen = { modified: attempt(() => session.modified), isEmpty: attempt(() => session.isEmpty()) };
+    await done;
+    return seen;
   },
   // `modified = false` made after an unawaited set applies after it.
   async setterIsQueued(session) {
