@@ -453,10 +453,12 @@ export class Sessions {
   }
 }
 
-/** The response to send, given the wasm's outcome (`undefined`: no header to add). */
+const VARY_COOKIE = Object.freeze({ vary: "Cookie" });
+
+/** The response to send, given the wasm's outcome (`undefined`: no header to add; `true`: only `Vary: Cookie`). */
 function finished(response, outcome) {
   if (outcome === undefined) return response;
-  const o = JSON.parse(outcome);
+  const o = outcome === true ? VARY_COOKIE : JSON.parse(outcome);
   if (o.error) {
     console.error(`edge-session: ${o.message}`);
     return new Response(o.body, { status: o.status });

@@ -132,7 +132,8 @@ impl WasmSessions {
     }
 
     /// Finishes the response (the policy of [`crate::response`]): `undefined`
-    /// when the response needs no header, else JSON `{"setCookie"?, "vary"?}`
+    /// when the response needs no header, `true` when it needs only
+    /// `Vary: Cookie`, else JSON `{"setCookie"?, "vary"?}`
     /// (`vary`: the `Vary` value to set, given the response's
     /// `existing_vary`), or `{"error", "message", "status", "body"}`; or a
     /// `Promise` of that when the finish must wait for a store. The session
@@ -151,8 +152,13 @@ impl WasmSessions {
                 Ok(o) => {
                     let vary =
                         o.vary_cookie.then(|| crate::response::vary_with_cookie(existing_vary.as_deref())).flatten();
-                    if o.set_cookie.is_none() && vary.is_none() {
-                        return Ok(JsValue::UNDEFINED);
+                    if o.set_cookie.is_none() {
+                        // The two answers of most requests, without a string to pass.
+                        match vary.as_deref() {
+                            None => return Ok(JsValue::UNDEFINED),
+                            Some("Cookie") => return Ok(JsValue::TRUE),
+                            Some(_) => {}
+                        }
                     }
                     json!({ "setCookie": o.set_cookie, "vary": vary })
                 }

@@ -35,13 +35,19 @@ pub const KV_MAX_TTL: i64 = i32::MAX as i64;
 pub struct KvCache {
     kv: JsValue,
     prefix: String,
-    cache_ttl: Option<u64>,
+    /// The options of every read (`{type: "text", cacheTtl?}`), built once:
+    /// the binding does not keep or change them.
+    get_options: JsValue,
 }
 
 impl KvCache {
     /// Records under `prefix + key` in the KV binding `kv`; reads cached `cache_ttl` seconds.
     pub fn new(kv: JsValue, prefix: impl Into<String>, cache_ttl: Option<u64>) -> Self {
-        Self { kv, prefix: prefix.into(), cache_ttl }
+        let mut options = vec![("type", JsValue::from_str("text"))];
+        if let Some(ttl) = cache_ttl {
+            options.push(("cacheTtl", JsValue::from_f64(ttl as f64)));
+        }
+        Self { kv, prefix: prefix.into(), get_options: object(&options) }
     }
 
     fn ns(&self) -> &KvNamespace {
@@ -56,12 +62,8 @@ impl KvCache {
 impl RecordCache for KvCache {
     async fn get(&self, key: &SessionKey) -> Result<Option<Record>, StoreError> {
         count(|c| c.kv_get += 1);
-        let mut options = vec![("type", JsValue::from_str("text"))];
-        if let Some(ttl) = self.cache_ttl {
-            options.push(("cacheTtl", JsValue::from_f64(ttl as f64)));
-        }
         let failed = |e| js_error(StoreOp::KvGet, "", e);
-        let promise = self.ns().get_text(&self.name(key), &object(&options)).map_err(failed)?;
+        let promise = self.ns().get_text(&self.name(key), &self.get_options).map_err(failed)?;
         let value = JsFuture::from(promise).await.map_err(failed)?;
         // A value that does not decode is treated as absent (and logged): it
         // can only come from another writer of the namespace.
