@@ -20,9 +20,12 @@ export const JS_WORKERS = ["empty", "hono-empty", "edge-session-npm", "react-rou
 const INSTRUMENTATION = path.join(BENCH, "rust-worker/js/bench_env.js");
 const NOOP = `export const counts = {}; export const benchEnv = (env) => env; export const countsJson = () => "{}";`;
 
-/** npm/ (index.js, package.json, types) + the wasm-pack output, as a user's node_modules would hold it. */
-export function assemblePackage() {
-  const dest = path.join(BUILD, "node_modules/edge-session");
+/**
+ * npm/ (index.js, package.json, types) + the wasm-pack output `pkg`, as a user's node_modules
+ * (`modules`) would hold it. bench/lib/profile.mjs assembles its own, from the profiling build.
+ */
+export function assemblePackage(pkg = path.join(BUILD, "npm/pkg"), modules = path.join(BUILD, "node_modules")) {
+  const dest = path.join(modules, "edge-session");
   rmSync(dest, { recursive: true, force: true });
   mkdirSync(path.join(dest, "pkg"), { recursive: true });
   for (const f of readdirSync(path.join(ROOT, "npm"))) {
@@ -30,12 +33,12 @@ export function assemblePackage() {
     if (statSync(p).isFile()) copyFileSync(p, path.join(dest, f));
   }
   for (const f of ["edge_session.js", "edge_session.d.ts", "edge_session_bg.wasm"]) {
-    copyFileSync(path.join(BUILD, "npm/pkg", f), path.join(dest, "pkg", f));
+    copyFileSync(path.join(pkg, f), path.join(dest, "pkg", f));
   }
   return dest;
 }
 
-async function bundle(name, kind) {
+export async function bundle(name, kind, modules = path.join(BUILD, "node_modules")) {
   const outdir = path.join(BUILD, kind, name);
   rmSync(outdir, { recursive: true, force: true });
   const plugins = [];
@@ -59,8 +62,9 @@ async function bundle(name, kind) {
     external: ["cloudflare:*"],
     loader: { ".wasm": "copy" },
     define: { "process.env.NODE_ENV": '"production"' },
-    nodePaths: [path.join(BUILD, "node_modules")],
-    minify: true,
+    nodePaths: [modules],
+    // The profiling bundle (bench/profile.sh) is not minified, so that profiles show names and lines.
+    minify: kind !== "prof",
     logLevel: "warning",
     plugins,
   });

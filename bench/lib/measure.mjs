@@ -88,7 +88,7 @@ function children(ppid, comm) {
 }
 
 /** utime + stime of a process (all its threads), in clock ticks. */
-function cpuTicks(pid) {
+export function cpuTicks(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return Number(fields[11]) + Number(fields[12]); // fields 14 and 15 of proc(5)
@@ -97,18 +97,19 @@ function cpuTicks(pid) {
 let nextPort = BASE_PORT;
 
 /** Starts a variant on the next free pair of ports (a port still in TIME_WAIT from an earlier run is skipped). */
-async function start(variant, mode) {
+export async function start(variant, mode, extra = {}) {
   for (let attempt = 0; ; attempt++) {
     const port = nextPort++;
     try {
-      return await startOn(variant, mode, port);
+      return await startOn(variant, mode, port, extra);
     } catch (e) {
       if (e?.code !== "ERR_ADDRESS_IN_USE" || attempt >= 20) throw e;
     }
   }
 }
 
-async function startOn(variant, mode, port) {
+// `extra`: more Miniflare options (bench/lib/profile.mjs adds its inspector port and script).
+async function startOn(variant, mode, port, extra) {
   const bindings = { SECRET_KEY: SECRET, AUTH_SECRET: SECRET, BENCH_KV: mode === "stub" ? "stub" : "kv" };
   if (mode !== "none") bindings.SESSION_ENGINE = mode === "cached_db" ? "cached_db" : "cache";
   const before = new Set(children(process.pid, "workerd"));
@@ -141,6 +142,7 @@ async function startOn(variant, mode, port) {
         });
       }
     },
+    ...extra,
   });
   try {
     await mf.ready;
@@ -209,7 +211,7 @@ async function login(base) {
 }
 
 /** Cookies per scenario role: read / modify / logout sessions, and a forged read cookie. */
-async function seed(base, floor) {
+export async function seed(base, floor) {
   if (floor) return { read: DUMMY_COOKIE, modify: DUMMY_COOKIE, logout: DUMMY_COOKIE, forged: DUMMY_COOKIE };
   const read = await login(base);
   return { read, modify: await login(base), logout: await login(base), forged: forge(read) };
@@ -247,7 +249,7 @@ async function warm(base, scenario, cookie) {
 
 const luaDir = mkdtempSync(path.join(tmpdir(), "edge-session-bench-"));
 
-function wrkScript(scenario, cookie) {
+export function wrkScript(scenario, cookie) {
   const file = path.join(luaDir, `${scenario.id}.lua`);
   const lines = [`wrk.method = "${scenario.method}"`];
   if (cookie) lines.push(`wrk.headers["Cookie"] = ${JSON.stringify(cookie)}`);
@@ -274,7 +276,7 @@ function wrkScript(scenario, cookie) {
   return file;
 }
 
-function wrk(url, script) {
+export function wrk(url, script) {
   return new Promise((resolve, reject) => {
     const args = ["-c", "0", "wrk", "-t1", `-c${CONNECTIONS}`, `-d${DURATION}s`, "--timeout", "5s", "-s", script, url];
     const p = spawn("taskset", args, { stdio: ["ignore", "pipe", "pipe"] });
