@@ -52,6 +52,9 @@ function toJson(value, what) {
   return JSON.stringify(value, check);
 }
 
+/** What `set` answers: nothing, or an error as `unwrap` takes it. */
+const setResult = (text) => (text === undefined ? undefined : unwrap(text));
+
 /** `{"ok": value}` → value; `{"error", "message"}` → the matching exception. */
 function unwrap(text) {
   const result = JSON.parse(text);
@@ -183,11 +186,7 @@ export class Session {
   }
 
   #op(op) {
-    return this.#opText(JSON.stringify(op));
-  }
-
-  #opText(text) {
-    return this.#run(() => this.#inner.op(text), unwrap);
+    return this.#run(() => this.#inner.op(JSON.stringify(op)), unwrap);
   }
 
   /** This request's messages (Django's messages framework). */
@@ -204,9 +203,9 @@ export class Session {
   }
   /** `session[key] = value`; `value` must be JSON-serialisable (else a TypeError). */
   set(key, value) {
-    const name = JSON.stringify(String(key));
-    const json = toJson(value, `the value of ${name}`);
-    return this.#opText(`{"op":"set","key":${name},"value":${json}}`);
+    const name = String(key);
+    const json = toJson(value, `the value of ${JSON.stringify(name)}`);
+    return this.#run(() => this.#inner.set(name, json), setResult);
   }
   /** `del session[key]`: rejects with KeyError when absent. */
   delete(key) {

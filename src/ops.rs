@@ -198,6 +198,17 @@ impl OpsRequest {
         }
     }
 
+    /// `{"op": "set", "key": key, "value": value}` with the value given as
+    /// JSON text, without an op to parse (the npm package's `Session.set`):
+    /// `None` when set, else what [`run_one`](Self::run_one) answers for it.
+    pub async fn set_one<S: SessionStore>(session: &mut Session<S>, key: &str, value: &str) -> Option<Value> {
+        let value = match serde_json::from_str::<Value>(value) {
+            Ok(v) => v,
+            Err(e) => return Some(json!({ "error": ErrorName::TypeError.as_str(), "message": e.to_string() })),
+        };
+        session.set(key, value).await.err().map(|e| error_json(&e))
+    }
+
     /// Runs the ops in order; a failing op yields `{"error", "message"}` and
     /// the next ops still run. `sleep(ms)` is the platform's timer, which a
     /// `sleep` op awaits (so black-box tests can make requests overlap).

@@ -248,6 +248,17 @@ impl WasmSession {
         })
     }
 
+    /// `session[key] = value`, the value as JSON text: `undefined`, or
+    /// `{"error", "message"}` as JSON (or a `Promise` of that).
+    pub fn set(&self, key: String, value: String) -> Result<JsValue, JsValue> {
+        with_session(&self.inner, async move |s| {
+            Ok(match OpsRequest::set_one(s, &key, &value).await {
+                None => JsValue::UNDEFINED,
+                Some(error) => JsValue::from_str(&error.to_string()),
+            })
+        })
+    }
+
     /// Runs one op of the ops contract (`{"op": ..., ...}` as JSON): its
     /// result as JSON, or `{"error", "message"}` (or a `Promise` of it).
     pub fn op(&self, op: String) -> Result<JsValue, JsValue> {

@@ -136,8 +136,9 @@ describe("the Session call queue and its argument checks", () => {
     assert.deepEqual(await run("answersAtOnce"), { modified: { value: true }, isEmpty: { value: false } });
   });
 
-  it("KeyError is a SessionError, internals are private, metrics are camelCase", async () => {
+  it("KeyError and a reserved key's error are SessionErrors, internals are private, metrics are camelCase", async () => {
     assert.deepEqual(await run("errorsAndPrivacy"), {
+      reserved: ["ReservedKey", true, null], // set resolves to undefined (null once in JSON)
       name: "KeyError",
       keyError: true,
       sessionError: true,

@@ -22,7 +22,14 @@ const SCENARIOS = {
     } catch (e) {
       caught = e;
     }
+    let reserved;
+    try {
+      await session.set("_auth_user_id", "1");
+    } catch (e) {
+      reserved = e;
+    }
     return {
+      reserved: [reserved?.name, reserved instanceof SessionError, await session.set("a", [1])],
       name: caught.name,
       keyError: caught instanceof KeyError,
       sessionError: caught instanceof SessionError,
