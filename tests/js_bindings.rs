@@ -118,8 +118,16 @@ fn vars(pairs: &[(&str, &str)]) -> JsValue {
     env(o.into())
 }
 
-async fn text(p: js_sys::Promise) -> Result<Option<String>, JsValue> {
-    JsFuture::from(p).await.map(|v| v.as_string())
+/// What a call answered: its value at once, or what its `Promise` settles with.
+async fn settled(answer: Result<JsValue, JsValue>) -> Result<JsValue, JsValue> {
+    match answer?.dyn_into::<js_sys::Promise>() {
+        Ok(promise) => JsFuture::from(promise).await,
+        Err(value) => Ok(value),
+    }
+}
+
+async fn text(answer: Result<JsValue, JsValue>) -> Result<Option<String>, JsValue> {
+    settled(answer).await.map(|v| v.as_string())
 }
 
 async fn op(session: &edge_session::js::WasmSession, op: Value) -> Value {
@@ -149,6 +157,43 @@ async fn a_cache_session_round_trips_through_a_js_kv_binding() {
     assert_eq!(text(again.get("missing".into())).await.unwrap(), None, "absent keys are undefined");
     assert!(!again.modified().unwrap());
     assert!(again.accessed().unwrap());
+}
+
+#[wasm_bindgen_test]
+async fn a_call_that_needs_no_store_answers_at_once_and_one_that_waits_answers_a_promise() {
+    let is_promise = |v: &JsValue| v.is_instance_of::<js_sys::Promise>();
+    let kv = memoryKv();
+    let sessions = WasmSessions::new(
+        vars(&[("SECRET_KEY", "k"), ("SESSION_ENGINE", "cache")]),
+        JsValue::UNDEFINED,
+        kv.clone(),
+        JsValue::UNDEFINED,
+        JsValue::UNDEFINED,
+    )
+    .unwrap();
+    // Nothing touched: no header, no promise.
+    assert!(sessions.finish(&sessions.load(None), 200, None).unwrap().is_undefined());
+    // A new session's set needs no store; its finish writes to KV, so it waits.
+    let fresh = sessions.load(None);
+    assert!(fresh.set("a".into(), "[1]".into()).unwrap().is_undefined());
+    let error = fresh.set("_a".into(), "1".into()).unwrap().as_string().unwrap();
+    assert_eq!(serde_json::from_str::<Value>(&error).unwrap()["error"], "ReservedKey");
+    let finished = sessions.finish(&fresh, 200, None).unwrap();
+    assert!(is_promise(&finished));
+    let outcome: Value = serde_json::from_str(&text(Ok(finished)).await.unwrap().unwrap()).unwrap();
+    let cookie = outcome["setCookie"].as_str().unwrap().split(';').next().unwrap().to_owned();
+    // The first read waits for KV; the second answers from wasm memory.
+    let again = sessions.load(Some(cookie));
+    let first = again.get("a".into()).unwrap();
+    assert!(is_promise(&first));
+    assert_eq!(text(Ok(first)).await.unwrap().as_deref(), Some("[1]"));
+    assert_eq!(again.get("a".into()).unwrap().as_string().as_deref(), Some("[1]"));
+    // Read, not modified: only `Vary: Cookie`, said as `true`; with a Vary already there, as JSON.
+    assert_eq!(sessions.finish(&again, 200, None).unwrap(), JsValue::TRUE);
+    let other = sessions.load(None);
+    op(&other, json!({"op": "get", "key": "a"})).await;
+    let merged = sessions.finish(&other, 200, Some("Accept".into())).unwrap().as_string().unwrap();
+    assert_eq!(serde_json::from_str::<Value>(&merged).unwrap()["vary"], "Accept, Cookie");
 }
 
 #[wasm_bindgen_test]
@@ -335,7 +380,7 @@ async fn a_kv_exception_is_kept_as_the_value_it_was() {
 async fn a_store_failure_rejects_with_a_named_error_whose_cause_is_the_exception() {
     let sessions = cache_sessions_over_a_failing_kv();
     let session = sessions.new_session();
-    let rejected = JsFuture::from(sessions.save(&session)).await.unwrap_err();
+    let rejected = settled(sessions.save(&session)).await.unwrap_err();
     let error: js_sys::Error = rejected.dyn_into().unwrap();
     assert_eq!(String::from(error.name()), "StoreError");
     let message = String::from(error.message());
@@ -465,7 +510,7 @@ async fn a_file_session_round_trips_through_a_js_r2_binding_and_a_logout_elsewhe
     assert_eq!(op(&a, json!({"op": "set", "key": "cart", "value": [1, 2]})).await, json!({"ok": null}));
     let b = sessions.load(Some(cookie));
     op(&b, json!({"op": "flush"})).await;
-    JsFuture::from(sessions.finish(&b, 200, None)).await.unwrap();
+    settled(sessions.finish(&b, 200, None)).await.unwrap();
     assert_eq!(r2_size(&bucket), 0);
     let failed: Value = serde_json::from_str(&text(sessions.finish(&a, 200, None)).await.unwrap().unwrap()).unwrap();
     assert_eq!((&failed["error"], &failed["status"]), (&json!("SessionInterrupted"), &json!(400)), "Django's answer");

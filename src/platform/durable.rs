@@ -3,8 +3,8 @@
 //! [`crate::store::object`]. The object classes (Rust in `workers`,
 //! JavaScript in the npm package) run the same protocol code.
 
+use super::promise::settled;
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
 
 use super::bindings::{object, DurableObjectNamespace, FetchResponse};
 use super::js_error;
@@ -32,11 +32,9 @@ impl DurableStore {
         let err = |e: JsValue| js_error(StoreOp::ObjectCall, "unreachable", e);
         let stub = ns.stub(&ns.id_from_name(key.as_str()).map_err(err)?).map_err(err)?;
         let init = object(&[("method", "POST".into()), ("body", op.to_body().into())]);
-        let response: FetchResponse = JsFuture::from(stub.fetch("https://session-object/", &init).map_err(err)?)
-            .await
-            .map_err(err)?
-            .unchecked_into();
-        let text = JsFuture::from(response.text().map_err(err)?).await.map_err(err)?;
+        let response: FetchResponse =
+            settled(&stub.fetch("https://session-object/", &init).map_err(err)?).await.map_err(err)?.unchecked_into();
+        let text = settled(&response.text().map_err(err)?).await.map_err(err)?;
         parse_reply(&text.as_string().unwrap_or_default())
     }
 }

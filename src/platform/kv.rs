@@ -12,8 +12,8 @@
 //! KV is eventually consistent: another location may see an old copy, or a
 //! cached miss, for about 60 s after a write, and entries may vanish early.
 
+use super::promise::settled;
 use wasm_bindgen::JsValue;
-use wasm_bindgen_futures::JsFuture;
 
 use super::bindings::{object, KvNamespace};
 use super::js_error;
@@ -38,6 +38,8 @@ pub struct KvCache {
     /// The options of every read (`{type: "text", cacheTtl?}`), built once:
     /// the binding does not keep or change them.
     get_options: JsValue,
+    /// `"expirationTtl"`, the name in a write's options, made once.
+    ttl_name: JsValue,
 }
 
 impl KvCache {
@@ -47,7 +49,7 @@ impl KvCache {
         if let Some(ttl) = cache_ttl {
             options.push(("cacheTtl", JsValue::from_f64(ttl as f64)));
         }
-        Self { kv, prefix: prefix.into(), get_options: object(&options) }
+        Self { kv, prefix: prefix.into(), get_options: object(&options), ttl_name: JsValue::from_str("expirationTtl") }
     }
 
     fn ns(&self) -> &KvNamespace {
@@ -64,7 +66,7 @@ impl RecordCache for KvCache {
         count(|c| c.kv_get += 1);
         let failed = |e| js_error(StoreOp::KvGet, "", e);
         let promise = self.ns().get_text(&self.name(key), &self.get_options).map_err(failed)?;
-        let value = JsFuture::from(promise).await.map_err(failed)?;
+        let value = settled(&promise).await.map_err(failed)?;
         // A value that does not decode is treated as absent (and logged): it
         // can only come from another writer of the namespace.
         Ok(value.as_string().and_then(|t| match Record::from_json(&t) {
@@ -79,16 +81,18 @@ impl RecordCache for KvCache {
     async fn set(&self, key: &SessionKey, record: &Record, ttl: i64) -> Result<(), StoreError> {
         count(|c| c.kv_put += 1);
         let ttl = ttl.clamp(KV_MIN_TTL, KV_MAX_TTL);
-        let options = object(&[("expirationTtl", JsValue::from_f64(ttl as f64))]);
+        let options = js_sys::Object::new();
+        // Setting a property on a fresh plain object cannot fail.
+        let _ = js_sys::Reflect::set(&options, &self.ttl_name, &JsValue::from_f64(ttl as f64));
         let failed = |e| js_error(StoreOp::KvPut, "", e);
         let promise = self.ns().put(&self.name(key), &record.to_json(), &options).map_err(failed)?;
-        JsFuture::from(promise).await.map(drop).map_err(failed)
+        settled(&promise).await.map(drop).map_err(failed)
     }
 
     async fn remove(&self, key: &SessionKey) -> Result<(), StoreError> {
         count(|c| c.kv_delete += 1);
         let failed = |e| js_error(StoreOp::KvDelete, "", e);
         let promise = self.ns().remove(&self.name(key)).map_err(failed)?;
-        JsFuture::from(promise).await.map(drop).map_err(failed)
+        settled(&promise).await.map(drop).map_err(failed)
     }
 }

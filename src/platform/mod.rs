@@ -9,6 +9,7 @@ mod bindings;
 mod durable;
 pub(crate) mod env;
 mod kv;
+mod promise;
 mod r2;
 mod users;
 

@@ -4,8 +4,8 @@
 //! whose condition fails resolves to `null`, which is `Ok(false)` here. The
 //! record's `expires` and `version` travel as the object's custom metadata.
 
+use super::promise::settled;
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
 
 use super::bindings::{object, R2BucketBinding, R2Object};
 use super::js_error;
@@ -32,7 +32,7 @@ impl R2Bucket {
 
 async fn settle(op: StoreOp, call: Result<js_sys::Promise, JsValue>) -> Result<JsValue, StoreError> {
     let promise = call.map_err(|e| js_error(op, "", e))?;
-    JsFuture::from(promise).await.map_err(|e| js_error(op, "", e))
+    settled(&promise).await.map_err(|e| js_error(op, "", e))
 }
 
 /// The object R2 returned, or `None` for `null`.

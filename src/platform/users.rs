@@ -3,8 +3,8 @@
 //! `SessionObject` class serves both: a session's requests go to `/`, an
 //! index's to `/user`), speaking the protocol of [`crate::users::index`].
 
+use super::promise::settled;
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
 
 use super::bindings::{object, DurableObjectNamespace, FetchResponse};
 use super::js_error;
@@ -34,8 +34,8 @@ impl DurableUsers {
         let stub = ns.stub(&ns.id_from_name(&format!("user:{user}")).map_err(err)?).map_err(err)?;
         let init = object(&[("method", "POST".into()), ("body", body.into())]);
         let response: FetchResponse =
-            JsFuture::from(stub.fetch(INDEX_URL, &init).map_err(err)?).await.map_err(err)?.unchecked_into();
-        let text = JsFuture::from(response.text().map_err(err)?).await.map_err(err)?;
+            settled(&stub.fetch(INDEX_URL, &init).map_err(err)?).await.map_err(err)?.unchecked_into();
+        let text = settled(&response.text().map_err(err)?).await.map_err(err)?;
         Ok(text.as_string().unwrap_or_default())
     }
 }
