@@ -319,8 +319,8 @@ function loadavg() {
 // on the KV stub; cost per step = (CPU/request at n=N − at n=0) / N.
 const PROF_N = Number(process.env.BENCH_PROF_N ?? 50);
 const PROF = [
-  { variant: "edge-session-rust", steps: ["bench_env", "from_env", "cookie_header", "load", "get", "finish"] },
-  { variant: "edge-session-npm", steps: ["sessions", "load", "get", "commit"] },
+  { variant: "edge-session-rust", steps: ["bench_env", "await", "kv_get", "response", "from_env", "cookie_header", "load", "get", "finish"] },
+  { variant: "edge-session-npm", steps: ["await", "kv_get", "response", "sessions", "load", "get", "commit"] },
 ];
 
 async function profileSteps() {
@@ -348,6 +348,53 @@ async function profileSteps() {
     } finally {
       await inst.mf.dispose();
     }
+  }
+  return out;
+}
+
+// Cold start: a fresh workerd per run, each variant's script loaded (module evaluation,
+// wasm compilation and instantiation), then its first request. Wall times, and the workerd
+// process's CPU (utime+stime since it started: clock ticks of 10 ms, so read the medians).
+const START_REPS = Number(process.env.BENCH_START_REPS ?? 5);
+const START_VARIANTS = [
+  ["js-empty", "none"],
+  ["rust-empty", "none"],
+  ["edge-session-rust", "stub"],
+  ["edge-session-npm", "stub"],
+  ["react-router", "stub"],
+  ["hono-empty", "none"],
+  ["hono-session", "stub"],
+  ["hono-sessions", "stub"],
+];
+
+async function startupAll() {
+  const out = {};
+  for (const [id, mode] of START_VARIANTS) {
+    const variant = VARIANTS.find((v) => v.id === id);
+    if (ONLY && !ONLY.has(id) && !ONLY.has(cellVariant(variant, mode))) continue;
+    const runs = [];
+    for (let i = 0; i < START_REPS; i++) {
+      const t0 = performance.now();
+      const inst = await start(variant, mode);
+      try {
+        const t1 = performance.now();
+        const cpuReady = cpuTicks(inst.pid);
+        const first = await request(inst.url, "POST", "/login", null);
+        const t2 = performance.now();
+        const cpuFirst = cpuTicks(inst.pid);
+        await request(inst.url, "POST", "/login", null);
+        const t3 = performance.now();
+        if (first.status !== 200) throw new Error(`${id}: first request ${first.status}`);
+        const ms = (ticks) => (ticks * 1000) / CLK_TCK;
+        runs.push({ ready_ms: t1 - t0, first_request_ms: t2 - t1, second_request_ms: t3 - t2, cpu_ready_ms: ms(cpuReady), cpu_first_request_ms: ms(cpuFirst - cpuReady) });
+      } finally {
+        await inst.mf.dispose();
+      }
+    }
+    const med = (k) => median(runs.map((r) => r[k]));
+    out[cellVariant(variant, mode)] = { base: id, runs, ready_ms: med("ready_ms"), first_request_ms: med("first_request_ms"), second_request_ms: med("second_request_ms"), cpu_ready_ms: med("cpu_ready_ms"), cpu_first_request_ms: med("cpu_first_request_ms") };
+    const o = out[cellVariant(variant, mode)];
+    log(`  startup ${cellVariant(variant, mode).padEnd(24)} ready ${o.ready_ms.toFixed(0)} ms (cpu ${o.cpu_ready_ms.toFixed(0)} ms)  first request ${o.first_request_ms.toFixed(1)} ms (cpu ${o.cpu_first_request_ms.toFixed(0)} ms)  second ${o.second_request_ms.toFixed(1)} ms`);
   }
   return out;
 }
@@ -391,8 +438,9 @@ export async function measureAll() {
     }
   }
   const profile = await profileSteps();
+  const startup = await startupAll();
   rmSync(luaDir, { recursive: true, force: true });
-  return { cells, profile, loadavg_start: loadavgStart, loadavg_end: loadavg(), seconds: (Date.now() - started) / 1000, config: { duration_s: DURATION, reps: REPS, connections: CONNECTIONS, warmup_requests: WARMUP, clk_tck: CLK_TCK } };
+  return { cells, profile, startup, loadavg_start: loadavgStart, loadavg_end: loadavg(), seconds: (Date.now() - started) / 1000, config: { duration_s: DURATION, reps: REPS, connections: CONNECTIONS, warmup_requests: WARMUP, clk_tck: CLK_TCK } };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -358,6 +358,9 @@ export function markdown(doc) {
     L.push("| variant | step | µs per step |", "|---|---|---:|");
     const what = {
       bench_env: "bench instrumentation call (both variants pay it)",
+      await: "floor: await one resolved JS promise",
+      kv_get: "floor: one KV stub `get`, awaited (no session work)",
+      response: "floor: build a `Response`",
       from_env: "`Sessions::from_env(&env)` (settings + store from env; config cached per isolate)",
       cookie_header: "read the Cookie header",
       load: "`sessions.load(&req)`: cookie parse + MAC check",
@@ -368,6 +371,22 @@ export function markdown(doc) {
     };
     for (const [variant, p] of Object.entries(prof)) {
       for (const [step, us] of Object.entries(p.steps)) L.push(`| ${variant} | ${what[step] ?? step} | ${round(us, 2)} |`);
+    }
+    L.push("");
+  }
+  const startup = doc.startup ?? {};
+  if (Object.keys(startup).length) {
+    const floorOf = { "edge-session-rust": "rust-empty", "edge-session-npm": "js-empty", "react-router": "js-empty", "hono-session": "hono-empty", "hono-sessions": "hono-empty" };
+    L.push("## Cold start (a fresh workerd per run; median of the runs)", "");
+    L.push(
+      "Wall: from `new Miniflare(...)` to ready (workerd boot, the worker's modules evaluated, its wasm compiled and instantiated), then the first request (`POST /login`, no cookie) and a second one. CPU: the workerd process's utime+stime (10 ms clock ticks) up to ready, and over the first request. \"added\" = (ready + first request) over the variant's floor, wall.",
+      "",
+    );
+    L.push("| variant | ready ms | CPU to ready ms | first request ms | CPU of first request ms | second request ms | added ms |", "|---|---:|---:|---:|---:|---:|---:|");
+    for (const [key, o] of Object.entries(startup)) {
+      const floor = startup[floorOf[o.base]];
+      const added = floor ? round(o.ready_ms + o.first_request_ms - floor.ready_ms - floor.first_request_ms, 1) : "";
+      L.push(`| ${variantLabel(key)} | ${round(o.ready_ms, 0)} | ${round(o.cpu_ready_ms, 0)} | ${round(o.first_request_ms, 1)} | ${round(o.cpu_first_request_ms, 0)} | ${round(o.second_request_ms, 1)} | ${added} |`);
     }
     L.push("");
   }
@@ -505,6 +524,7 @@ export function build({ raw, nativeText, wallSeconds, loadStart, loadEnd }) {
   doc.targets = targets(results, sz);
   doc.wasm_code_by_crate = wasmCrates();
   doc.profile = raw.profile ?? {};
+  doc.startup = raw.startup ?? {};
   const view = { ...doc, results };
   mkdirSync(RESULTS, { recursive: true });
   writeFileSync(path.join(RESULTS, "latest.json"), `${JSON.stringify(doc, null, 1)}\n`);

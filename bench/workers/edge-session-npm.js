@@ -35,7 +35,8 @@ export default {
 };
 
 // Runs one step of the request path n times in one request (GET /__prof/<step>?n=N),
-// so that the bench can tell what each step costs: `sessions` (new Sessions(env)),
+// so that the bench can tell what each step costs: `await`, `kv_get` and `response` (the
+// platform's floor: an awaited promise, a KV stub read, a Response), `sessions` (new Sessions(env)),
 // `load`, `get` (load + the first get), `commit` (load + get + commit).
 async function prof(request, env) {
   const url = new URL(request.url);
@@ -43,7 +44,11 @@ async function prof(request, env) {
   const step = url.pathname.slice("/__prof/".length);
   const sessions = new Sessions(env);
   for (let i = 0; i < n; i++) {
-    if (step === "sessions") new Sessions(env);
+    // The platform's floor under a read: one awaited promise, one KV stub read, from JS.
+    if (step === "await") await Promise.resolve(null);
+    else if (step === "kv_get") await env.SESSION_KV.get("bench:absent", { type: "text" });
+    else if (step === "response") new Response("x");
+    else if (step === "sessions") new Sessions(env);
     else if (step === "load") sessions.session(request);
     else if (step === "get") await sessions.session(request).get("user");
     else if (step === "commit") {

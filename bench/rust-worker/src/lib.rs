@@ -12,6 +12,8 @@
 //! | `GET /__prof/<step>?n=N` | runs one step of the request path N times (see `prof`) |
 use edge_session::workers::{with_session, Sessions};
 use wasm_bindgen::{prelude::wasm_bindgen, JsCast, JsValue};
+use worker::js_sys::{Function, Promise, Reflect};
+use worker::wasm_bindgen_futures::JsFuture;
 use worker::{event, Context, Env, Request, Response, Result};
 
 /// The Durable Object class of the `cached_db` engine.
@@ -70,7 +72,8 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
 
 /// Runs one step of the request path `n` times in one request, so that the
 /// bench can tell (from the CPU per request at n = 0 and n = N) what each
-/// step costs: `from_env` (settings and store from `env`, configuration
+/// step costs: `await` and `kv_get` (the platform's floor: one awaited
+/// promise, one KV stub read, from wasm), `response` (a `Response`), `from_env` (settings and store from `env`, configuration
 /// cached per isolate), `cookie_header` (reading the header), `load` (cookie
 /// parse and MAC check), `get` (load + the first `get`: KV read, record
 /// decode, session-data unsign), `finish` (load + get + finish on a response).
@@ -83,6 +86,16 @@ async fn prof(req: &Request, env: &Env, step: &str) -> Result<Response> {
     for _ in 0..n {
         match step {
             "bench_env" => drop(std::hint::black_box(bench_env(env.as_ref()))),
+            // The platform's floor under a read: awaiting a resolved JS promise (one wake of the
+            // `worker` crate's executor), and the KV stub's `get` awaited from wasm.
+            "await" => drop(std::hint::black_box(JsFuture::from(Promise::resolve(&JsValue::NULL)).await)),
+            "kv_get" => {
+                let kv = Reflect::get(env.as_ref(), &"SESSION_KV".into())?;
+                let get: Function = Reflect::get(&kv, &"get".into())?.unchecked_into();
+                let promise: Promise = get.call1(&kv, &"bench:absent".into())?.unchecked_into();
+                std::hint::black_box(JsFuture::from(promise).await?);
+            }
+            "response" => drop(std::hint::black_box(Response::ok("x")?)),
             "from_env" => drop(std::hint::black_box(Sessions::from_env(env)?)),
             "cookie_header" => drop(std::hint::black_box(req.headers().get("Cookie")?)),
             "load" => drop(std::hint::black_box(sessions.session(req))),
