@@ -34,6 +34,11 @@ let internals;
 
 const identity = (x) => x;
 
+/** What a finished Session's calls meet (as the wasm half's own "committed" error). */
+function committed() {
+  throw new Error("edge-session: the session is in use by another call, or already committed (await each call)");
+}
+
 /** The wrappers' way to `Sessions.finish` without a promise when none is needed. */
 const FINISH = Symbol("finish");
 
@@ -132,17 +137,33 @@ class Messages {
 }
 
 export class Session {
-  #inner;
+  #inner; // the wasm half, or null until the first call needs it
+  #load; // makes the wasm half (a request's: from its Cookie header)
+  #cookieless; // the request brought no Cookie header
   #queue = null;
   #pending = 0;
 
   static {
-    internals = (session) => ({ inner: session.#inner, busy: session.#pending > 0 });
+    internals = (session) => ({
+      inner: session.#inner,
+      busy: session.#pending > 0,
+      cookieless: session.#cookieless,
+      wasm: () => session.#wasm,
+      close: () => {
+        session.#load = committed;
+      },
+    });
   }
 
-  /** @internal Sessions come from `Sessions.load` and `Sessions.open`. */
-  constructor(inner) {
-    this.#inner = inner;
+  /** @internal Sessions come from `Sessions.session` and `Sessions.open`. */
+  constructor(load, cookieless = false) {
+    this.#inner = null;
+    this.#load = load;
+    this.#cookieless = cookieless;
+  }
+
+  get #wasm() {
+    return (this.#inner ??= this.#load());
   }
 
   // Calls run one at a time, in order, even when not awaited. With none
@@ -177,7 +198,7 @@ export class Session {
     if (this.#pending > 0) {
       throw new TypeError(`edge-session: session.${what} was read while ${this.#pending} session call(s) are still pending; await them (or \`await session.settled()\`) first`);
     }
-    return this.#inner;
+    return this.#wasm;
   }
 
   /** Resolves once every call made so far has run (whether it succeeded or not). */
@@ -186,7 +207,7 @@ export class Session {
   }
 
   #op(op) {
-    return this.#run(() => this.#inner.op(JSON.stringify(op)), unwrap);
+    return this.#run(() => this.#wasm.op(JSON.stringify(op)), unwrap);
   }
 
   /** This request's messages (Django's messages framework). */
@@ -197,7 +218,7 @@ export class Session {
   /** The value under `key`, or `defaultValue` (undefined) when absent. */
   get(key, defaultValue) {
     return this.#run(
-      () => this.#inner.get(String(key)),
+      () => this.#wasm.get(String(key)),
       (text) => (text === undefined ? defaultValue : JSON.parse(text)),
     );
   }
@@ -205,7 +226,7 @@ export class Session {
   set(key, value) {
     const name = String(key);
     const json = toJson(value, `the value of ${JSON.stringify(name)}`);
-    return this.#run(() => this.#inner.set(name, json), setResult);
+    return this.#run(() => this.#wasm.set(name, json), setResult);
   }
   /** `del session[key]`: rejects with KeyError when absent. */
   delete(key) {
@@ -338,7 +359,7 @@ export class Session {
   set modified(value) {
     const flag = Boolean(value);
     this.#run(() => {
-      this.#inner.modified = flag;
+      this.#wasm.modified = flag;
     });
   }
   /** Throws a TypeError while calls are pending. */
@@ -378,7 +399,8 @@ export class Sessions {
    * (then its first data call loads it). Synchronous, as it does no I/O.
    */
   session(request) {
-    return new Session(this.#inner.load(request.headers.get("cookie") ?? undefined));
+    const header = request.headers.get("cookie") ?? undefined;
+    return new Session(() => this.#inner.load(header), header === undefined);
   }
 
   /**
@@ -394,15 +416,22 @@ export class Sessions {
   // `finish` for the wrappers: the response itself (no promise) when nothing is pending and
   // nothing is saved.
   [FINISH](session, response) {
-    const { inner, busy } = internals(session);
+    const { inner, busy, cookieless, wasm, close } = internals(session);
     if (busy) return session.settled().then(() => this[FINISH](session, response));
-    const outcome = this.#inner.finish(inner, response.status, response.headers.get("vary") ?? undefined);
+    if (inner === null && cookieless) {
+      // Never used, and no cookie came: Django's middleware has nothing to do (no save, no
+      // cookie to delete, no Vary), so the wasm half is never made.
+      close();
+      return response;
+    }
+    const outcome = this.#inner.finish(wasm(), response.status, response.headers.get("vary") ?? undefined);
     return outcome instanceof Promise ? outcome.then((o) => finished(response, o)) : finished(response, outcome);
   }
 
   /** A session by key, outside a request (a cron job, a queue consumer). */
   open(key) {
-    return new Session(this.#inner.open(String(key)));
+    const inner = this.#inner.open(String(key));
+    return new Session(() => inner);
   }
 
   /**
@@ -412,7 +441,7 @@ export class Sessions {
    */
   async save(session) {
     await session.settled();
-    return this.#inner.save(internals(session).inner);
+    return this.#inner.save(internals(session).wasm());
   }
 
   /** Django's `clear_expired()`; resolves to the number removed. */

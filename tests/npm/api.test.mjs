@@ -148,6 +148,12 @@ describe("the Session call queue and its argument checks", () => {
     });
   });
 
+  it("a session never used on a request without cookies finishes with nothing added, and is closed after", async () => {
+    const out = await run("unusedWithoutCookie");
+    assert.deepEqual([out.setCookie, out.vary, out.crypto], [null, null, 0]);
+    assert.match(out.after, /already committed/);
+  });
+
   it("setting modified is queued after the calls made before it", async () => {
     assert.deepEqual(await run("setterIsQueued"), { modified: false });
   });

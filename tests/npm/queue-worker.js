@@ -1,6 +1,6 @@
 // Scenarios of the JS Session's call queue and argument checks, answered as
 // JSON for tests/npm/api.test.mjs: what a handler sees when it does not await.
-import { withSessions, SessionObject, KeyError, SessionError, metrics } from "edge-session";
+import { withSessions, Sessions, SessionObject, KeyError, SessionError, metrics } from "edge-session";
 
 export { SessionObject };
 
@@ -65,6 +65,21 @@ const SCENARIOS = {
     await done;
     return seen;
   },
+  // A request without a Cookie header whose session is never used: the finish adds nothing
+  // and costs nothing; the session cannot be used after it (as after any finish).
+  async unusedWithoutCookie(session, env) {
+    const sessions = new Sessions(env);
+    const unused = sessions.session(new Request("https://example.com/"));
+    const before = metrics().crypto;
+    const response = await sessions.finish(unused, new Response("x"));
+    let after;
+    try {
+      await unused.get("a");
+    } catch (e) {
+      after = e.message;
+    }
+    return { setCookie: response.headers.get("set-cookie"), vary: response.headers.get("vary"), crypto: metrics().crypto - before, after };
+  },
   // `modified = false` made after an unawaited set applies after it.
   async setterIsQueued(session) {
     session.set("a", 1);
@@ -87,6 +102,6 @@ const SCENARIOS = {
 export default {
   fetch: withSessions(async (request, env, ctx, session) => {
     const name = new URL(request.url).pathname.slice(1);
-    return Response.json(await SCENARIOS[name](session));
+    return Response.json(await SCENARIOS[name](session, env));
   }),
 };
