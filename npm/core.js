@@ -139,7 +139,7 @@ class Messages {
 export class Session {
   #inner; // the wasm half, or null until the first call needs it
   #load; // makes the wasm half (a request's: from its Cookie header)
-  #cookieless; // the request brought no Cookie header
+  #header; // a request's Cookie header (undefined: none, or not a request's session)
   #queue = null;
   #pending = 0;
 
@@ -147,7 +147,7 @@ export class Session {
     internals = (session) => ({
       inner: session.#inner,
       busy: session.#pending > 0,
-      cookieless: session.#cookieless,
+      header: session.#header,
       wasm: () => session.#wasm,
       close: () => {
         session.#load = committed;
@@ -156,10 +156,10 @@ export class Session {
   }
 
   /** @internal Sessions come from `Sessions.session` and `Sessions.open`. */
-  constructor(load, cookieless = false) {
+  constructor(load, header) {
     this.#inner = null;
     this.#load = load;
-    this.#cookieless = cookieless;
+    this.#header = header;
   }
 
   get #wasm() {
@@ -400,7 +400,7 @@ export class Sessions {
    */
   session(request) {
     const header = request.headers.get("cookie") ?? undefined;
-    return new Session(() => this.#inner.load(header), header === undefined);
+    return new Session(() => this.#inner.load(header), header);
   }
 
   /**
@@ -416,15 +416,19 @@ export class Sessions {
   // `finish` for the wrappers: the response itself (no promise) when nothing is pending and
   // nothing is saved.
   [FINISH](session, response) {
-    const { inner, busy, cookieless, wasm, close } = internals(session);
+    const { inner, busy, header, wasm, close } = internals(session);
     if (busy) return session.settled().then(() => this[FINISH](session, response));
-    if (inner === null && cookieless) {
+    let outcome;
+    if (inner === null) {
+      close();
       // Never used, and no cookie came: Django's middleware has nothing to do (no save, no
       // cookie to delete, no Vary), so the wasm half is never made.
-      close();
-      return response;
+      if (header === undefined) return response;
+      // Never used: the cookie is still checked, in one call, without a wasm half to keep.
+      outcome = this.#inner.finishUnused(header, response.status, response.headers.get("vary") ?? undefined);
+    } else {
+      outcome = this.#inner.finish(wasm(), response.status, response.headers.get("vary") ?? undefined);
     }
-    const outcome = this.#inner.finish(wasm(), response.status, response.headers.get("vary") ?? undefined);
     return outcome instanceof Promise ? outcome.then((o) => finished(response, o)) : finished(response, outcome);
   }
 

@@ -182,6 +182,9 @@ async fn a_call_that_needs_no_store_answers_at_once_and_one_that_waits_answers_a
     assert!(is_promise(&finished));
     let outcome: Value = serde_json::from_str(&text(Ok(finished)).await.unwrap().unwrap()).unwrap();
     let cookie = outcome["setCookie"].as_str().unwrap().split(';').next().unwrap().to_owned();
+    // A request whose session is never used is finished in one call; its valid cookie stays.
+    assert!(sessions.finish_unused(Some(cookie.clone()), 200, None).unwrap().is_undefined());
+    assert!(sessions.finish_unused(None, 200, None).unwrap().is_undefined());
     // The first read waits for KV; the second answers from wasm memory.
     let again = sessions.load(Some(cookie));
     let first = again.get("a".into()).unwrap();

@@ -320,7 +320,7 @@ function loadavg() {
 const PROF_N = Number(process.env.BENCH_PROF_N ?? 50);
 const PROF = [
   { variant: "edge-session-rust", steps: ["bench_env", "await", "kv_get", "response", "from_env", "cookie_header", "load", "get", "finish"] },
-  { variant: "edge-session-npm", steps: ["await", "kv_get", "response", "sessions", "load", "get", "commit"] },
+  { variant: "edge-session-npm", steps: ["await", "kv_get", "response", "sessions", "session", "get", "commit"] },
 ];
 
 async function profileSteps() {

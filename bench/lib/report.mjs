@@ -364,9 +364,10 @@ export function markdown(doc) {
       from_env: "`Sessions::from_env(&env)` (settings + store from env; config cached per isolate)",
       cookie_header: "read the Cookie header",
       load: "`sessions.load(&req)`: cookie parse + MAC check",
-      get: "load + first `get` (KV get, record decode, session-data unsign)",
+      get: "load + first `get` (cookie MAC, KV get, record decode, session-data unsign)",
       finish: "load + get + `finish` (plan, Vary header)",
       sessions: "`new Sessions(env)`",
+      session: "`sessions.session(request)`: reads the Cookie header (the wasm half is made on first use)",
       commit: "load + get + `commit`",
     };
     for (const [variant, p] of Object.entries(prof)) {

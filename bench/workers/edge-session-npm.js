@@ -37,6 +37,7 @@ export default {
 // Runs one step of the request path n times in one request (GET /__prof/<step>?n=N),
 // so that the bench can tell what each step costs: `await`, `kv_get` and `response` (the
 // platform's floor: an awaited promise, a KV stub read, a Response), `sessions` (new Sessions(env)),
+// `session` (sessions.session(request): reads the Cookie header; the wasm half is made on first use),
 // `load`, `get` (load + the first get), `commit` (load + get + commit).
 async function prof(request, env) {
   const url = new URL(request.url);
@@ -49,7 +50,7 @@ async function prof(request, env) {
     else if (step === "kv_get") await env.SESSION_KV.get("bench:absent", { type: "text" });
     else if (step === "response") new Response("x");
     else if (step === "sessions") new Sessions(env);
-    else if (step === "load") sessions.session(request);
+    else if (step === "session") sessions.session(request);
     else if (step === "get") await sessions.session(request).get("user");
     else if (step === "commit") {
       const s = sessions.session(request);

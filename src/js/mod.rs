@@ -171,6 +171,20 @@ impl WasmSessions {
         })
     }
 
+    /// [`finish`](Self::finish) for a request whose session was never used:
+    /// the session is read from `cookie_header` and finished at once, in one
+    /// call (its cookie is still checked: a cookie that is not a session's is
+    /// deleted, as Django's middleware deletes the cookie of an empty session).
+    #[wasm_bindgen(js_name = finishUnused)]
+    pub fn finish_unused(
+        &self,
+        cookie_header: Option<String>,
+        status: u16,
+        existing_vary: Option<String>,
+    ) -> Result<JsValue, JsValue> {
+        self.finish(&self.load(cookie_header), status, existing_vary)
+    }
+
     /// Django's `session.save()` outside a request: the cookie value, or
     /// `null` for an empty session without a record (or a `Promise` of it).
     pub fn save(&self, session: &WasmSession) -> Result<JsValue, JsValue> {
