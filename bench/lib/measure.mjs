@@ -103,7 +103,13 @@ export async function start(variant, mode, extra = {}) {
     try {
       return await startOn(variant, mode, port, extra);
     } catch (e) {
-      if (e?.code !== "ERR_ADDRESS_IN_USE" || attempt >= 20) throw e;
+      // workerd reports a port it cannot bind (one still in TIME_WAIT after the many restarts of
+      // the cold-start runs) as a runtime failure at start: try the next ports.
+      const retry = e?.code === "ERR_ADDRESS_IN_USE" || e?.code === "ERR_RUNTIME_FAILURE";
+      if (!retry || attempt >= 20) {
+        if (e?.code === "ERR_RUNTIME_FAILURE") e.message += `\n${runtimeLog.join("")}`;
+        throw e;
+      }
     }
   }
 }
