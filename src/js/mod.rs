@@ -1,7 +1,8 @@
 //! The wasm-bindgen API of the npm package (feature `js`, wasm32 only).
 //!
-//! This is the thin layer under `npm/index.js`: JSON text in, JSON text out,
-//! promises for everything that may touch a store. The JavaScript wrapper
+//! This is the thin layer under `npm/core.js`: JSON text in, JSON text out.
+//! A session call answers at once when it needs no store, and with a
+//! `Promise` when it waits for one (`task::now_or_promise`). The JavaScript wrapper
 //! turns it into the idiomatic `Sessions` / `Session` API, the fetch-handler
 //! wrapper, the Hono middleware and the `SessionObject` class. It runs on the
 //! same [`platform`](crate::platform) stores as the Rust integration, so both
