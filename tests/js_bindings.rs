@@ -137,14 +137,7 @@ async fn op(session: &edge_session::js::WasmSession, op: Value) -> Value {
 #[wasm_bindgen_test]
 async fn a_cache_session_round_trips_through_a_js_kv_binding() {
     let kv = memoryKv();
-    let sessions = WasmSessions::new(
-        vars(&[("SECRET_KEY", "k"), ("SESSION_ENGINE", "cache")]),
-        JsValue::UNDEFINED,
-        kv.clone(),
-        JsValue::UNDEFINED,
-        JsValue::UNDEFINED,
-    )
-    .unwrap();
+    let sessions = cache_sessions(kv.clone());
     let session = sessions.load(None);
     assert_eq!(op(&session, json!({"op": "set", "key": "cart", "value": [1, 2]})).await, json!({"ok": null}));
     let outcome: Value =
@@ -163,14 +156,7 @@ async fn a_cache_session_round_trips_through_a_js_kv_binding() {
 async fn a_call_that_needs_no_store_answers_at_once_and_one_that_waits_answers_a_promise() {
     let is_promise = |v: &JsValue| v.is_instance_of::<js_sys::Promise>();
     let kv = memoryKv();
-    let sessions = WasmSessions::new(
-        vars(&[("SECRET_KEY", "k"), ("SESSION_ENGINE", "cache")]),
-        JsValue::UNDEFINED,
-        kv.clone(),
-        JsValue::UNDEFINED,
-        JsValue::UNDEFINED,
-    )
-    .unwrap();
+    let sessions = cache_sessions(kv.clone());
     // Nothing touched: no header, no promise.
     assert!(sessions.finish(&sessions.load(None), 200, None).unwrap().is_undefined());
     // A new session's set needs no store; its finish writes to KV, so it waits.
@@ -221,15 +207,20 @@ async fn errors_come_back_as_named_results_not_panics() {
 }
 
 /// Sessions of the `cache` engine over a KV binding whose every call throws.
-fn cache_sessions_over_a_failing_kv() -> WasmSessions {
+/// `cache` sessions over the KV binding `kv`.
+fn cache_sessions(kv: JsValue) -> WasmSessions {
     WasmSessions::new(
         vars(&[("SECRET_KEY", "k"), ("SESSION_ENGINE", "cache")]),
         JsValue::UNDEFINED,
-        failingKv(),
+        kv,
         JsValue::UNDEFINED,
         JsValue::UNDEFINED,
     )
     .unwrap()
+}
+
+fn cache_sessions_over_a_failing_kv() -> WasmSessions {
+    cache_sessions(failingKv())
 }
 
 #[wasm_bindgen_test]

@@ -7,9 +7,10 @@
 //! (`bash bench/profile.sh edge-session-npm+stub read`) showed that queue among
 //! the costliest frames of the request. A session call is one future that
 //! waits on one binding call at a time, so it needs no queue: the waker polls
-//! the task at once (the `JsFuture` that wakes it does so from its promise's
-//! reaction, already a microtask of its own). A wake while the task is being
-//! polled (a future that wakes itself) is remembered and polled right after.
+//! the task at once (the binding's promise wakes it from its reaction,
+//! already a microtask of its own: `platform::promise`). A wake while the task
+//! is being polled (a future that wakes itself) is remembered and polled
+//! right after.
 //!
 //! Safe code only: the tasks live in a thread-local table and a waker holds
 //! the task's number (wasm32 has one thread).

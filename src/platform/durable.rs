@@ -3,11 +3,11 @@
 //! [`crate::store::object`]. The object classes (Rust in `workers`,
 //! JavaScript in the npm package) run the same protocol code.
 
-use super::promise::settled;
 use wasm_bindgen::{JsCast, JsValue};
 
 use super::bindings::{object, DurableObjectNamespace, FetchResponse};
 use super::js_error;
+use super::promise::settled;
 use crate::key::SessionKey;
 use crate::metrics::count;
 use crate::record::Record;

@@ -12,11 +12,11 @@
 //! KV is eventually consistent: another location may see an old copy, or a
 //! cached miss, for about 60 s after a write, and entries may vanish early.
 
-use super::promise::settled;
 use wasm_bindgen::JsValue;
 
 use super::bindings::{object, KvNamespace};
 use super::js_error;
+use super::promise::settled;
 use crate::key::SessionKey;
 use crate::metrics::count;
 use crate::record::Record;
@@ -38,8 +38,6 @@ pub struct KvCache {
     /// The options of every read (`{type: "text", cacheTtl?}`), built once:
     /// the binding does not keep or change them.
     get_options: JsValue,
-    /// `"expirationTtl"`, the name in a write's options, made once.
-    ttl_name: JsValue,
 }
 
 impl KvCache {
@@ -49,7 +47,7 @@ impl KvCache {
         if let Some(ttl) = cache_ttl {
             options.push(("cacheTtl", JsValue::from_f64(ttl as f64)));
         }
-        Self { kv, prefix: prefix.into(), get_options: object(&options), ttl_name: JsValue::from_str("expirationTtl") }
+        Self { kv, prefix: prefix.into(), get_options: object(&options) }
     }
 
     fn ns(&self) -> &KvNamespace {
@@ -81,9 +79,7 @@ impl RecordCache for KvCache {
     async fn set(&self, key: &SessionKey, record: &Record, ttl: i64) -> Result<(), StoreError> {
         count(|c| c.kv_put += 1);
         let ttl = ttl.clamp(KV_MIN_TTL, KV_MAX_TTL);
-        let options = js_sys::Object::new();
-        // Setting a property on a fresh plain object cannot fail.
-        let _ = js_sys::Reflect::set(&options, &self.ttl_name, &JsValue::from_f64(ttl as f64));
+        let options = object(&[("expirationTtl", JsValue::from_f64(ttl as f64))]);
         let failed = |e| js_error(StoreOp::KvPut, "", e);
         let promise = self.ns().put(&self.name(key), &record.to_json(), &options).map_err(failed)?;
         settled(&promise).await.map(drop).map_err(failed)

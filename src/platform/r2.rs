@@ -4,11 +4,11 @@
 //! whose condition fails resolves to `null`, which is `Ok(false)` here. The
 //! record's `expires` and `version` travel as the object's custom metadata.
 
-use super::promise::settled;
 use wasm_bindgen::{JsCast, JsValue};
 
 use super::bindings::{object, R2BucketBinding, R2Object};
 use super::js_error;
+use super::promise::settled;
 use crate::metrics::count;
 use crate::store::file::{Bucket, Condition, Head, Meta, Object, Page};
 use crate::store::{BackendError, StoreError, StoreOp};

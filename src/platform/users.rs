@@ -3,11 +3,11 @@
 //! `SessionObject` class serves both: a session's requests go to `/`, an
 //! index's to `/user`), speaking the protocol of [`crate::users::index`].
 
-use super::promise::settled;
 use wasm_bindgen::{JsCast, JsValue};
 
 use super::bindings::{object, DurableObjectNamespace, FetchResponse};
 use super::js_error;
+use super::promise::settled;
 use crate::metrics::count;
 use crate::store::{StoreError, StoreOp};
 use crate::users::{LocalFuture, UserIndex};
