@@ -73,7 +73,8 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
 /// Runs one step of the request path `n` times in one request, so that the
 /// bench can tell (from the CPU per request at n = 0 and n = N) what each
 /// step costs: `await` and `kv_get` (the platform's floor: one awaited
-/// promise, one KV stub read, from wasm), `response` (a `Response`), `from_env` (settings and store from `env`, configuration
+/// promise, one KV stub read, from wasm), `response` (a `Response`),
+/// `from_env` (settings and store from `env`, configuration
 /// cached per isolate), `cookie_header` (reading the header), `load` (cookie
 /// parse and MAC check), `get` (load + the first `get`: KV read, record
 /// decode, session-data unsign), `finish` (load + get + finish on a response).
