@@ -88,7 +88,7 @@ function children(ppid, comm) {
 }
 
 /** utime + stime of a process (all its threads), in clock ticks. */
-export function cpuTicks(pid) {
+function cpuTicks(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return Number(fields[11]) + Number(fields[12]); // fields 14 and 15 of proc(5)
@@ -398,9 +398,10 @@ async function startupAll() {
       }
     }
     const med = (k) => median(runs.map((r) => r[k]));
-    out[cellVariant(variant, mode)] = { base: id, runs, ready_ms: med("ready_ms"), first_request_ms: med("first_request_ms"), second_request_ms: med("second_request_ms"), cpu_ready_ms: med("cpu_ready_ms"), cpu_first_request_ms: med("cpu_first_request_ms") };
-    const o = out[cellVariant(variant, mode)];
-    log(`  startup ${cellVariant(variant, mode).padEnd(24)} ready ${o.ready_ms.toFixed(0)} ms (cpu ${o.cpu_ready_ms.toFixed(0)} ms)  first request ${o.first_request_ms.toFixed(1)} ms (cpu ${o.cpu_first_request_ms.toFixed(0)} ms)  second ${o.second_request_ms.toFixed(1)} ms`);
+    const key = cellVariant(variant, mode);
+    const o = { base: id, runs, ready_ms: med("ready_ms"), first_request_ms: med("first_request_ms"), second_request_ms: med("second_request_ms"), cpu_ready_ms: med("cpu_ready_ms"), cpu_first_request_ms: med("cpu_first_request_ms") };
+    out[key] = o;
+    log(`  startup ${key.padEnd(24)} ready ${o.ready_ms.toFixed(0)} ms (cpu ${o.cpu_ready_ms.toFixed(0)} ms)  first request ${o.first_request_ms.toFixed(1)} ms (cpu ${o.cpu_first_request_ms.toFixed(0)} ms)  second ${o.second_request_ms.toFixed(1)} ms`);
   }
   return out;
 }

@@ -377,7 +377,6 @@ export function markdown(doc) {
   }
   const startup = doc.startup ?? {};
   if (Object.keys(startup).length) {
-    const floorOf = { "edge-session-rust": "rust-empty", "edge-session-npm": "js-empty", "react-router": "js-empty", "hono-session": "hono-empty", "hono-sessions": "hono-empty" };
     L.push("## Cold start (a fresh workerd per run; median of the runs)", "");
     L.push(
       "Wall: from `new Miniflare(...)` to ready (workerd boot, the worker's modules evaluated, its wasm compiled and instantiated), then the first request (`POST /login`, no cookie) and a second one. CPU: the workerd process's utime+stime (10 ms clock ticks) up to ready, and over the first request. \"added\" = (ready + first request) over the variant's floor, wall.",
@@ -385,7 +384,7 @@ export function markdown(doc) {
     );
     L.push("| variant | ready ms | CPU to ready ms | first request ms | CPU of first request ms | second request ms | added ms |", "|---|---:|---:|---:|---:|---:|---:|");
     for (const [key, o] of Object.entries(startup)) {
-      const floor = startup[floorOf[o.base]];
+      const floor = startup[VARIANTS.find((v) => v.id === o.base)?.floor];
       const added = floor ? round(o.ready_ms + o.first_request_ms - floor.ready_ms - floor.first_request_ms, 1) : "";
       L.push(`| ${variantLabel(key)} | ${round(o.ready_ms, 0)} | ${round(o.cpu_ready_ms, 0)} | ${round(o.first_request_ms, 1)} | ${round(o.cpu_first_request_ms, 0)} | ${round(o.second_request_ms, 1)} | ${added} |`);
     }
