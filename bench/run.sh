@@ -32,7 +32,7 @@ T="$BENCH/.build"
 # isolated from the repo's target/ where other builds run. The npm package's
 # wasm is the npm/wasm crate (the library with feature `js`), as
 # scripts/build-npm.sh builds it.
-say "build: Rust workers, npm package, native bench (in parallel; logs in bench/.build/*.log)"
+say "build: Rust workers, npm package, size floor, native bench (in parallel; logs in bench/.build/*.log)"
 (
   export CARGO_TARGET_DIR="$T/target"
   cd "$BENCH/rust-hello" && worker-build --release >"$T/rust-hello.log" 2>&1
@@ -43,12 +43,18 @@ say "build: Rust workers, npm package, native bench (in parallel; logs in bench/
   wasm-pack --quiet build "$REPO/npm/wasm" --release --target web --out-dir "$T/npm/pkg" --out-name edge_session --no-pack >"$T/npm.log" 2>&1
 ) & npm_pid=$!
 (
+  # The size floor (bench/size-floor): Django's wire-format crates alone, built as the npm wasm is.
+  export CARGO_TARGET_DIR="$T/target-floor"
+  wasm-pack --quiet build "$BENCH/size-floor" --release --target web --out-dir "$T/floor/pkg" --out-name floor --no-pack >"$T/floor.log" 2>&1
+) & floor_pid=$!
+(
   export CARGO_TARGET_DIR="$T/target-native"
   cd "$BENCH/native" && cargo build --release >"$T/native-build.log" 2>&1
 ) & native_pid=$!
 failed=0
 wait $rust_pid || { echo "Rust worker build failed:" >&2; tail -30 "$T"/rust-*.log >&2; failed=1; }
 wait $npm_pid || { echo "npm package build failed:" >&2; tail -30 "$T/npm.log" >&2; failed=1; }
+wait $floor_pid || { echo "size floor build failed:" >&2; tail -30 "$T/floor.log" >&2; failed=1; }
 wait $native_pid || { echo "native bench build failed:" >&2; tail -30 "$T/native-build.log" >&2; failed=1; }
 (( failed == 0 )) || exit 1
 
