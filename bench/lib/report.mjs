@@ -58,10 +58,7 @@ export function sizes() {
     "edge-session-rust": rustBuild("rust-worker"),
     "edge-session-npm": size("edge-session-npm"),
     "edge-session-npm (package files)": { wasm_raw: w.raw, wasm_gz: w.gz, js_raw: glue.raw, js_gz: glue.gz },
-    "size floor (wire-format crates only)": {
-      ...(({ raw, gz }) => ({ wasm_raw: raw, wasm_gz: gz }))(fileSize(path.join(BUILD, "floor/pkg/floor_bg.wasm"))),
-      ...(({ raw, gz }) => ({ js_raw: raw, js_gz: gz }))(fileSize(path.join(BUILD, "floor/pkg/floor.js"))),
-    },
+    "size floor (wire-format crates only)": dirSizes(path.join(BUILD, "floor/pkg")),
     "react-router": size("react-router"),
     "hono-session": size("hono-session"),
     "hono-sessions": size("hono-sessions"),
