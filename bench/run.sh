@@ -27,7 +27,7 @@ fi
 mkdir -p "$BENCH/.build"
 T="$BENCH/.build"
 
-# Three independent builds at once (each ends in a single-threaded LTO/wasm-opt
+# Four independent builds at once (each ends in a single-threaded LTO/wasm-opt
 # step, so two cores are used better in parallel), each in its own target dir,
 # isolated from the repo's target/ where other builds run. The npm package's
 # wasm is the npm/wasm crate (the library with feature `js`), as
