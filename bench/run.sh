@@ -37,6 +37,7 @@ say "build: Rust workers, npm package, size floor, native bench (in parallel; lo
   export CARGO_TARGET_DIR="$T/target"
   cd "$BENCH/rust-hello" && worker-build --release >"$T/rust-hello.log" 2>&1
   cd "$BENCH/rust-worker" && worker-build --release >"$T/rust-worker.log" 2>&1
+  cd "$BENCH/rust-floor" && worker-build --release >"$T/rust-floor.log" 2>&1
 ) & rust_pid=$!
 (
   export CARGO_TARGET_DIR="$T/target-npm"

@@ -15,7 +15,7 @@ const ROOT = path.resolve(BENCH, "..");
 const BUILD = path.join(BENCH, ".build");
 const esbuild = createRequire(path.join(ROOT, "package.json"))("esbuild");
 
-export const JS_WORKERS = ["empty", "hono-empty", "edge-session-npm", "react-router", "hono-session", "hono-sessions"];
+export const JS_WORKERS = ["empty", "hono-empty", "edge-session-npm", "wasm-floor", "react-router", "hono-session", "hono-sessions"];
 
 const INSTRUMENTATION = path.join(BENCH, "rust-worker/js/bench_env.js");
 const NOOP = `export const counts = {}; export const benchEnv = (env) => env; export const countsJson = () => "{}";`;

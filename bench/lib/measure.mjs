@@ -55,7 +55,13 @@ export const VARIANTS = [
   { id: "hono-empty", label: "empty Hono app", script: js("hono-empty"), modes: ["none"] },
   { id: "rust-empty", label: "empty Rust worker", script: rust("rust-hello"), modes: ["none"] },
   { id: "edge-session-rust", label: "edge-session (Rust)", script: rust("rust-worker"), floor: "rust-empty", modes: ["kv", "stub", "cached_db"], durable: true },
+  // Not a library: bench/size-floor's code in a `worker`-crate worker (bench/rust-floor), the floor
+  // under the Rust integration's design.
+  { id: "rust-floor", label: "Rust wasm floor (wire format only)", script: rust("rust-floor"), floor: "rust-empty", modes: ["stub"] },
   { id: "edge-session-npm", label: "edge-session (npm)", script: js("edge-session-npm"), floor: "js-empty", modes: ["kv", "stub", "cached_db"], durable: true },
+  // Not a library: Django's wire-format work in wasm (bench/size-floor) with the I/O in JS, the
+  // floor under the npm package's design (bench/workers/wasm-floor.js).
+  { id: "wasm-floor", label: "wasm floor (wire format only)", script: js("wasm-floor"), floor: "js-empty", modes: ["stub"] },
   { id: "react-router", label: "React Router KV storage", script: js("react-router"), floor: "js-empty", modes: ["kv", "stub"] },
   { id: "hono-session", label: "@hono/session", script: js("hono-session"), floor: "hono-empty", modes: ["kv", "stub"] },
   { id: "hono-sessions", label: "hono-sessions", script: js("hono-sessions"), floor: "hono-empty", modes: ["kv", "stub"] },
