@@ -29,8 +29,14 @@ export class KeyError extends SessionError {
   }
 }
 
-/** A Session's wasm half and whether calls are pending (set by the class: out of reach of user code). */
-let internals;
+// A Session's internals for Sessions (set by the class: out of reach of user code): its wasm
+// half if made, whether calls are pending, its Cookie header, its wasm half (made if need be),
+// and closing it. Functions, not an object per call: `finish` runs on every request.
+let innerOf;
+let busyOf;
+let headerOf;
+let wasmOf;
+let closeSession;
 
 const identity = (x) => x;
 
@@ -42,8 +48,17 @@ function committed() {
 /** The wrappers' way to `Sessions.finish` without a promise when none is needed. */
 const FINISH = Symbol("finish");
 
-/** JSON text of a value, or a TypeError naming what is not JSON-able. */
+/**
+ * JSON text of a value, or a TypeError naming what is not JSON-able (`what`: a string, or a
+ * function making it, called only for the error).
+ */
 function toJson(value, what) {
+  // The common values need no walk: a string, a boolean, null, a finite number.
+  const type = typeof value;
+  if (type === "string" || type === "boolean" || value === null || (type === "number" && Number.isFinite(value))) {
+    return JSON.stringify(value);
+  }
+  if (typeof what === "function") what = what();
   const check = (key, v) => {
     const t = typeof v;
     if (t === "undefined" || t === "function" || t === "symbol" || t === "bigint") {
@@ -144,15 +159,13 @@ export class Session {
   #pending = 0;
 
   static {
-    internals = (session) => ({
-      inner: session.#inner,
-      busy: session.#pending > 0,
-      header: session.#header,
-      wasm: () => session.#wasm,
-      close: () => {
-        session.#load = committed;
-      },
-    });
+    innerOf = (session) => session.#inner;
+    busyOf = (session) => session.#pending > 0;
+    headerOf = (session) => session.#header;
+    wasmOf = (session) => session.#wasm;
+    closeSession = (session) => {
+      session.#load = committed;
+    };
   }
 
   /** @internal Sessions come from `Sessions.session` and `Sessions.open`. */
@@ -225,7 +238,7 @@ export class Session {
   /** `session[key] = value`; `value` must be JSON-serialisable (else a TypeError). */
   set(key, value) {
     const name = String(key);
-    const json = toJson(value, `the value of ${JSON.stringify(name)}`);
+    const json = toJson(value, () => `the value of ${JSON.stringify(name)}`);
     return this.#run(() => this.#wasm.set(name, json), setResult);
   }
   /** `del session[key]`: rejects with KeyError when absent. */
@@ -416,18 +429,19 @@ export class Sessions {
   // `finish` for the wrappers: the response itself (no promise) when nothing is pending and
   // nothing is saved.
   [FINISH](session, response) {
-    const { inner, busy, header, wasm, close } = internals(session);
-    if (busy) return session.settled().then(() => this[FINISH](session, response));
+    if (busyOf(session)) return session.settled().then(() => this[FINISH](session, response));
+    const inner = innerOf(session);
     let outcome;
     if (inner === null) {
-      close();
+      closeSession(session);
+      const header = headerOf(session);
       // Never used, and no cookie came: Django's middleware has nothing to do (no save, no
       // cookie to delete, no Vary), so the wasm half is never made.
       if (header === undefined) return response;
       // Never used: the cookie is still checked, in one call, without a wasm half to keep.
       outcome = this.#inner.finishUnused(header, response.status, response.headers.get("vary") ?? undefined);
     } else {
-      outcome = this.#inner.finish(wasm(), response.status, response.headers.get("vary") ?? undefined);
+      outcome = this.#inner.finish(inner, response.status, response.headers.get("vary") ?? undefined);
     }
     return outcome instanceof Promise ? outcome.then((o) => finished(response, o)) : finished(response, outcome);
   }
@@ -445,7 +459,7 @@ export class Sessions {
    */
   async save(session) {
     await session.settled();
-    return this.#inner.save(internals(session).wasm());
+    return this.#inner.save(wasmOf(session));
   }
 
   /** Django's `clear_expired()`; resolves to the number removed. */
@@ -487,10 +501,14 @@ export class Sessions {
 
 const VARY_COOKIE = Object.freeze({ vary: "Cookie" });
 
-/** The response to send, given the wasm's outcome (`undefined`: no header to add; `true`: only `Vary: Cookie`). */
+/**
+ * The response to send, given the wasm's outcome: `undefined` (no header to add), `true` (only
+ * `Vary: Cookie`), a Set-Cookie value (that and `Vary: Cookie`; it starts with the cookie name,
+ * a token, never with `{`), or JSON.
+ */
 function finished(response, outcome) {
   if (outcome === undefined) return response;
-  const o = outcome === true ? VARY_COOKIE : JSON.parse(outcome);
+  const o = outcome === true ? VARY_COOKIE : outcome.charCodeAt(0) === 123 ? JSON.parse(outcome) : { setCookie: outcome, vary: "Cookie" };
   if (o.error) {
     console.error(`edge-session: ${o.message}`);
     return new Response(o.body, { status: o.status });

@@ -130,6 +130,14 @@ async fn text(answer: Result<JsValue, JsValue>) -> Result<Option<String>, JsValu
     settled(answer).await.map(|v| v.as_string())
 }
 
+/// The `name=value` of a save's finish, which answers the Set-Cookie value alone (its
+/// `Vary: Cookie` implied) rather than JSON.
+fn saved_cookie(outcome: String) -> String {
+    assert!(outcome.starts_with("sessionid="), "a plain Set-Cookie value, not JSON: {outcome}");
+    assert!(outcome.contains("; HttpOnly"), "{outcome}");
+    outcome.split(';').next().unwrap().to_owned()
+}
+
 async fn op(session: &edge_session::js::WasmSession, op: Value) -> Value {
     serde_json::from_str(&text(session.op(op.to_string())).await.unwrap().unwrap()).unwrap()
 }
@@ -140,10 +148,7 @@ async fn a_cache_session_round_trips_through_a_js_kv_binding() {
     let sessions = cache_sessions(kv.clone());
     let session = sessions.load(None);
     assert_eq!(op(&session, json!({"op": "set", "key": "cart", "value": [1, 2]})).await, json!({"ok": null}));
-    let outcome: Value =
-        serde_json::from_str(&text(sessions.finish(&session, 200, None)).await.unwrap().unwrap()).unwrap();
-    let cookie = outcome["setCookie"].as_str().unwrap().split(';').next().unwrap().to_owned();
-    assert_eq!(outcome["vary"], "Cookie", "the Vary value to set, decided in wasm");
+    let cookie = saved_cookie(text(sessions.finish(&session, 200, None)).await.unwrap().unwrap());
     assert_eq!(kv_size(&kv), 1);
     let again = sessions.load(Some(cookie));
     assert_eq!(text(again.get("cart".into())).await.unwrap().as_deref(), Some("[1,2]"));
@@ -166,8 +171,7 @@ async fn a_call_that_needs_no_store_answers_at_once_and_one_that_waits_answers_a
     assert_eq!(serde_json::from_str::<Value>(&error).unwrap()["error"], "ReservedKey");
     let finished = sessions.finish(&fresh, 200, None).unwrap();
     assert!(is_promise(&finished));
-    let outcome: Value = serde_json::from_str(&text(Ok(finished)).await.unwrap().unwrap()).unwrap();
-    let cookie = outcome["setCookie"].as_str().unwrap().split(';').next().unwrap().to_owned();
+    let cookie = saved_cookie(text(Ok(finished)).await.unwrap().unwrap());
     // A request whose session is never used is finished in one call; its valid cookie stays.
     assert!(sessions.finish_unused(Some(cookie.clone()), 200, None).unwrap().is_undefined());
     assert!(sessions.finish_unused(None, 200, None).unwrap().is_undefined());
@@ -494,9 +498,7 @@ async fn a_file_session_round_trips_through_a_js_r2_binding_and_a_logout_elsewhe
             .unwrap();
     let session = sessions.load(None);
     op(&session, json!({"op": "set", "key": "cart", "value": [1]})).await;
-    let outcome: Value =
-        serde_json::from_str(&text(sessions.finish(&session, 200, None)).await.unwrap().unwrap()).unwrap();
-    let cookie = outcome["setCookie"].as_str().unwrap().split(';').next().unwrap().to_owned();
+    let cookie = saved_cookie(text(sessions.finish(&session, 200, None)).await.unwrap().unwrap());
     assert_eq!(r2_size(&bucket), 1);
     // Two requests with the cookie: one reads and changes the cart, the
     // other logs out before the first one saves.

@@ -134,7 +134,9 @@ impl WasmSessions {
 
     /// Finishes the response (the policy of [`crate::response`]): `undefined`
     /// when the response needs no header, `true` when it needs only
-    /// `Vary: Cookie`, else JSON `{"setCookie"?, "vary"?}`
+    /// `Vary: Cookie`, the `Set-Cookie` value alone when it needs that and
+    /// `Vary: Cookie` (a save's answer; it starts with the cookie name, a
+    /// token, so never with `{`), else JSON `{"setCookie"?, "vary"?}`
     /// (`vary`: the `Vary` value to set, given the response's
     /// `existing_vary`), or `{"error", "message", "status", "body"}`; or a
     /// `Promise` of that when the finish must wait for a store. The session
@@ -153,13 +155,12 @@ impl WasmSessions {
                 Ok(o) => {
                     let vary =
                         o.vary_cookie.then(|| crate::response::vary_with_cookie(existing_vary.as_deref())).flatten();
-                    if o.set_cookie.is_none() {
-                        // The two answers of most requests, without a string to pass.
-                        match vary.as_deref() {
-                            None => return Ok(JsValue::UNDEFINED),
-                            Some("Cookie") => return Ok(JsValue::TRUE),
-                            Some(_) => {}
-                        }
+                    // The answers of most requests, without JSON to write and parse.
+                    match (&o.set_cookie, vary.as_deref()) {
+                        (None, None) => return Ok(JsValue::UNDEFINED),
+                        (None, Some("Cookie")) => return Ok(JsValue::TRUE),
+                        (Some(cookie), Some("Cookie")) => return Ok(JsValue::from_str(cookie)),
+                        _ => {}
                     }
                     json!({ "setCookie": o.set_cookie, "vary": vary })
                 }
