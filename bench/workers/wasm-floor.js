@@ -52,7 +52,7 @@ async function handle(request, env) {
   const kv = env.SESSION_KV;
   const secret = env.SECRET_KEY;
   const cookie = sessionCookie(request);
-  // The cookie is checked only where the session is used, as Django loads it lazily.
+  // `check`: the cookie's MAC, verified at most once per request (never without a cookie).
   const check = () => (cookie === null ? undefined : step(CHECK, cookie, "", secret));
   switch (new URL(request.url).pathname) {
     case "/read": {
@@ -76,6 +76,11 @@ async function handle(request, env) {
       return new Response("out", { headers: { vary: "Cookie", "set-cookie": DELETE_COOKIE } });
     }
     default:
+      // An untouched session: its cookie is still checked, as edge-session checks it (a cookie
+      // that is not a session's makes an empty session, whose cookie Django's middleware deletes).
+      if (cookie !== null && check() === undefined) {
+        return new Response("ok", { headers: { vary: "Cookie", "set-cookie": DELETE_COOKIE } });
+      }
       return new Response("ok");
   }
 }

@@ -93,7 +93,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let kv = env.kv("SESSION_KV")?;
     let cookie = req.headers().get("cookie")?;
     let cookie = cookie.as_deref().and_then(session_cookie);
-    // The cookie is checked only where the session is used, as Django loads it lazily.
+    // `key`: the cookie's MAC, verified at most once per request (never without a cookie).
     let key = || cookie.and_then(|c| step(CHECK, c, "", &secret));
     match path.as_str() {
         "/read" => {
@@ -115,6 +115,9 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
             }
             with_headers("out", Some(DELETE_COOKIE))
         }
+        // An untouched session: its cookie is still checked, as edge-session checks it (a cookie
+        // that is not a session's makes an empty session, whose cookie Django's middleware deletes).
+        _ if cookie.is_some() && key().is_none() => with_headers("ok", Some(DELETE_COOKIE)),
         _ => Response::ok("ok"),
     }
 }
