@@ -72,8 +72,8 @@ function toJson(value, what) {
   return JSON.stringify(value, check);
 }
 
-/** What `set` answers: nothing, or an error as `unwrap` takes it. */
-const setResult = (text) => (text === undefined ? undefined : unwrap(text));
+/** What `set`, `cycleKey` and `flush` answer: nothing, or an error as `unwrap` takes it. */
+const nothingOrError = (text) => (text === undefined ? undefined : unwrap(text));
 
 /** `{"ok": value}` → value; `{"error", "message"}` → the matching exception. */
 function unwrap(text) {
@@ -239,7 +239,7 @@ export class Session {
   set(key, value) {
     const name = String(key);
     const json = toJson(value, () => `the value of ${JSON.stringify(name)}`);
-    return this.#run(() => this.#wasm.set(name, json), setResult);
+    return this.#run(() => this.#wasm.set(name, json), nothingOrError);
   }
   /** `del session[key]`: rejects with KeyError when absent. */
   delete(key) {
@@ -278,11 +278,11 @@ export class Session {
   }
   /** Logout: drops the data and the key; the record is deleted when the response is finished. */
   flush() {
-    return this.#op({ op: "flush" });
+    return this.#run(() => this.#wasm.flush(), nothingOrError);
   }
   /** Keeps the data under a new key (call it at login). */
   cycleKey() {
-    return this.#op({ op: "cycle_key" });
+    return this.#run(() => this.#wasm.cycleKey(), nothingOrError);
   }
   /**
    * Django's `auth.login()`, the session half: flushes a session that holds another user, else

@@ -238,7 +238,8 @@ impl OpsRequest {
     }
 }
 
-fn error_json(e: &SessionError) -> Value {
+/// `{"error", "message"}` for a failed session call (the npm package's methods answer it too).
+pub(crate) fn error_json(e: &SessionError) -> Value {
     json!({ "error": e.name(), "message": format!("{e:#}") })
 }
 

@@ -241,6 +241,34 @@ async fn a_failing_kv_is_an_error_and_sends_no_cookie() {
 }
 
 #[wasm_bindgen_test]
+async fn cycle_key_and_flush_are_direct_calls_that_answer_nothing_or_a_named_error() {
+    let kv = memoryKv();
+    let sessions = cache_sessions(kv.clone());
+    let fresh = sessions.load(None);
+    assert!(fresh.set("cart".into(), "[1]".into()).unwrap().is_undefined());
+    // A new session has nothing to load: its cycle_key answers at once.
+    assert!(fresh.cycle_key().unwrap().is_undefined());
+    let cookie = saved_cookie(text(sessions.finish(&fresh, 200, None)).await.unwrap().unwrap());
+    // A cookie's session is loaded first; its data moves to a new key, the old record goes.
+    let again = sessions.load(Some(cookie.clone()));
+    assert!(settled(again.cycle_key()).await.unwrap().is_undefined());
+    let cycled = saved_cookie(text(sessions.finish(&again, 200, None)).await.unwrap().unwrap());
+    assert_ne!(cycled, cookie);
+    assert_eq!(kv_size(&kv), 1, "only the new key's record");
+    let last = sessions.load(Some(cycled.clone()));
+    assert_eq!(text(last.get("cart".into())).await.unwrap().as_deref(), Some("[1]"));
+    // flush never loads and never fails; the finish deletes the record and the cookie.
+    assert!(last.flush().unwrap().is_undefined());
+    let deleted = text(sessions.finish(&last, 200, None)).await.unwrap().unwrap();
+    assert!(deleted.starts_with("sessionid=\"\"") && deleted.contains("Max-Age=0"), "{deleted}");
+    assert_eq!(kv_size(&kv), 0);
+    // A store that fails the load: the named error, as JSON (the package throws it as a SessionError).
+    let failing = cache_sessions_over_a_failing_kv().load(Some(cycled));
+    let error = text(failing.cycle_key()).await.unwrap().unwrap();
+    assert_eq!(serde_json::from_str::<Value>(&error).unwrap()["error"], "StoreError", "{error}");
+}
+
+#[wasm_bindgen_test]
 fn configuration_errors_name_the_setting_or_binding() {
     let e = WasmSessions::new(
         vars(&[("SESSION_ENGINE", "db")]),

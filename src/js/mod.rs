@@ -275,6 +275,27 @@ impl WasmSession {
         })
     }
 
+    /// `session.cycle_key()`: `undefined`, or `{"error", "message"}` as JSON
+    /// (or a `Promise` of that, when the session must be loaded first). A
+    /// direct call, as `set` is, instead of an op's JSON in and out.
+    #[wasm_bindgen(js_name = cycleKey)]
+    pub fn cycle_key(&self) -> Result<JsValue, JsValue> {
+        with_session(&self.inner, async move |s| {
+            Ok(match s.cycle_key().await {
+                Ok(()) => JsValue::UNDEFINED,
+                Err(e) => JsValue::from_str(&crate::ops::error_json(&e).to_string()),
+            })
+        })
+    }
+
+    /// `session.flush()` (never loads, never fails): `undefined`.
+    pub fn flush(&self) -> Result<JsValue, JsValue> {
+        with_session(&self.inner, async move |s| {
+            s.flush();
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
     /// Runs one op of the ops contract (`{"op": ..., ...}` as JSON): its
     /// result as JSON, or `{"error", "message"}` (or a `Promise` of it).
     pub fn op(&self, op: String) -> Result<JsValue, JsValue> {
