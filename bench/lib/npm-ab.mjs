@@ -1,7 +1,7 @@
 // CPU per request of the npm package's request path in Node, for comparing builds of it:
 //   node bench/lib/npm-ab.mjs <package dir> [<package dir> ...]
 // (bench/npm-ab.sh makes the package dirs: npm/*.js with the wasm-pack output in pkg/).
-// Each dir runs the bench worker's handler (bench/workers/edge-session-npm.js, through
+// Each dir runs the bench worker's routes (bench/workers/npm-routes.js, through
 // `withSessions`) over an in-memory KV, in its own process, alternating between the dirs for
 // BENCH_AB_ROUNDS rounds: N requests per scenario per round, after a warm-up, timed with
 // process.cpuUsage. Prints the best round per scenario, in CPU µs per request. In-process and
@@ -11,6 +11,7 @@
 import { execFileSync } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { routes } from "../workers/npm-routes.js";
 
 const SCENARIOS = [
   ["no cookie", "GET", "/untouched", null],
@@ -37,27 +38,7 @@ async function measure(dir) {
   };
   // The bench's configuration: the cache engine over KV.
   const env = { SECRET_KEY: "bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJ", SESSION_ENGINE: "cache", SESSION_KV: kv };
-  // The bench worker's handler.
-  const handler = withSessions(async (request, env, ctx, session) => {
-    switch (new URL(request.url).pathname) {
-      case "/read":
-        return new Response(JSON.stringify((await session.get("user")) ?? null));
-      case "/modify": {
-        const n = ((await session.get("n")) ?? 0) + 1;
-        await session.set("n", n);
-        return new Response(String(n));
-      }
-      case "/login":
-        await session.cycleKey();
-        await session.set("user", "alice");
-        return new Response("in");
-      case "/logout":
-        await session.flush();
-        return new Response("out");
-      default:
-        return new Response("ok");
-    }
-  });
+  const handler = withSessions(routes);
   const send = (method, path, cookie) => handler(new Request(`http://bench${path}`, { method, headers: cookie ? { cookie } : {} }), env, {});
   const pair = (response) => response.headers.getSetCookie()[0]?.split(";")[0];
   const login = async () => {

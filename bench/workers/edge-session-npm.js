@@ -2,29 +2,11 @@
 // wrapper (`withSessions`), as a JS worker would use it.
 import { withSessions, metrics, Sessions, SessionObject } from "edge-session";
 import { benchEnv, counts } from "../rust-worker/js/bench_env.js";
+import { routes } from "./npm-routes.js";
 
 export { SessionObject };
 
-const handler = withSessions(async (request, env, ctx, session) => {
-  switch (new URL(request.url).pathname) {
-    case "/read":
-      return new Response(JSON.stringify((await session.get("user")) ?? null));
-    case "/modify": {
-      const n = ((await session.get("n")) ?? 0) + 1;
-      await session.set("n", n);
-      return new Response(String(n));
-    }
-    case "/login":
-      await session.cycleKey();
-      await session.set("user", "alice");
-      return new Response("in");
-    case "/logout":
-      await session.flush();
-      return new Response("out");
-    default:
-      return new Response("ok");
-  }
-});
+const handler = withSessions(routes);
 
 export default {
   fetch(request, env, ctx) {
