@@ -1,6 +1,8 @@
 // CPU per request of the npm package's request path in Node, for comparing builds of it:
 //   node bench/lib/npm-ab.mjs <package dir> [<package dir> ...]
-// (bench/npm-ab.sh makes the package dirs: npm/*.js with the wasm-pack output in pkg/).
+// (bench/npm-ab.sh makes the package dirs: npm/*.js with the wasm-pack output in pkg/). A dir
+// holding bench/size-floor's wasm-pack output (floor.js) runs the wasm floor's routes
+// (bench/workers/floor-routes.js) instead: the floor under the package, measured the same way.
 // Each dir runs the bench worker's routes (bench/workers/npm-routes.js, through
 // `withSessions`) over an in-memory KV, in its own process, alternating between the dirs for
 // BENCH_AB_ROUNDS rounds: N requests per scenario per round, after a warm-up, timed with
@@ -9,8 +11,10 @@
 // cells move by ±15 µs: use it to tell whether a change to the npm path pays, and bench/run.sh
 // for the figures that count.
 import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { floorHandler } from "../workers/floor-routes.js";
 import { routes } from "../workers/npm-routes.js";
 
 const SCENARIOS = [
@@ -22,8 +26,18 @@ const SCENARIOS = [
   ["logout", "POST", "/logout", "fresh"],
 ];
 
-async function measure(dir) {
+async function handlerOf(dir) {
+  if (existsSync(path.join(dir, "floor.js"))) {
+    const floor = await import(pathToFileURL(path.resolve(dir, "floor.js")).href);
+    floor.initSync({ module: new WebAssembly.Module(readFileSync(path.join(dir, "floor_bg.wasm"))) });
+    return floorHandler(floor.step);
+  }
   const { withSessions } = await import(pathToFileURL(path.resolve(dir, "node.js")).href);
+  return withSessions(routes);
+}
+
+async function measure(dir) {
+  const handler = await handlerOf(dir);
   const memory = new Map();
   const kv = {
     async get(key) {
@@ -38,7 +52,6 @@ async function measure(dir) {
   };
   // The bench's configuration: the cache engine over KV.
   const env = { SECRET_KEY: "bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJ", SESSION_ENGINE: "cache", SESSION_KV: kv };
-  const handler = withSessions(routes);
   const send = (method, path, cookie) => handler(new Request(`http://bench${path}`, { method, headers: cookie ? { cookie } : {} }), env, {});
   const pair = (response) => response.headers.getSetCookie()[0]?.split(";")[0];
   const login = async () => {
