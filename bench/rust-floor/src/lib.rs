@@ -32,8 +32,8 @@ const AGE: u64 = 1_209_600; // SESSION_COOKIE_AGE
 const DELETE_COOKIE: &str = "sessionid=; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; SameSite=Lax";
 
 thread_local! {
-    /// SECRET_KEY, read once per isolate.
-    static SECRET: OnceCell<String> = const { OnceCell::new() };
+    /// SECRET_KEY, read once per isolate (and kept for its life).
+    static SECRET: OnceCell<&'static str> = const { OnceCell::new() };
 }
 
 fn session_cookie(header: &str) -> Option<&str> {
@@ -80,13 +80,11 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         return Response::ok(format!(r#"{{"bindings":{}}}"#, counts_json()));
     }
     let env: Env = bench_env(env.as_ref()).unchecked_into();
-    let secret = match SECRET.with(|s| s.get().cloned()) {
+    let secret = match SECRET.with(|s| s.get().copied()) {
         Some(s) => s,
         None => {
-            let s = env.var("SECRET_KEY")?.to_string();
-            SECRET.with(|c| {
-                c.get_or_init(|| s.clone());
-            });
+            let s: &'static str = Box::leak(env.var("SECRET_KEY")?.to_string().into_boxed_str());
+            SECRET.with(|c| c.set(s)).ok();
             s
         }
     };
@@ -94,21 +92,21 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let cookie = req.headers().get("cookie")?;
     let cookie = cookie.as_deref().and_then(session_cookie);
     // `key`: the cookie's MAC, verified at most once per request (never without a cookie).
-    let key = || cookie.and_then(|c| step(CHECK, c, "", &secret));
+    let key = || cookie.and_then(|c| step(CHECK, c, "", secret));
     match path.as_str() {
         "/read" => {
-            let user = stored(&kv, &key()).await?.and_then(|s| step(READ, "", &s, &secret));
+            let user = stored(&kv, &key()).await?.and_then(|s| step(READ, "", &s, secret));
             with_headers(user.as_deref().unwrap_or("null"), None)
         }
         "/modify" => {
             let answer = match (cookie, stored(&kv, &key()).await?) {
-                (Some(c), Some(s)) => step(MODIFY, c, &s, &secret),
+                (Some(c), Some(s)) => step(MODIFY, c, &s, secret),
                 _ => None,
             };
-            store(&kv, answer.or_else(|| step(CREATE, "", "", &secret)), "n").await
+            store(&kv, answer.or_else(|| step(CREATE, "", "", secret)), "n").await
         }
         // cycle_key on a session without a cookie: a new key, nothing to delete.
-        "/login" => store(&kv, step(CREATE, "", "", &secret), "in").await,
+        "/login" => store(&kv, step(CREATE, "", "", secret), "in").await,
         "/logout" => {
             if let Some(k) = &key() {
                 kv.delete(&format!("floor:{k}")).await?;
