@@ -127,7 +127,10 @@ describe("cached_db read-your-writes on eventually consistent KV", () => {
 describe("db: expired sessions are removed by the object's alarm", () => {
   it("deletes the record at its expiry without any cleanup job", async () => {
     await withWorker({ vars: { SESSION_ENGINE: "db" } }, async (w) => {
-      const r = await w.ops(null, [{ op: "set", key: "x", value: 1 }, { op: "set_expiry", value: 1 }]);
+      // 2 s, not 1: expiry is in whole seconds, so a 1 s session read back a few ms later, across
+      // a second boundary, may already be expired and make `before.record` null (a flake seen
+      // in a fresh-clone CI run); with 2 s it is live for at least one whole second.
+      const r = await w.ops(null, [{ op: "set", key: "x", value: 1 }, { op: "set_expiry", value: 2 }]);
       const key = keyOf(pair(r.setCookie));
       const before = await (await w.get(`/_session/object/${key}`)).json();
       assert.equal(before.held, true);
