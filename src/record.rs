@@ -14,7 +14,7 @@
 //! * `version` increases with every save; the cookie carries the version its
 //!   client last saw written, so a cache layer can tell a stale copy.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::fmt;
 
 /// The largest record, in bytes of its JSON, that is ever written.
@@ -78,11 +78,9 @@ impl Record {
     /// assert_eq!(Record::from_json(&r.to_json()).unwrap(), r);
     /// ```
     pub fn to_json(&self) -> String {
-        let mut map = Map::new();
-        map.insert("data".into(), Value::from(self.data.as_str()));
-        map.insert("expires".into(), Value::from(self.expires_at));
-        map.insert("version".into(), Value::from(self.version));
-        Value::Object(map).to_string()
+        // Written out directly, without a JSON map to build first: every save writes one.
+        let data = serde_json::to_string(self.data.as_str()).unwrap_or_default();
+        format!(r#"{{"data":{data},"expires":{},"version":{}}}"#, self.expires_at, self.version)
     }
 
     /// Reads the wire form; anything else is [`CorruptRecord`].
@@ -90,13 +88,52 @@ impl Record {
         if text.len() > MAX_RECORD_BYTES {
             return Err(CorruptRecord);
         }
-        let value: Value = serde_json::from_str(text).map_err(|_| CorruptRecord)?;
-        Ok(Self {
-            data: value.get("data").and_then(Value::as_str).ok_or(CorruptRecord)?.to_owned(),
-            expires_at: value.get("expires").and_then(Value::as_i64).ok_or(CorruptRecord)?,
-            version: value.get("version").and_then(Value::as_u64).ok_or(CorruptRecord)?,
-            revision: None,
-        })
+        // Read straight into the fields, without a JSON map in between: every
+        // load of a server-side session parses a record.
+        let Wire(record) = serde_json::from_str(text).map_err(|_| CorruptRecord)?;
+        Ok(record)
+    }
+}
+
+/// The wire form as serde reads it: an object with a string `data`, an
+/// integer `expires` and a non-negative integer `version`; other members are
+/// ignored, and a repeated member counts as its last copy (as a JSON map
+/// read would take it).
+struct Wire(Record);
+
+impl<'de> serde::Deserialize<'de> for Wire {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(WireVisitor)
+    }
+}
+
+struct WireVisitor;
+
+impl<'de> serde::de::Visitor<'de> for WireVisitor {
+    type Value = Wire;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a session record")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Wire, A::Error> {
+        let (mut data, mut expires_at, mut version) = (None, None, None);
+        while let Some(name) = map.next_key::<String>()? {
+            match &*name {
+                "data" => data = Some(map.next_value::<String>()?),
+                "expires" => expires_at = Some(map.next_value::<i64>()?),
+                "version" => version = Some(map.next_value::<u64>()?),
+                // A JSON value, as the data's own values are read (no
+                // second skipping parser in the wasm).
+                _ => drop(map.next_value::<Value>()?),
+            }
+        }
+        match (data, expires_at, version) {
+            (Some(data), Some(expires_at), Some(version)) => {
+                Ok(Wire(Record { data, expires_at, version, revision: None }))
+            }
+            _ => Err(serde::de::Error::custom("a member is missing")),
+        }
     }
 }
 
@@ -117,8 +154,33 @@ mod tests {
         ] {
             assert_eq!(Record::from_json(bad), Err(CorruptRecord), "{bad}");
         }
+        // What a JSON map read took: other members ignored, the last copy of a repeated one.
+        let r = Record::from_json(r#"{"x":[1,{"y":2}],"data":"a","expires":1,"version":1,"data":"b\u00e9"}"#).unwrap();
+        assert_eq!((r.data.as_str(), r.expires_at, r.version), ("b\u{e9}", 1, 1));
+        for bad in [
+            r#"{"data":"x","expires":1}"#,
+            r#"{"data":"x","expires":1.5,"version":1}"#,
+            r#"{"data":"x","expires":1,"version":1} x"#,
+            r#"{"data":"x","expires":1,"version":18446744073709551616}"#,
+        ] {
+            assert_eq!(Record::from_json(bad), Err(CorruptRecord), "{bad}");
+        }
         let huge = format!(r#"{{"data":"{}","expires":1,"version":1}}"#, "a".repeat(MAX_RECORD_BYTES));
         assert_eq!(Record::from_json(&huge), Err(CorruptRecord));
+    }
+
+    #[test]
+    fn the_wire_form_is_a_json_object_of_the_three_members_and_reads_back() {
+        for (data, expires_at, version) in
+            [("e30:1vRqGo:sig", 10, 2), ("a\"b\\c\u{0}\n\u{e9}\u{1f600}", -5, u64::MAX), ("", i64::MIN, 0)]
+        {
+            let r = Record::new(data, expires_at, version);
+            let text = r.to_json();
+            let value: Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(value, serde_json::json!({"data": data, "expires": expires_at, "version": version}), "{text}");
+            assert!(text.starts_with(r#"{"data":"#), "members in wire order: {text}");
+            assert_eq!(Record::from_json(&text), Ok(r));
+        }
     }
 
     #[test]
